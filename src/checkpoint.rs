@@ -1,0 +1,165 @@
+//! Checkpoints: a whole run in one file, written atomically after every epoch.
+//!
+//! Layout (all integers little-endian):
+//! `b"DCGANCKP"`, `u32` format version, `u32` section count, then per section a `u32` name
+//! length, the name, a `u64` byte length and the bytes; last, the SHA-256 of everything
+//! before it. Sections: `state` (JSON [`RunState`]), `generator` and `discriminator`
+//! (burn records), `optim_g` and `optim_d` (burn optimiser records).
+//!
+//! A run directory keeps the latest checkpoint and the one before it, so a checkpoint
+//! damaged on disk costs one epoch, not the run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+
+use crate::atomic_file;
+use crate::train::{Gan, RunState, adam, model_configs};
+
+/// The latest checkpoint's file name in a run directory.
+pub const LATEST: &str = "checkpoint.dcgan";
+/// The previous checkpoint's file name.
+pub const PREVIOUS: &str = "checkpoint.prev.dcgan";
+/// Version of the file layout; bumped when it changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"DCGANCKP";
+const SECTIONS: [&str; 5] = ["state", "generator", "discriminator", "optim_g", "optim_d"];
+
+/// Writes the run to `dir/checkpoint.dcgan`, keeping the old one as `checkpoint.prev.dcgan`.
+pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> {
+    let bytes = encode(state, gan)?;
+    let latest = dir.join(LATEST);
+    if latest.exists() {
+        std::fs::rename(&latest, dir.join(PREVIOUS))
+            .with_context(|| format!("cannot keep the previous checkpoint {}", latest.display()))?;
+    }
+    atomic_file::write(&latest, &bytes)
+        .with_context(|| format!("cannot write checkpoint {}", latest.display()))?;
+    Ok(latest)
+}
+
+/// Resolves `--checkpoint`: a run directory means its latest checkpoint.
+pub fn resolve(path: &Path) -> PathBuf {
+    if path.is_dir() { path.join(LATEST) } else { path.to_path_buf() }
+}
+
+/// Loads a checkpoint file, or a run directory's latest one; if that is damaged, the
+/// previous one, with a warning on stderr.
+pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
+    if !path.is_dir() {
+        return load_file(path, device);
+    }
+    let latest = path.join(LATEST);
+    let previous = path.join(PREVIOUS);
+    match load_file(&latest, device) {
+        Ok(loaded) => Ok(loaded),
+        Err(err) if previous.exists() => {
+            eprintln!("warning: {err:#}\nwarning: using the previous checkpoint {}", previous.display());
+            load_file(&previous, device)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Loads one checkpoint file.
+pub fn load_file(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!("cannot read checkpoint {} (is this a dcgan run directory or checkpoint file?)", path.display())
+    })?;
+    decode(&bytes, device).with_context(|| format!("checkpoint {} is unusable", path.display()))
+}
+
+fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
+    let record = |m: ModuleRecord| m.into_bytes().map(|b| b.to_vec());
+    let sections: [Vec<u8>; 5] = [
+        serde_json::to_vec(state)?,
+        record(gan.generator.clone().into_record()).map_err(anyhow::Error::msg)?,
+        record(gan.discriminator.clone().into_record()).map_err(anyhow::Error::msg)?,
+        gan.optim_g.into_bytes().map_err(anyhow::Error::msg)?.to_vec(),
+        gan.optim_d.into_bytes().map_err(anyhow::Error::msg)?.to_vec(),
+    ];
+    let mut out = MAGIC.to_vec();
+    out.extend(FORMAT_VERSION.to_le_bytes());
+    out.extend((SECTIONS.len() as u32).to_le_bytes());
+    for (name, body) in SECTIONS.iter().zip(&sections) {
+        out.extend((name.len() as u32).to_le_bytes());
+        out.extend(name.as_bytes());
+        out.extend((body.len() as u64).to_le_bytes());
+        out.extend(body);
+    }
+    let digest = Sha256::digest(&out);
+    out.extend(digest);
+    Ok(out)
+}
+
+fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
+    if bytes.len() < MAGIC.len() + 8 + 32 || &bytes[..8] != MAGIC {
+        bail!("not a dcgan checkpoint (bad magic bytes or too short)");
+    }
+    let (body, digest) = bytes.split_at(bytes.len() - 32);
+    if Sha256::digest(body).as_slice() != digest {
+        bail!("checksum mismatch: the file is truncated or corrupt");
+    }
+    let version = u32::from_le_bytes(body[8..12].try_into().unwrap());
+    if version != FORMAT_VERSION {
+        bail!("format version {version}, this dcgan reads version {FORMAT_VERSION}");
+    }
+    let mut sections = std::collections::HashMap::new();
+    let mut rest = &body[16..];
+    let take = |n: usize, rest: &mut &[u8]| -> anyhow::Result<Vec<u8>> {
+        if rest.len() < n {
+            bail!("section table runs past the end of the file");
+        }
+        let (head, tail) = rest.split_at(n);
+        *rest = tail;
+        Ok(head.to_vec())
+    };
+    for _ in 0..u32::from_le_bytes(body[12..16].try_into().unwrap()) {
+        let name_len = u32::from_le_bytes(take(4, &mut rest)?.try_into().unwrap()) as usize;
+        let name = String::from_utf8(take(name_len, &mut rest)?)?;
+        let len = u64::from_le_bytes(take(8, &mut rest)?.try_into().unwrap()) as usize;
+        sections.insert(name, take(len, &mut rest)?);
+    }
+    let mut section = |name: &str| {
+        sections
+            .remove(name)
+            .with_context(|| format!("section {name} is missing"))
+    };
+    let state: RunState =
+        serde_json::from_slice(&section("state")?).context("section state is not valid")?;
+    let record = |bytes: Vec<u8>, name: &str| {
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| anyhow::anyhow!("section {name}: {e}"))
+    };
+    // Fresh modules only give the structure; the records replace every value.
+    let (g_config, d_config) = model_configs(&state.config);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let generator = g_config
+        .init(&mut rng, device)
+        .try_load_record(record(section("generator")?, "generator")?)
+        .map_err(|e| anyhow::anyhow!("section generator: {e}"))?;
+    let discriminator = d_config
+        .init(&mut rng, device)
+        .try_load_record(record(section("discriminator")?, "discriminator")?)
+        .map_err(|e| anyhow::anyhow!("section discriminator: {e}"))?;
+    let optim = |name: &str, bytes: Vec<u8>| {
+        adam(&state.config.optimizer)
+            .from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| anyhow::anyhow!("section {name}: {e}"))
+    };
+    let optim_g = optim("optim_g", section("optim_g")?)?;
+    let optim_d = optim("optim_d", section("optim_d")?)?;
+    let gan = Gan {
+        generator,
+        discriminator,
+        optim_g,
+        optim_d,
+    };
+    Ok((state, gan))
+}

@@ -1,0 +1,39 @@
+//! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`.
+//!
+//! Each subcommand has a file that turns its flags into library calls.
+
+mod sample;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Train, sample and explore deep convolutional GANs (the seed DCGAN on MNIST).
+#[derive(Debug, Parser)]
+#[command(name = "dcgan", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a DCGAN, writing checkpoints, pictures and TensorBoard logs to --out.
+    Train(train::TrainArgs),
+    /// Draw a grid of generated images.
+    Sample(sample::SampleArgs),
+    /// Draw the seed's "moving noise": images along a straight line in noise space.
+    Interpolate(sample::InterpolateArgs),
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Train(args) => train::run(args)?,
+        Command::Sample(args) => sample::sample(args)?,
+        Command::Interpolate(args) => sample::interpolate(args)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,186 @@
+//! `dcgan train`: flags to a [`TrainConfig`], then the training loop.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+use rand::Rng;
+
+use crate::checkpoint;
+use crate::data::DatasetKind;
+use crate::device::DeviceKind;
+use crate::train::{Preset, Start, TrainConfig, train};
+
+/// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// TOML file with any of the settings (the format of OUT/config.toml).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Named settings: `seed` is the tutorial's Adam (lr 1e-3, β1 0.9); `paper` the default.
+    #[arg(long)]
+    preset: Option<Preset>,
+    /// Data set to learn [default: mnist].
+    #[arg(long)]
+    dataset: Option<DatasetKind>,
+    /// Directory holding the IDX files (searched alone).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Passes over the training set [default: 100].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Images per batch [default: 100].
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Length of the noise vector [default: 100].
+    #[arg(long)]
+    noise_dim: Option<usize>,
+    /// Adam learning rate of both networks [default: 0.0002].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Adam β1 of both networks [default: 0.5].
+    #[arg(long)]
+    beta1: Option<f64>,
+    /// Seed of all randomness; a run with the same seed on the CPU is identical [default: random].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Save a sample picture at epoch 0 and every N epochs [default: 5].
+    #[arg(long, value_name = "N")]
+    sample_every: Option<usize>,
+    /// Use at most N batches per epoch, for quick runs.
+    #[arg(long, value_name = "N")]
+    limit_batches: Option<usize>,
+    /// Write TensorBoard scalars every N steps [default: 10].
+    #[arg(long, value_name = "N")]
+    log_every: Option<usize>,
+    /// Where to compute [default: cpu].
+    #[arg(long)]
+    device: Option<DeviceKind>,
+    /// Output directory for checkpoints, pictures and logs.
+    #[arg(long, default_value = "runs/dcgan")]
+    out: PathBuf,
+    /// Continue the run in --out from its latest checkpoint (--epochs may raise its length).
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Start over even if --out holds a run, replacing its checkpoints.
+    #[arg(long)]
+    force: bool,
+}
+
+impl TrainArgs {
+    /// Defaults, then the file, the preset and the flags.
+    fn config(&self) -> anyhow::Result<TrainConfig> {
+        let mut c = match &self.config {
+            Some(path) => TrainConfig::from_toml_file(path)?,
+            None => TrainConfig::default(),
+        };
+        if let Some(preset) = self.preset {
+            preset.apply(&mut c);
+        }
+        set(&mut c.dataset, self.dataset);
+        if self.data_dir.is_some() {
+            c.data_dir = self.data_dir.clone();
+        }
+        set(&mut c.epochs, self.epochs);
+        set(&mut c.batch_size, self.batch_size);
+        set(&mut c.noise_dim, self.noise_dim);
+        set(&mut c.optimizer.lr, self.lr);
+        set(&mut c.optimizer.beta1, self.beta1);
+        set(&mut c.sample_every, self.sample_every);
+        if self.limit_batches.is_some() {
+            c.limit_batches = self.limit_batches;
+        }
+        set(&mut c.log_every, self.log_every);
+        set(&mut c.device, self.device);
+        c.seed = match (self.seed, &self.config) {
+            (Some(seed), _) => seed,
+            // A config file's seed stands; without one, draw a seed and record it.
+            (None, Some(_)) => c.seed,
+            (None, None) => rand::rng().random_range(0..1_000_000),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Flags that would change a run's results, which a resumed run must keep.
+    fn fixed_on_resume(&self) -> Vec<&'static str> {
+        let given = [
+            ("--config", self.config.is_some()),
+            ("--preset", self.preset.is_some()),
+            ("--dataset", self.dataset.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--noise-dim", self.noise_dim.is_some()),
+            ("--lr", self.lr.is_some()),
+            ("--beta1", self.beta1.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--limit-batches", self.limit_batches.is_some()),
+        ];
+        given.into_iter().filter(|(_, g)| *g).map(|(f, _)| f).collect()
+    }
+}
+
+fn set<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
+/// Runs `dcgan train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let latest = args.out.join(checkpoint::LATEST);
+    let has_run = latest.exists() || args.out.join(checkpoint::PREVIOUS).exists();
+    let dataset_explicit = args.dataset.is_some() || args.config.is_some();
+    if args.resume {
+        if !has_run {
+            bail!("--resume: {} holds no checkpoint to resume", args.out.display());
+        }
+        let fixed = args.fixed_on_resume();
+        if !fixed.is_empty() {
+            bail!(
+                "--resume continues a run with its own settings (see {}); drop {}",
+                args.out.join("config.toml").display(),
+                fixed.join(", ")
+            );
+        }
+        let device = args.device.unwrap_or(crate::device::DeviceKind::Cpu).device()?.autodiff();
+        let (mut state, gan) = checkpoint::load(&args.out, &device)?;
+        let c = &mut state.config;
+        set(&mut c.epochs, args.epochs);
+        if args.data_dir.is_some() {
+            c.data_dir = args.data_dir.clone();
+        }
+        set(&mut c.sample_every, args.sample_every);
+        set(&mut c.log_every, args.log_every);
+        set(&mut c.device, args.device);
+        c.validate()?;
+        if state.epochs_done >= c.epochs {
+            println!(
+                "the run in {} has finished its {} epochs; pass a larger --epochs to continue it",
+                args.out.display(),
+                state.epochs_done
+            );
+            return Ok(());
+        }
+        println!("resuming {} after epoch {}", args.out.display(), state.epochs_done);
+        return train(Start::Resume(Box::new((state, gan))), &args.out, &device, true);
+    }
+    if has_run && !args.force {
+        bail!(
+            "{} already holds a run; pass --resume to continue it, --force to start over, or \
+             another --out",
+            args.out.display()
+        );
+    }
+    let config = args.config()?;
+    let device = config.device.device()?.autodiff();
+    println!(
+        "training {} epochs, batch {}, Adam lr {} β1 {}, seed {} -> {}",
+        config.epochs,
+        config.batch_size,
+        config.optimizer.lr,
+        config.optimizer.beta1,
+        config.seed,
+        args.out.display()
+    );
+    train(Start::Fresh(config), &args.out, &device, dataset_explicit)
+}

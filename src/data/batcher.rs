@@ -1,0 +1,56 @@
+//! Shuffled mini-batches of images as `[-1, 1]` tensors.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+use rand::seq::SliceRandom;
+
+use super::{Dataset, scale_pixel};
+
+/// Cuts a data set into shuffled batches, a new order every epoch.
+///
+/// As in the seed, an epoch is `len / batch_size` full batches; the remainder is left out
+/// (and is a different set of images each epoch, since the order changes).
+pub struct Batcher<'a> {
+    dataset: &'a Dataset,
+    batch_size: usize,
+    order: Vec<usize>,
+}
+
+impl<'a> Batcher<'a> {
+    /// A batcher over `dataset`; call [`Batcher::shuffle`] before each epoch.
+    pub fn new(dataset: &'a Dataset, batch_size: usize) -> Self {
+        Batcher {
+            dataset,
+            batch_size,
+            order: (0..dataset.len).collect(),
+        }
+    }
+
+    /// Number of full batches in one epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.dataset.len / self.batch_size
+    }
+
+    /// Draws a new order for the next epoch from `rng`.
+    ///
+    /// The order is drawn afresh from the identity, so it depends on the RNG state alone.
+    pub fn shuffle(&mut self, rng: &mut impl Rng) {
+        self.order = (0..self.dataset.len).collect();
+        self.order.shuffle(rng);
+    }
+
+    /// Batch `index` of the current order.
+    ///
+    /// # Shapes
+    /// - output: `[batch_size, 1, height, width]`, values in `[-1, 1]`
+    pub fn batch(&self, index: usize, device: &Device) -> Tensor<4> {
+        let d = self.dataset;
+        let ids = &self.order[index * self.batch_size..(index + 1) * self.batch_size];
+        let pixels: Vec<f32> = ids
+            .iter()
+            .flat_map(|&i| d.image(i).iter().map(|&p| scale_pixel(p)))
+            .collect();
+        let shape = [self.batch_size, 1, d.height, d.width];
+        Tensor::from_data(TensorData::new(pixels, shape), device)
+    }
+}

@@ -1,0 +1,139 @@
+//! Data: reading MNIST-like IDX files, finding or downloading them, and batching images.
+//!
+//! [`locate`] decides where a data set comes from (a directory, the cache, a system
+//! package, a download, or the embedded subset), [`Dataset`] holds the decoded images and
+//! labels, and [`Batcher`] shuffles them into `[-1, 1]` tensors.
+
+mod batcher;
+pub mod download;
+pub mod idx;
+mod locate;
+mod spec;
+
+use std::path::{Path, PathBuf};
+
+pub use batcher::Batcher;
+pub use locate::{DataSource, LocateOptions, cache_dir, locate, DATA_DIR_VAR, MIRROR_VAR, OFFLINE_VAR};
+pub use spec::{DatasetKind, DatasetSpec, FileSpec, Split};
+
+/// A problem with the data: a missing, unreadable or malformed file, or a failed download.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A file was read but its contents are not what they must be.
+    #[error("{}: {problem}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A download failed or delivered the wrong bytes.
+    #[error("download of {url} failed: {problem}")]
+    Download {
+        /// The address tried.
+        url: String,
+        /// What went wrong.
+        problem: String,
+    },
+    /// The data set was found nowhere.
+    #[error(
+        "the {dataset} data set was not found. Places searched:\n{}\nPut the files ({files}) in one of them, or pass --data-dir DIR",
+        searched.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n")
+    )]
+    NotFound {
+        /// The data set's name.
+        dataset: String,
+        /// The files it consists of.
+        files: String,
+        /// Every place looked at, with what was wrong there.
+        searched: Vec<String>,
+    },
+}
+
+impl DataError {
+    pub(crate) fn format(path: &Path, problem: impl Into<String>) -> Self {
+        DataError::Format {
+            path: path.to_path_buf(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Images and labels of one split, as stored: unsigned bytes, row-major.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Number of images.
+    pub len: usize,
+    /// Image height in pixels.
+    pub height: usize,
+    /// Image width in pixels.
+    pub width: usize,
+    /// `len * height * width` pixel values, 0 (background) to 255.
+    pub pixels: Vec<u8>,
+    /// One class label per image.
+    pub labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Reads a split from an images file and a labels file, checking that they agree.
+    pub fn read(images_path: &Path, labels_path: &Path) -> Result<Self, DataError> {
+        let images = idx::read_idx(images_path, 3)?;
+        let labels = idx::read_idx(labels_path, 1)?;
+        Self::from_idx(images, labels, images_path, labels_path)
+    }
+
+    /// Builds a split from parsed IDX arrays; the paths name them in errors.
+    pub fn from_idx(
+        images: idx::IdxArray,
+        labels: idx::IdxArray,
+        images_path: &Path,
+        labels_path: &Path,
+    ) -> Result<Self, DataError> {
+        let (len, height, width) = (images.dims[0], images.dims[1], images.dims[2]);
+        if len == 0 {
+            return Err(DataError::format(images_path, "holds no images"));
+        }
+        if labels.dims[0] != len {
+            return Err(DataError::format(
+                labels_path,
+                format!(
+                    "holds {} labels but {} holds {len} images",
+                    labels.dims[0],
+                    images_path.display()
+                ),
+            ));
+        }
+        if let Some(bad) = labels.data.iter().find(|&&l| l > 9) {
+            return Err(DataError::format(
+                labels_path,
+                format!("label {bad} is out of range (classes are 0 to 9)"),
+            ));
+        }
+        Ok(Dataset {
+            len,
+            height,
+            width,
+            pixels: images.data,
+            labels: labels.data,
+        })
+    }
+
+    /// The pixels of image `index`, `height * width` bytes.
+    pub fn image(&self, index: usize) -> &[u8] {
+        let size = self.height * self.width;
+        &self.pixels[index * size..(index + 1) * size]
+    }
+}
+
+/// Maps a stored pixel (0 to 255) to the generator's output range, `[-1, 1]`.
+pub fn scale_pixel(value: u8) -> f32 {
+    f32::from(value) / 127.5 - 1.0
+}

@@ -1,0 +1,19 @@
+//! dcgan: train, sample and explore deep convolutional GANs on MNIST-like data, on burn.
+//!
+//! The library holds everything; the `dcgan` binary is a thin command line over it.
+//! Modules follow the architecture: [`data`] reads and batches images, [`model`] holds the
+//! generator and discriminator, [`train`] the training loop and its configuration,
+//! [`checkpoint`] saving and resuming, [`picture`] noise and image grids, [`logging`]
+//! TensorBoard events and progress, [`weights`] the portable generator file, and [`cli`] the
+//! commands.
+
+pub mod atomic_file;
+pub mod checkpoint;
+pub mod cli;
+pub mod data;
+pub mod device;
+pub mod logging;
+pub mod model;
+pub mod picture;
+pub mod train;
+pub mod weights;

@@ -1,0 +1,110 @@
+//! The seed's discriminator: an image to one real/fake logit.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::{Device, Tensor};
+use rand::Rng;
+
+use super::batch_norm::tf_batch_norm;
+use super::init::{glorot_uniform, zeros};
+use super::padding::tf_same_padding;
+
+/// The seed's LeakyReLU slope.
+const LEAK: f64 = 0.2;
+
+/// Sizes of the [`Discriminator`].
+#[derive(Config, Debug)]
+pub struct DiscriminatorConfig {
+    /// Side of the (square) input images.
+    #[config(default = 28)]
+    pub image_size: usize,
+    /// Channels of the input images.
+    #[config(default = 1)]
+    pub image_channels: usize,
+    /// Channels of the first convolution; each later one doubles them.
+    #[config(default = 32)]
+    pub base_channels: usize,
+}
+
+/// Conv 5×5 s2 →32, LeakyReLU 0.2; Conv 5×5 s2 →64, BN, LeakyReLU; Conv 5×5 s2 →128, BN,
+/// LeakyReLU; flatten; Dense →1 logit.
+#[derive(Module, Debug)]
+pub struct Discriminator {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+    conv3: Conv2d,
+    bn3: BatchNorm,
+    fc: Linear,
+}
+
+impl DiscriminatorConfig {
+    /// A discriminator with TF's initialisers, drawn from `rng`.
+    pub fn init(&self, rng: &mut impl Rng, device: &Device) -> Discriminator {
+        let c = self.base_channels;
+        let mut size = self.image_size;
+        let mut conv = |c_in: usize, c_out: usize| {
+            let (before, after) = tf_same_padding(size, 5, 2);
+            size = size.div_ceil(2);
+            let mut conv = Conv2dConfig::new([c_in, c_out], [5, 5])
+                .with_stride([2, 2])
+                .init(device);
+            conv.padding = PaddingConfig2d::Explicit(before, before, after, after);
+            conv.weight = glorot_uniform([c_out, c_in, 5, 5], c_in * 25, c_out * 25, rng, device);
+            conv.bias = Some(zeros(c_out, device));
+            conv
+        };
+        let conv1 = conv(self.image_channels, c); // 28 -> 14
+        let conv2 = conv(c, 2 * c); // 14 -> 7
+        let conv3 = conv(2 * c, 4 * c); // 7 -> 4
+        let flat = 4 * c * size * size;
+        let fc = Linear {
+            weight: glorot_uniform([flat, 1], flat, 1, rng, device),
+            bias: Some(zeros(1, device)),
+        };
+        Discriminator {
+            conv1,
+            conv2,
+            bn2: tf_batch_norm(2 * c, device),
+            conv3,
+            bn3: tf_batch_norm(4 * c, device),
+            fc,
+        }
+    }
+}
+
+impl Discriminator {
+    /// Scores images; a high logit means "real".
+    ///
+    /// # Shapes
+    /// - images: `[batch, image_channels, image_size, image_size]`, in `[-1, 1]`
+    /// - output: `[batch, 1]` logits
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = leaky_relu(self.conv1.forward(images), LEAK); // [batch, 32, 14, 14]
+        let x = leaky_relu(self.bn2.forward(self.conv2.forward(x)), LEAK); // [batch, 64, 7, 7]
+        let x = leaky_relu(self.bn3.forward(self.conv3.forward(x)), LEAK); // [batch, 128, 4, 4]
+        // Flattened in (C, H, W) order; TF flattens NHWC as (H, W, C), a fixed permutation.
+        let x: Tensor<2> = x.flatten(1, 3); // [batch, 2048]
+        self.fc.forward(x) // [batch, 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn one_logit_per_image_and_seed_parameter_count() {
+        let device = Device::flex();
+        let d = DiscriminatorConfig::new().init(&mut ChaCha8Rng::seed_from_u64(1), &device);
+        let out = d.forward(Tensor::zeros([3, 1, 28, 28], &device));
+        assert_eq!(out.dims(), [3, 1]);
+        // conv1 832 + conv2 51,264 + bn2 128 + conv3 204,928 + bn3 256 + fc 2,049.
+        assert_eq!(d.num_params(), 832 + 51_264 + 128 + 204_928 + 256 + 2_049);
+    }
+}

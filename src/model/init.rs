@@ -1,0 +1,30 @@
+//! TensorFlow's default initialisers, drawn from the run's seeded RNG.
+//!
+//! burn's layer configs draw from the device's generator and give biases the kernel's
+//! initialiser; TF's layers use Glorot-uniform kernels and zero biases. Drawing on the CPU
+//! from our own RNG also makes the initial weights the same on every device.
+
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+
+/// Glorot (Xavier) uniform: `U(-l, l)` with `l = sqrt(6 / (fan_in + fan_out))`.
+///
+/// For convolution kernels TF counts fans as channels times kernel area.
+pub fn glorot_uniform<const D: usize>(
+    shape: [usize; D],
+    fan_in: usize,
+    fan_out: usize,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
+    let count: usize = shape.iter().product();
+    let values: Vec<f32> = (0..count).map(|_| rng.random_range(-limit..limit)).collect();
+    Param::from_data(TensorData::new(values, shape), device)
+}
+
+/// A zero bias of `len` values.
+pub fn zeros(len: usize, device: &Device) -> Param<Tensor<1>> {
+    Param::from_data(TensorData::new(vec![0.0f32; len], [len]), device)
+}

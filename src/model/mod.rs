@@ -1,0 +1,32 @@
+//! The seed's DCGAN: a generator from noise to 28×28 images and a discriminator that scores
+//! images with one logit, both with TensorFlow's 'SAME' padding and default initialisers.
+
+mod discriminator;
+mod generator;
+mod init;
+mod padding;
+
+pub use discriminator::{Discriminator, DiscriminatorConfig};
+pub use generator::{Generator, GeneratorConfig};
+pub use padding::{TfConvTranspose2d, tf_same_padding};
+
+/// BatchNorm settings of TensorFlow's `tf.layers.batch_normalization`, which the seed uses.
+pub mod batch_norm {
+    use burn::nn::{BatchNorm, BatchNormConfig};
+    use burn::tensor::Device;
+
+    /// TF's moving-average momentum, 0.99: `moving = 0.99 * moving + 0.01 * batch`.
+    pub const TF_MOMENTUM: f64 = 0.99;
+    /// TF's epsilon, 1e-3 (burn's default is 1e-5).
+    pub const TF_EPSILON: f64 = 1e-3;
+
+    /// A BatchNorm over `features` channels with TF's settings: γ = 1, β = 0, moving mean 0
+    /// and moving variance 1.
+    pub fn tf_batch_norm(features: usize, device: &Device) -> BatchNorm {
+        // burn's momentum weighs the new batch, TF's the old average.
+        BatchNormConfig::new(features)
+            .with_momentum(1.0 - TF_MOMENTUM)
+            .with_epsilon(TF_EPSILON)
+            .init(device)
+    }
+}

@@ -1,0 +1,140 @@
+//! TensorFlow's 'SAME' padding, for convolutions and transposed convolutions.
+//!
+//! TF pads a stride-2, 5×5 convolution on an even-sized input by 1 before and 2 after;
+//! PyTorch's usual `padding=2` pads 2 on both sides, which gives the same output size but
+//! shifts every window by one pixel. dcgan matches TF, so weights and pictures agree with the
+//! seed and with the reference implementations.
+
+use burn::module::Module;
+use burn::nn::conv::ConvTranspose2d;
+use burn::tensor::Tensor;
+
+/// Padding `(before, after)` that TF's 'SAME' adds to one axis of `size_in` for a
+/// convolution with `kernel` and `stride`: the output has `ceil(size_in / stride)` positions
+/// and any odd padding goes after.
+pub fn tf_same_padding(size_in: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let size_out = size_in.div_ceil(stride);
+    let total = ((size_out - 1) * stride + kernel).saturating_sub(size_in);
+    (total / 2, total - total / 2)
+}
+
+/// A transposed convolution with TF 'SAME' semantics: `in * stride` outputs per axis.
+///
+/// TF defines it as the gradient of a 'SAME' convolution on the output size, which pads
+/// `before` and `after` asymmetrically. burn's transposed convolution crops its padding
+/// symmetrically, so this crops `before` on both sides and then drops the extra
+/// `after - before` rows and columns at the end.
+#[derive(Module, Debug)]
+pub struct TfConvTranspose2d {
+    /// The convolution, with `padding = [before, before]`.
+    pub conv: ConvTranspose2d,
+}
+
+impl TfConvTranspose2d {
+    /// Wraps `conv`, setting its padding to TF's for its kernel and stride.
+    pub fn new(mut conv: ConvTranspose2d) -> Self {
+        for axis in 0..2 {
+            let (kernel, stride) = (conv.kernel_size[axis], conv.stride[axis]);
+            // The 'SAME' convolution whose gradient this is maps `n * stride` to `n`; its
+            // padding is `kernel - stride` in all, whatever `n`, so `n = 1` will do.
+            let (before, _) = tf_same_padding(stride, kernel, stride);
+            conv.padding[axis] = before;
+        }
+        TfConvTranspose2d { conv }
+    }
+
+    /// # Shapes
+    /// - input: `[batch, channels_in, h, w]`
+    /// - output: `[batch, channels_out, h * stride, w * stride]`
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = input.dims();
+        let (out_h, out_w) = (h * self.conv.stride[0], w * self.conv.stride[1]);
+        let output = self.conv.forward(input);
+        let [batch, channels, full_h, full_w] = output.dims();
+        if (full_h, full_w) == (out_h, out_w) {
+            output
+        } else {
+            output.slice([0..batch, 0..channels, 0..out_h, 0..out_w])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+    use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn same_padding_matches_tensorflow() {
+        // 28 -> 14 and 14 -> 7: 3 pixels of padding, 1 before and 2 after.
+        assert_eq!(tf_same_padding(28, 5, 2), (1, 2));
+        assert_eq!(tf_same_padding(14, 5, 2), (1, 2));
+        // 7 -> 4: 4 pixels, split evenly.
+        assert_eq!(tf_same_padding(7, 5, 2), (2, 2));
+        // Stride 1 keeps the size: 2 and 2.
+        assert_eq!(tf_same_padding(28, 5, 1), (2, 2));
+        assert_eq!(tf_same_padding(4, 1, 1), (0, 0));
+    }
+
+    /// A 5×5 stride-2 convolution whose kernel is 1 at its top-left corner picks input pixel
+    /// `(2i - before, 2j - before)` for output `(i, j)`. With TF's padding of 1 before, output
+    /// (1, 1) is input (1, 1); PyTorch's padding 2 would give input (0, 0).
+    #[test]
+    fn strided_convolution_windows_start_one_pixel_before_the_image() {
+        let device = Device::flex();
+        let mut conv = Conv2dConfig::new([1, 1], [5, 5])
+            .with_stride([2, 2])
+            .with_bias(false)
+            .init(&device);
+        let (before, after) = tf_same_padding(6, 5, 2);
+        conv.padding = PaddingConfig2d::Explicit(before, before, after, after);
+        let mut kernel = [0.0f32; 25];
+        kernel[0] = 1.0;
+        conv.weight = Param::from_data(TensorData::new(kernel.to_vec(), [1, 1, 5, 5]), &device);
+        // input[y][x] = 10 y + x + 1, so every pixel is non-zero and names itself.
+        let input: Vec<f32> = (0..36).map(|i| (10 * (i / 6) + i % 6 + 1) as f32).collect();
+        let input = Tensor::from_data(TensorData::new(input, [1, 1, 6, 6]), &device);
+        let out = conv.forward(input).into_data().to_vec::<f32>().unwrap();
+        // Output is 3×3: row 0 reads the padding row above the image.
+        assert_eq!(out, vec![0.0, 0.0, 0.0, 0.0, 12.0, 14.0, 0.0, 32.0, 34.0]);
+    }
+
+    /// A single input pixel at (0, 0) spreads the kernel over the output, shifted up and left
+    /// by TF's `before = 1`: output (y, x) = kernel (y + 1, x + 1).
+    #[test]
+    fn transposed_convolution_crops_like_tensorflow() {
+        let device = Device::flex();
+        let mut conv = ConvTranspose2dConfig::new([1, 1], [5, 5])
+            .with_stride([2, 2])
+            .with_bias(false)
+            .init(&device);
+        let kernel: Vec<f32> = (1..=25).map(|v| v as f32).collect();
+        conv.weight = Param::from_data(TensorData::new(kernel, [1, 1, 5, 5]), &device);
+        let layer = TfConvTranspose2d::new(conv);
+        let mut input = vec![0.0f32; 9];
+        input[0] = 1.0;
+        let input = Tensor::from_data(TensorData::new(input, [1, 1, 3, 3]), &device);
+        let out = layer.forward(input);
+        assert_eq!(out.dims(), [1, 1, 6, 6]);
+        let out = out.into_data().to_vec::<f32>().unwrap();
+        for y in 0..6 {
+            for x in 0..6 {
+                let expected = if y < 4 && x < 4 { (5 * (y + 1) + x + 2) as f32 } else { 0.0 };
+                assert_eq!(out[y * 6 + x], expected, "output ({y}, {x})");
+            }
+        }
+    }
+
+    #[test]
+    fn stride_one_transposed_convolution_keeps_size() {
+        let device = Device::flex();
+        let conv = ConvTranspose2dConfig::new([2, 1], [5, 5]).init(&device);
+        let layer = TfConvTranspose2d::new(conv);
+        assert_eq!(layer.conv.padding, [2, 2]);
+        let out = layer.forward(Tensor::zeros([3, 2, 28, 28], &device));
+        assert_eq!(out.dims(), [3, 1, 28, 28]);
+    }
+}

@@ -1,0 +1,90 @@
+//! The generator's input: uniform noise and the seed's "moving noise".
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+
+/// A batch of noise vectors, kept on the CPU so it can be saved and reused.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Noise {
+    /// Number of vectors.
+    pub count: usize,
+    /// Length of each vector.
+    pub dim: usize,
+    /// `count * dim` values, one vector after another.
+    pub values: Vec<f32>,
+}
+
+impl Noise {
+    /// The noise as a `[count, dim]` tensor.
+    pub fn to_tensor(&self, device: &Device) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(self.values.clone(), [self.count, self.dim]),
+            device,
+        )
+    }
+}
+
+/// `count` vectors drawn from U(-1, 1), as the seed's `get_noise`.
+pub fn uniform_noise(count: usize, dim: usize, rng: &mut impl Rng) -> Noise {
+    let values = (0..count * dim)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    Noise { count, dim, values }
+}
+
+/// `steps` vectors evenly spaced on the straight line between two random vectors, both ends
+/// included: the seed's "moving noise", which shows how the generator's output changes
+/// along a path in noise space.
+///
+/// The seed steps by `(end - start) / steps` and then jumps to `end` for the last vector;
+/// here the spacing is even, `t = k / (steps - 1)`.
+///
+/// # Panics
+/// If `steps < 2`.
+pub fn moving_noise(steps: usize, dim: usize, rng: &mut impl Rng) -> Noise {
+    assert!(steps >= 2, "an interpolation needs at least 2 steps, got {steps}");
+    let ends = uniform_noise(2, dim, rng);
+    let (start, end) = ends.values.split_at(dim);
+    let values = (0..steps)
+        .flat_map(|k| {
+            let t = k as f32 / (steps - 1) as f32;
+            start.iter().zip(end).map(move |(a, b)| a + t * (b - a))
+        })
+        .collect();
+    Noise {
+        count: steps,
+        dim,
+        values,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn uniform_noise_is_in_range_and_seeded() {
+        let a = uniform_noise(10, 100, &mut ChaCha8Rng::seed_from_u64(3));
+        let b = uniform_noise(10, 100, &mut ChaCha8Rng::seed_from_u64(3));
+        assert_eq!(a, b);
+        assert!(a.values.iter().all(|v| (-1.0..1.0).contains(v)));
+        let mean = a.values.iter().sum::<f32>() / 1000.0;
+        assert!(mean.abs() < 0.1, "mean {mean}");
+    }
+
+    #[test]
+    fn moving_noise_runs_evenly_from_start_to_end() {
+        let n = moving_noise(5, 3, &mut ChaCha8Rng::seed_from_u64(4));
+        let v = |k: usize| &n.values[k * 3..(k + 1) * 3];
+        for i in 0..3 {
+            let step = v(1)[i] - v(0)[i];
+            for k in 1..5 {
+                assert!((v(k)[i] - v(k - 1)[i] - step).abs() < 1e-5);
+            }
+            assert!((v(2)[i] - (v(0)[i] + v(4)[i]) / 2.0).abs() < 1e-5);
+        }
+        assert_ne!(v(0), v(4));
+    }
+}

@@ -1,0 +1,10 @@
+//! Training: the configuration, one iteration's two steps, and the loop over epochs.
+
+mod config;
+mod run;
+mod state;
+pub mod step;
+
+pub use config::{AdamSettings, Preset, TrainConfig};
+pub use run::{Start, train};
+pub use state::{Gan, RunState, SAMPLE_COLUMNS, adam, model_configs};

@@ -1,0 +1,169 @@
+//! The training loop, top to bottom: per epoch, shuffle; per batch, a D step then a G step
+//! on the same noise, as in the seed; then a summary line, a picture when due, a
+//! checkpoint and the generator's weights.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use burn::module::Module;
+use burn::tensor::Device;
+
+use super::state::{Gan, RunState, SAMPLE_COLUMNS};
+use super::step::{discriminator_step, generator_step, scalar, all_finite};
+use crate::checkpoint;
+use crate::data::{Batcher, DataSource, LocateOptions, Split, locate};
+use crate::logging::{EventWriter, progress};
+use crate::picture::{ImageGrid, images_from_tensor};
+use crate::weights;
+
+/// D's loss below this for [`D_WINS_STEPS`] steps in a row means D has won.
+const D_WINS_LOSS: f32 = 0.01;
+const D_WINS_STEPS: usize = 100;
+
+/// How a run begins.
+pub enum Start {
+    /// A new run with this configuration.
+    Fresh(super::TrainConfig),
+    /// A run continued from a checkpoint.
+    Resume(Box<(RunState, Gan)>),
+}
+
+/// Trains until `state.config.epochs` epochs are done, writing everything into `out`.
+pub fn train(start: Start, out: &Path, device: &Device, dataset_explicit: bool) -> anyhow::Result<()> {
+    let (mut state, mut gan) = match start {
+        Start::Fresh(config) => RunState::start(config, device),
+        Start::Resume(loaded) => *loaded,
+    };
+    let config = state.config.clone();
+    let options = LocateOptions {
+        data_dir: config.data_dir.clone(),
+        explicit: dataset_explicit,
+    };
+    let (dataset, source) = locate(config.dataset, Split::Train, &options)?;
+    match &source {
+        DataSource::Embedded => println!(
+            "note: the full MNIST set was not found, so this run uses the embedded 10,000-image \
+             subset. For all 60,000 images pass --data-dir DIR (the four IDX files), or run once \
+             with internet access to download them."
+        ),
+        DataSource::Directory(dir) => println!("data: {} images from {}", dataset.len, dir.display()),
+    }
+    if (dataset.height, dataset.width) != (28, 28) {
+        bail!("the model needs 28×28 images, the data set has {}×{}", dataset.height, dataset.width);
+    }
+    std::fs::create_dir_all(out.join("samples"))
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
+        .context("cannot write config.toml")?;
+    let mut events = EventWriter::create(out)?;
+
+    let mut batcher = Batcher::new(&dataset, config.batch_size);
+    let batches = batcher
+        .batches_per_epoch()
+        .min(config.limit_batches.unwrap_or(usize::MAX));
+    if batches == 0 {
+        bail!("--batch-size {} is larger than the data set ({} images)", config.batch_size, dataset.len);
+    }
+    let lr = config.optimizer.lr;
+    let mut d_wins_for = 0;
+    let mut warned = false;
+
+    for epoch in state.epochs_done..config.epochs {
+        let started = Instant::now();
+        batcher.shuffle(&mut state.rng);
+        let bar = progress::epoch_bar((batches * config.batch_size) as u64, epoch, config.epochs);
+        let (mut sum_d, mut sum_g) = (0.0f64, 0.0f64);
+        for b in 0..batches {
+            let real = batcher.batch(b, device);
+            // One noise batch for both steps, as the seed feeds the same Z to each.
+            let noise = crate::picture::uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
+                .to_tensor(device);
+            let (d, loss_d) = discriminator_step(
+                &gan.generator, gan.discriminator, &mut gan.optim_d, real, noise.clone(), lr,
+            );
+            gan.discriminator = d;
+            state.d_step += 1;
+            let (g, loss_g) = generator_step(gan.generator, &gan.discriminator, &mut gan.optim_g, noise, lr);
+            gan.generator = g;
+            state.g_step += 1;
+
+            let (loss_d, loss_g) = (scalar(loss_d), scalar(loss_g));
+            for (name, loss) in [("discriminator", loss_d), ("generator", loss_g)] {
+                if !loss.is_finite() {
+                    bar.abandon();
+                    bail!(
+                        "training diverged: the {name}'s loss is {loss} at step {} (epoch {epoch}). \
+                         The last checkpoint in {} is untouched; try a lower --lr.",
+                        state.g_step,
+                        out.display()
+                    );
+                }
+            }
+            sum_d += f64::from(loss_d);
+            sum_g += f64::from(loss_g);
+            if state.g_step % config.log_every as u64 == 0 {
+                events.scalars(state.g_step, &[("loss_D", loss_d), ("loss_G", loss_g)])?;
+            }
+            d_wins_for = if loss_d < D_WINS_LOSS { d_wins_for + 1 } else { 0 };
+            if d_wins_for >= D_WINS_STEPS && !warned {
+                warned = true;
+                bar.println(format!(
+                    "warning: D's loss has stayed below {D_WINS_LOSS} for {D_WINS_STEPS} steps: the \
+                     discriminator wins and G gets almost no gradient, so samples will stay blank. \
+                     Likely cause: a learning rate or β1 too high for D (the seed's lr 1e-3, β1 0.9). \
+                     Try --lr 0.0002 --beta1 0.5 (the defaults)."
+                ));
+            }
+            bar.set_message(format!("D {loss_d:.4}  G {loss_g:.4}"));
+            bar.inc(config.batch_size as u64);
+        }
+        bar.finish_and_clear();
+        let secs = started.elapsed().as_secs_f64();
+        let images = (batches * config.batch_size) as f64;
+        println!(
+            "epoch {epoch:04}  D loss {:.4}  G loss {:.4}  {:.1} s  {:.0} img/s",
+            sum_d / batches as f64,
+            sum_g / batches as f64,
+            secs,
+            images / secs
+        );
+
+        let last = epoch + 1 == config.epochs;
+        if epoch == 0 || (epoch + 1) % config.sample_every == 0 || last {
+            let path = out.join("samples").join(format!("epoch_{epoch:03}.png"));
+            let grid = sample_picture(&gan, &state, device);
+            grid.save_png(&path, 2)?;
+            let png = std::fs::read(&path)?;
+            let (w, h) = image::image_dimensions(&path)?;
+            events.image(state.g_step, "samples", &png, (w, h))?;
+        }
+        if !all_finite(&gan.generator) || !all_finite(&gan.discriminator) {
+            bail!(
+                "training diverged: a weight became NaN or infinite in epoch {epoch}. The last \
+                 checkpoint in {} is untouched; try a lower --lr.",
+                out.display()
+            );
+        }
+        state.epochs_done = epoch + 1;
+        checkpoint::save(out, &state, &gan)?;
+        weights::save_generator(&gan.generator.valid(), state.epochs_done, &out.join("generator.safetensors"))?;
+    }
+    println!(
+        "done: {} epochs; checkpoint {}, generator {}",
+        state.epochs_done,
+        out.join(checkpoint::LATEST).display(),
+        out.join("generator.safetensors").display()
+    );
+    Ok(())
+}
+
+/// The seed's picture: ten samples from the run's fixed noise above a ten-step
+/// interpolation, with BatchNorm on its moving averages.
+fn sample_picture(gan: &Gan, state: &RunState, device: &Device) -> ImageGrid {
+    let g = gan.generator.valid();
+    let inference = device.clone().without_autodiff();
+    let samples = g.forward(state.fixed_samples.to_tensor(&inference));
+    let path = g.forward(state.fixed_path.to_tensor(&inference));
+    images_from_tensor(samples, SAMPLE_COLUMNS).stack(images_from_tensor(path, SAMPLE_COLUMNS))
+}

@@ -1,0 +1,97 @@
+//! What a training run consists of: the two networks with their optimisers, and the
+//! bookkeeping that makes a run resumable.
+
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::config::{AdamSettings, TrainConfig};
+use crate::model::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig};
+use crate::picture::{Noise, moving_noise, uniform_noise};
+
+/// Images in each row of the sample pictures, as in the seed.
+pub const SAMPLE_COLUMNS: usize = 10;
+
+/// Both networks and one Adam optimiser each (each optimiser keeps its own step count).
+#[derive(Clone)]
+pub struct Gan {
+    /// The generator.
+    pub generator: Generator,
+    /// The discriminator.
+    pub discriminator: Discriminator,
+    /// The generator's Adam.
+    pub optim_g: ModuleOptimizer,
+    /// The discriminator's Adam.
+    pub optim_d: ModuleOptimizer,
+}
+
+/// Everything about a run besides the networks: what a checkpoint needs to continue exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// Epochs finished.
+    pub epochs_done: usize,
+    /// Discriminator updates so far (the seed's `D_global_step`).
+    pub d_step: u64,
+    /// Generator updates so far (the seed's `G_global_step`).
+    pub g_step: u64,
+    /// The run's random generator, as it stands after `epochs_done` epochs.
+    pub rng: ChaCha8Rng,
+    /// Noise of the sample pictures' first row, fixed for the whole run.
+    pub fixed_samples: Noise,
+    /// Noise of the sample pictures' second row (an interpolation), fixed for the run.
+    pub fixed_path: Noise,
+}
+
+/// The generator's and discriminator's configurations for a run.
+pub fn model_configs(config: &TrainConfig) -> (GeneratorConfig, DiscriminatorConfig) {
+    (
+        GeneratorConfig::new().with_noise_dim(config.noise_dim),
+        DiscriminatorConfig::new(),
+    )
+}
+
+/// An Adam optimiser with the run's settings.
+pub fn adam(settings: &AdamSettings) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_beta_1(settings.beta1 as f32)
+        .with_beta_2(settings.beta2 as f32)
+        .with_epsilon(settings.epsilon as f32)
+        .init()
+}
+
+impl Gan {
+    /// Fresh networks and optimisers; the weights are drawn from `rng`.
+    pub fn new(config: &TrainConfig, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        let (g, d) = model_configs(config);
+        Gan {
+            generator: g.init(rng, device),
+            discriminator: d.init(rng, device),
+            optim_g: adam(&config.optimizer),
+            optim_d: adam(&config.optimizer),
+        }
+    }
+}
+
+impl RunState {
+    /// The state of a new run, and its networks: the seed determines both.
+    pub fn start(config: TrainConfig, device: &Device) -> (Self, Gan) {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let gan = Gan::new(&config, &mut rng, device);
+        let fixed_samples = uniform_noise(SAMPLE_COLUMNS, config.noise_dim, &mut rng);
+        let fixed_path = moving_noise(SAMPLE_COLUMNS, config.noise_dim, &mut rng);
+        let state = RunState {
+            config,
+            epochs_done: 0,
+            d_step: 0,
+            g_step: 0,
+            rng,
+            fixed_samples,
+            fixed_path,
+        };
+        (state, gan)
+    }
+}

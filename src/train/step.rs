@@ -1,0 +1,154 @@
+//! One training iteration of the seed: a discriminator step, then a generator step.
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+
+use crate::model::{Discriminator, Generator};
+
+/// TF's `sigmoid_cross_entropy_with_logits` against a constant label, averaged over the
+/// batch, in its stable form `max(x, 0) - x·z + log(1 + exp(-|x|))`.
+///
+/// # Shapes
+/// - logits: `[batch, 1]`
+/// - output: `[1]`
+pub fn sigmoid_cross_entropy(logits: Tensor<2>, label: f32) -> Tensor<1> {
+    let softplus_tail = logits.clone().abs().neg().exp().log1p();
+    let loss = relu(logits.clone()) - logits.mul_scalar(label) + softplus_tail;
+    loss.mean()
+}
+
+/// Losses and discriminator outputs of one iteration, for the logs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLosses {
+    /// D's loss: cross-entropy on real images (label 1) plus on generated ones (label 0).
+    pub loss_d: f32,
+    /// G's non-saturating loss: cross-entropy of D on generated images against label 1.
+    pub loss_g: f32,
+}
+
+/// Updates the discriminator on a batch of real images and a batch generated from
+/// `noise`, calling D separately on each as the seed does. Returns D and its loss.
+///
+/// G runs in training mode (batch statistics, and its moving averages advance, as TF's
+/// `update_ops` make them do in the seed's D step), but no gradient reaches it.
+pub fn discriminator_step(
+    generator: &Generator,
+    discriminator: Discriminator,
+    optimizer: &mut ModuleOptimizer,
+    real: Tensor<4>,
+    noise: Tensor<2>,
+    lr: f64,
+) -> (Discriminator, Tensor<1>) {
+    let fake = generator.forward(noise).detach();
+    let loss_real = sigmoid_cross_entropy(discriminator.forward(real), 1.0);
+    let loss_fake = sigmoid_cross_entropy(discriminator.forward(fake), 0.0);
+    let loss = loss_real + loss_fake;
+    let grads = GradientsParams::from_grads(loss.backward(), &discriminator);
+    let discriminator = optimizer.step(lr, discriminator, grads);
+    (discriminator, loss.detach())
+}
+
+/// Updates the generator so that D scores its images as real (the non-saturating loss).
+/// Only G's parameters change; D's gradients are computed and dropped.
+pub fn generator_step(
+    generator: Generator,
+    discriminator: &Discriminator,
+    optimizer: &mut ModuleOptimizer,
+    noise: Tensor<2>,
+    lr: f64,
+) -> (Generator, Tensor<1>) {
+    let loss = sigmoid_cross_entropy(discriminator.forward(generator.forward(noise)), 1.0);
+    let grads = GradientsParams::from_grads(loss.backward(), &generator);
+    let generator = optimizer.step(lr, generator, grads);
+    (generator, loss.detach())
+}
+
+/// Reads a one-element loss tensor back to the CPU.
+pub fn scalar(loss: Tensor<1>) -> f32 {
+    loss.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 loss")[0]
+}
+
+/// True when every parameter of `module` is finite.
+pub fn all_finite<M: Module>(module: &M) -> bool {
+    struct Finite(bool);
+    impl burn::module::ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if self.0 {
+                let t = param.val();
+                self.0 = t.is_finite().all().into_scalar();
+            }
+        }
+    }
+    let mut check = Finite(true);
+    module.visit(&mut check);
+    check.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn cross_entropy_matches_the_formula_and_is_stable() {
+        let device = Device::flex();
+        let logits = Tensor::from_data(TensorData::new(vec![0.0f32, 2.0, -3.0, 200.0], [4, 1]), &device);
+        let ones = scalar(sigmoid_cross_entropy(logits.clone(), 1.0));
+        let zeros = scalar(sigmoid_cross_entropy(logits, 0.0));
+        let sp = |x: f32| (1.0 + x.exp()).ln();
+        // -log σ(x) = softplus(-x); -log(1 - σ(x)) = softplus(x); softplus(-200) ≈ 0.
+        let expected_ones = (sp(0.0) + sp(-2.0) + sp(3.0) + 0.0) / 4.0;
+        let expected_zeros = (sp(0.0) + sp(2.0) + sp(-3.0) + 200.0) / 4.0;
+        assert!((ones - expected_ones).abs() < 1e-5, "{ones} vs {expected_ones}");
+        assert!((zeros - expected_zeros).abs() < 1e-4, "{zeros} vs {expected_zeros}");
+    }
+
+    fn setup() -> (Device, Generator, Discriminator, Tensor<4>, Tensor<2>) {
+        use crate::model::{DiscriminatorConfig, GeneratorConfig};
+        use crate::picture::uniform_noise;
+        use rand::SeedableRng;
+        let device = Device::flex().autodiff();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let g = GeneratorConfig::new().init(&mut rng, &device);
+        let d = DiscriminatorConfig::new().init(&mut rng, &device);
+        // "Real" images: a bright square on black, unlike anything G draws at first.
+        let mut square = vec![-1.0f32; 28 * 28];
+        for y in 8..20 {
+            for x in 8..20 {
+                square[y * 28 + x] = 1.0;
+            }
+        }
+        let real = Tensor::from_data(TensorData::new(square.repeat(16), [16, 1, 28, 28]), &device);
+        let noise = uniform_noise(16, 100, &mut rng).to_tensor(&device);
+        (device, g, d, real, noise)
+    }
+
+    #[test]
+    fn discriminator_steps_lower_its_loss_on_a_fixed_batch() {
+        let (_, g, mut d, real, noise) = setup();
+        let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
+        let mut losses = Vec::new();
+        for _ in 0..8 {
+            let (next, loss) = discriminator_step(&g, d, &mut optim, real.clone(), noise.clone(), 2e-4);
+            d = next;
+            losses.push(scalar(loss));
+        }
+        assert!(losses[7] < 0.7 * losses[0], "D's loss went {losses:?}");
+    }
+
+    #[test]
+    fn generator_steps_lower_its_loss_against_a_fixed_discriminator() {
+        let (_, mut g, d, _, noise) = setup();
+        let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
+        let mut losses = Vec::new();
+        for _ in 0..8 {
+            let (next, loss) = generator_step(g, &d, &mut optim, noise.clone(), 2e-4);
+            g = next;
+            losses.push(scalar(loss));
+        }
+        assert!(losses[7] < losses[0], "G's loss went {losses:?}");
+        assert!(all_finite(&g));
+    }
+}
