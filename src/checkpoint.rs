@@ -46,7 +46,11 @@ pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> 
 
 /// Resolves `--checkpoint`: a run directory means its latest checkpoint.
 pub fn resolve(path: &Path) -> PathBuf {
-    if path.is_dir() { path.join(LATEST) } else { path.to_path_buf() }
+    if path.is_dir() {
+        path.join(LATEST)
+    } else {
+        path.to_path_buf()
+    }
 }
 
 /// Loads a checkpoint file, or a run directory's latest one; if that is damaged, the
@@ -60,7 +64,10 @@ pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
     match load_file(&latest, device) {
         Ok(loaded) => Ok(loaded),
         Err(err) if previous.exists() => {
-            eprintln!("warning: {err:#}\nwarning: using the previous checkpoint {}", previous.display());
+            eprintln!(
+                "warning: {err:#}\nwarning: using the previous checkpoint {}",
+                previous.display()
+            );
             load_file(&previous, device)
         }
         Err(err) => Err(err),
@@ -70,7 +77,10 @@ pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
 /// Loads one checkpoint file.
 pub fn load_file(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
     let bytes = std::fs::read(path).with_context(|| {
-        format!("cannot read checkpoint {} (is this a dcgan run directory or checkpoint file?)", path.display())
+        format!(
+            "cannot read checkpoint {} (is this a dcgan run directory or checkpoint file?)",
+            path.display()
+        )
     })?;
     decode(&bytes, device).with_context(|| format!("checkpoint {} is unusable", path.display()))
 }
@@ -81,8 +91,14 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
         serde_json::to_vec(state)?,
         record(gan.generator.clone().into_record()).map_err(anyhow::Error::msg)?,
         record(gan.discriminator.clone().into_record()).map_err(anyhow::Error::msg)?,
-        gan.optim_g.into_bytes().map_err(anyhow::Error::msg)?.to_vec(),
-        gan.optim_d.into_bytes().map_err(anyhow::Error::msg)?.to_vec(),
+        gan.optim_g
+            .into_bytes()
+            .map_err(anyhow::Error::msg)?
+            .to_vec(),
+        gan.optim_d
+            .into_bytes()
+            .map_err(anyhow::Error::msg)?
+            .to_vec(),
     ];
     let mut out = MAGIC.to_vec();
     out.extend(FORMAT_VERSION.to_le_bytes());

@@ -22,7 +22,10 @@ use crate::model::{Generator, GeneratorConfig};
 pub const FORMAT: &str = "dcgan-seed-generator-v1";
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 tensor")
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor")
 }
 
 /// The generator's tensors in PyTorch names and layouts, in a fixed order.
@@ -46,7 +49,11 @@ pub fn generator_tensors(g: &Generator) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     bn("bn0", &g.bn0);
     bn("bn1", &g.bn1);
     bn("bn2", &g.bn2);
-    for (name, layer) in [("deconv1", &g.deconv1), ("deconv2", &g.deconv2), ("deconv3", &g.deconv3)] {
+    for (name, layer) in [
+        ("deconv1", &g.deconv1),
+        ("deconv2", &g.deconv2),
+        ("deconv3", &g.deconv3),
+    ] {
         // burn's transposed-convolution layout [in, out, kh, kw] is PyTorch's.
         let w = layer.conv.weight.val();
         out.push((format!("{name}.weight"), w.dims().to_vec(), to_vec(w)));
@@ -91,8 +98,15 @@ fn encode_safetensors(
     let mut offset = 0;
     for (name, shape, values) in tensors {
         let end = offset + 4 * values.len();
-        let info = Info { dtype: "F32", shape, data_offsets: [offset, end] };
-        header.insert(name.clone(), serde_json::to_value(info).expect("serialisable"));
+        let info = Info {
+            dtype: "F32",
+            shape,
+            data_offsets: [offset, end],
+        };
+        header.insert(
+            name.clone(),
+            serde_json::to_value(info).expect("serialisable"),
+        );
         offset = end;
     }
     // Keys in sorted order whatever serde_json's map type: a BTreeMap of the entries.
@@ -121,7 +135,11 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator>
             meta["padding"]
         );
     }
-    let fc_shape = file.tensor("fc.weight").with_context(context)?.shape().to_vec();
+    let fc_shape = file
+        .tensor("fc.weight")
+        .with_context(context)?
+        .shape()
+        .to_vec();
     let noise_dim = *fc_shape.get(1).with_context(context)?;
     let mut g = GeneratorConfig::new()
         .with_noise_dim(noise_dim)
@@ -149,20 +167,37 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator>
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         if values.iter().any(|v| !v.is_finite()) {
-            bail!("{}: tensor {name} holds NaN or infinite values", path.display());
+            bail!(
+                "{}: tensor {name} holds NaN or infinite values",
+                path.display()
+            );
         }
         Ok(TensorData::new(values, view.shape().to_vec()))
     };
     let fc: Param<Tensor<2>> = Param::from_data(read("fc.weight")?, device);
     g.fc.weight = fc.map(|w| w.transpose());
     g.fc.bias = Some(Param::from_data(read("fc.bias")?, device));
-    for (name, bn) in [("bn0", &mut g.bn0), ("bn1", &mut g.bn1), ("bn2", &mut g.bn2)] {
+    for (name, bn) in [
+        ("bn0", &mut g.bn0),
+        ("bn1", &mut g.bn1),
+        ("bn2", &mut g.bn2),
+    ] {
         bn.gamma = Param::from_data(read(&format!("{name}.weight"))?, device);
         bn.beta = Param::from_data(read(&format!("{name}.bias"))?, device);
-        bn.running_mean = RunningState::new(Tensor::from_data(read(&format!("{name}.running_mean"))?, device));
-        bn.running_var = RunningState::new(Tensor::from_data(read(&format!("{name}.running_var"))?, device));
+        bn.running_mean = RunningState::new(Tensor::from_data(
+            read(&format!("{name}.running_mean"))?,
+            device,
+        ));
+        bn.running_var = RunningState::new(Tensor::from_data(
+            read(&format!("{name}.running_var"))?,
+            device,
+        ));
     }
-    for (name, layer) in [("deconv1", &mut g.deconv1), ("deconv2", &mut g.deconv2), ("deconv3", &mut g.deconv3)] {
+    for (name, layer) in [
+        ("deconv1", &mut g.deconv1),
+        ("deconv2", &mut g.deconv2),
+        ("deconv3", &mut g.deconv3),
+    ] {
         layer.conv.weight = Param::from_data(read(&format!("{name}.weight"))?, device);
         layer.conv.bias = Some(Param::from_data(read(&format!("{name}.bias"))?, device));
     }
@@ -201,7 +236,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.safetensors");
         std::fs::write(&path, b"not at all").unwrap();
-        let err = load_generator(&path, &Device::flex()).unwrap_err().to_string();
+        let err = load_generator(&path, &Device::flex())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.safetensors"), "{err}");
     }
 }

@@ -8,20 +8,23 @@ use util::{dcgan, fails, mnist_dir, ok};
 
 /// A short real run: 2 epochs of 4 batches of 32 images.
 fn short_run(home: &Path, out: &str, epochs: u32, seed: u32) -> std::process::Output {
-    ok(dcgan(home).args(["train", "--data-dir"]).arg(mnist_dir()).args([
-        "--epochs",
-        &epochs.to_string(),
-        "--limit-batches",
-        "4",
-        "--batch-size",
-        "32",
-        "--seed",
-        &seed.to_string(),
-        "--sample-every",
-        "1",
-        "--out",
-        out,
-    ]))
+    ok(dcgan(home)
+        .args(["train", "--data-dir"])
+        .arg(mnist_dir())
+        .args([
+            "--epochs",
+            &epochs.to_string(),
+            "--limit-batches",
+            "4",
+            "--batch-size",
+            "32",
+            "--seed",
+            &seed.to_string(),
+            "--sample-every",
+            "1",
+            "--out",
+            out,
+        ]))
 }
 
 #[test]
@@ -33,7 +36,10 @@ fn training_writes_picture_checkpoint_events_and_weights() {
     let run = home.path().join("run");
     let picture = image::open(run.join("samples/epoch_000.png")).unwrap();
     // Two rows of ten 56×56 tiles with 2-pixel gaps.
-    assert_eq!((picture.width(), picture.height()), (10 * 58 + 2, 2 * 58 + 2));
+    assert_eq!(
+        (picture.width(), picture.height()),
+        (10 * 58 + 2, 2 * 58 + 2)
+    );
     assert!(run.join("checkpoint.dcgan").is_file());
     assert!(run.join("generator.safetensors").is_file());
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
@@ -41,18 +47,38 @@ fn training_writes_picture_checkpoint_events_and_weights() {
     let events: Vec<_> = std::fs::read_dir(&run)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("events.out.tfevents."))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("events.out.tfevents.")
+        })
         .collect();
     assert_eq!(events.len(), 1);
     let events = dcgan::logging::tensorboard::read_events(&events[0].path()).unwrap();
     assert!(events.len() >= 2, "file version and at least one summary");
 
     // Sampling and interpolation from the run directory.
-    ok(dcgan(home.path()).args(["sample", "--checkpoint", "run", "--n", "12", "--columns", "6", "--out", "s.png"]));
+    ok(dcgan(home.path()).args([
+        "sample",
+        "--checkpoint",
+        "run",
+        "--n",
+        "12",
+        "--columns",
+        "6",
+        "--out",
+        "s.png",
+    ]));
     let s = image::open(home.path().join("s.png")).unwrap();
     assert_eq!((s.width(), s.height()), (6 * 58 + 2, 2 * 58 + 2));
     ok(dcgan(home.path()).args([
-        "interpolate", "--checkpoint", "run/generator.safetensors", "--steps", "7", "--out", "i.png",
+        "interpolate",
+        "--checkpoint",
+        "run/generator.safetensors",
+        "--steps",
+        "7",
+        "--out",
+        "i.png",
     ]));
     let i = image::open(home.path().join("i.png")).unwrap();
     assert_eq!((i.width(), i.height()), (7 * 58 + 2, 58 + 2));
@@ -63,14 +89,29 @@ fn same_seed_gives_byte_identical_weights_and_resume_is_exact() {
     let home = tempfile::tempdir().unwrap();
     short_run(home.path(), "a", 2, 7);
     short_run(home.path(), "b", 2, 7);
-    let weights = |run: &str| std::fs::read(home.path().join(run).join("generator.safetensors")).unwrap();
+    let weights =
+        |run: &str| std::fs::read(home.path().join(run).join("generator.safetensors")).unwrap();
     assert_eq!(weights("a"), weights("b"), "two runs with --seed 7 differ");
 
     // One epoch, then resumed for the second: the same weights as two epochs in one go.
     short_run(home.path(), "c", 1, 7);
     assert_ne!(weights("a"), weights("c"));
-    ok(dcgan(home.path()).args(["train", "--resume", "--epochs", "2", "--out", "c", "--data-dir"]).arg(mnist_dir()));
-    assert_eq!(weights("a"), weights("c"), "the resumed run differs from the uninterrupted one");
+    ok(dcgan(home.path())
+        .args([
+            "train",
+            "--resume",
+            "--epochs",
+            "2",
+            "--out",
+            "c",
+            "--data-dir",
+        ])
+        .arg(mnist_dir()));
+    assert_eq!(
+        weights("a"),
+        weights("c"),
+        "the resumed run differs from the uninterrupted one"
+    );
 
     // A different seed gives different weights.
     short_run(home.path(), "d", 1, 8);
@@ -89,7 +130,8 @@ fn refuses_to_overwrite_a_run_and_bad_flags() {
     assert!(err.contains("--lr"), "{err}");
     let err = fails(dcgan(home.path()).args(["train", "--resume", "--out", "run", "--lr", "0.1"]));
     assert!(err.contains("--lr"), "{err}");
-    let err = fails(dcgan(home.path()).args(["sample", "--checkpoint", "nowhere", "--out", "x.png"]));
+    let err =
+        fails(dcgan(home.path()).args(["sample", "--checkpoint", "nowhere", "--out", "x.png"]));
     assert!(err.contains("nowhere"), "{err}");
 }
 
@@ -102,25 +144,59 @@ fn corrupt_latest_checkpoint_falls_back_to_the_previous_one() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
     std::fs::write(&latest, bytes).unwrap();
-    let out = ok(dcgan(home.path()).args(["sample", "--checkpoint", "run", "--n", "4", "--out", "x.png"]));
+    let out = ok(dcgan(home.path()).args([
+        "sample",
+        "--checkpoint",
+        "run",
+        "--n",
+        "4",
+        "--out",
+        "x.png",
+    ]));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("checksum") && err.contains("checkpoint.prev.dcgan"), "{err}");
-    let err = fails(dcgan(home.path()).args(["sample", "--checkpoint", "run/checkpoint.dcgan", "--out", "x.png"]));
-    assert!(err.contains("checkpoint.dcgan") && err.contains("checksum"), "{err}");
+    assert!(
+        err.contains("checksum") && err.contains("checkpoint.prev.dcgan"),
+        "{err}"
+    );
+    let err = fails(dcgan(home.path()).args([
+        "sample",
+        "--checkpoint",
+        "run/checkpoint.dcgan",
+        "--out",
+        "x.png",
+    ]));
+    assert!(
+        err.contains("checkpoint.dcgan") && err.contains("checksum"),
+        "{err}"
+    );
 }
 
 #[test]
 fn offline_without_data_uses_the_embedded_subset_unless_a_dataset_is_named() {
     let home = tempfile::tempdir().unwrap();
     let out = ok(dcgan(home.path()).args([
-        "train", "--epochs", "1", "--limit-batches", "2", "--batch-size", "16", "--out", "run",
+        "train",
+        "--epochs",
+        "1",
+        "--limit-batches",
+        "2",
+        "--batch-size",
+        "16",
+        "--out",
+        "run",
     ]));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("embedded 10,000-image subset"), "{stdout}");
     assert!(home.path().join("run/samples/epoch_000.png").is_file());
 
     let err = fails(dcgan(home.path()).args(["train", "--dataset", "mnist", "--out", "run2"]));
-    assert!(err.contains("not found") && err.contains("Places searched") && err.contains("cache"), "{err}");
+    assert!(
+        err.contains("not found") && err.contains("Places searched") && err.contains("cache"),
+        "{err}"
+    );
     let err = fails(dcgan(home.path()).args(["train", "--data-dir", "missing", "--out", "run3"]));
-    assert!(err.contains("missing") && err.contains("--data-dir"), "{err}");
+    assert!(
+        err.contains("missing") && err.contains("--data-dir"),
+        "{err}"
+    );
 }

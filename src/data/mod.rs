@@ -13,7 +13,9 @@ mod spec;
 use std::path::{Path, PathBuf};
 
 pub use batcher::Batcher;
-pub use locate::{DataSource, LocateOptions, cache_dir, locate, DATA_DIR_VAR, MIRROR_VAR, OFFLINE_VAR};
+pub use locate::{
+    DATA_DIR_VAR, DataSource, LocateOptions, MIRROR_VAR, OFFLINE_VAR, cache_dir, locate,
+};
 pub use spec::{DatasetKind, DatasetSpec, FileSpec, Split};
 
 /// A problem with the data: a missing, unreadable or malformed file, or a failed download.

@@ -108,7 +108,9 @@ impl EventWriter {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "localhost".into());
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let mut name = format!("events.out.tfevents.{}.{host}", secs.as_secs());
         // Two writers in the same second (a resumed run) must not share a file.
         let mut n = 1;
@@ -149,7 +151,13 @@ impl EventWriter {
     }
 
     /// Logs a grey PNG picture at `step`.
-    pub fn image(&mut self, step: u64, tag: &str, png: &[u8], size: (u32, u32)) -> anyhow::Result<()> {
+    pub fn image(
+        &mut self,
+        step: u64,
+        tag: &str,
+        png: &[u8],
+        size: (u32, u32),
+    ) -> anyhow::Result<()> {
         let image = SummaryImage {
             width: size.0 as i32,
             height: size.1 as i32,
@@ -242,7 +250,10 @@ mod tests {
         drop(w);
         let events = read_events(&path).unwrap();
         assert_eq!(events.len(), 2);
-        assert_eq!(events[0].what, Some(EventKind::FileVersion("brain.Event:2".into())));
+        assert_eq!(
+            events[0].what,
+            Some(EventKind::FileVersion("brain.Event:2".into()))
+        );
         let Some(EventKind::Summary(s)) = &events[1].what else {
             panic!("not a summary")
         };
@@ -254,6 +265,11 @@ mod tests {
         let last = bytes.len() - 6;
         bytes[last] ^= 1;
         std::fs::write(&path, bytes).unwrap();
-        assert!(read_events(&path).unwrap_err().to_string().contains("checksum"));
+        assert!(
+            read_events(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("checksum")
+        );
     }
 }

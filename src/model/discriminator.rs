@@ -104,7 +104,9 @@ mod tests {
         let d = DiscriminatorConfig::new().init(&mut ChaCha8Rng::seed_from_u64(1), &device);
         let out = d.forward(Tensor::zeros([3, 1, 28, 28], &device));
         assert_eq!(out.dims(), [3, 1]);
-        // conv1 832 + conv2 51,264 + bn2 128 + conv3 204,928 + bn3 256 + fc 2,049.
-        assert_eq!(d.num_params(), 832 + 51_264 + 128 + 204_928 + 256 + 2_049);
+        // conv1 832 + conv2 51,264 + bn2 128 + conv3 204,928 + bn3 256 + fc 2,049 trainable,
+        // plus the moving mean and variance of bn2 (2 × 64) and bn3 (2 × 128), which burn counts.
+        let trainable = 832 + 51_264 + 128 + 204_928 + 256 + 2_049;
+        assert_eq!(d.num_params(), trainable + 2 * 64 + 2 * 128);
     }
 }

@@ -50,7 +50,13 @@ impl GeneratorConfig {
         let c = self.base_channels;
         let fc_out = c * self.base_size * self.base_size;
         let fc = Linear {
-            weight: glorot_uniform([self.noise_dim, fc_out], self.noise_dim, fc_out, rng, device),
+            weight: glorot_uniform(
+                [self.noise_dim, fc_out],
+                self.noise_dim,
+                fc_out,
+                rng,
+                device,
+            ),
             bias: Some(zeros(fc_out, device)),
         };
         let mut deconv = |c_in: usize, c_out: usize, stride: usize| {
@@ -115,23 +121,33 @@ mod tests {
     fn output_shape_and_range() {
         let device = Device::flex();
         let g = GeneratorConfig::new().init(&mut ChaCha8Rng::seed_from_u64(1), &device);
-        let noise = Tensor::random([4, 100], burn::tensor::Distribution::Uniform(-1.0, 1.0), &device);
+        let noise = Tensor::random(
+            [4, 100],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
         let out = g.forward(noise);
         assert_eq!(out.dims(), [4, 1, 28, 28]);
-        let values = out.into_data().to_vec::<f32>().unwrap();
+        let values = out.into_data().try_to_vec::<f32>().unwrap();
         assert!(values.iter().all(|v| (-1.0..=1.0).contains(v)));
-        assert!(values.iter().any(|v| v.abs() > 1e-3), "output is not all zero");
+        assert!(
+            values.iter().any(|v| v.abs() > 1e-3),
+            "output is not all zero"
+        );
     }
 
     #[test]
     fn glorot_limits_and_zero_biases() {
         let device = Device::flex();
         let g = GeneratorConfig::new().init(&mut ChaCha8Rng::seed_from_u64(2), &device);
-        let w = g.fc.weight.val().into_data().to_vec::<f32>().unwrap();
+        let w = g.fc.weight.val().into_data().try_to_vec::<f32>().unwrap();
         let limit = (6.0f32 / (100.0 + 6272.0)).sqrt();
         assert!(w.iter().all(|v| v.abs() <= limit));
-        assert!(w.iter().any(|v| v.abs() > 0.9 * limit), "weights fill the range");
+        assert!(
+            w.iter().any(|v| v.abs() > 0.9 * limit),
+            "weights fill the range"
+        );
         let b = g.deconv1.conv.bias.as_ref().unwrap().val();
-        assert_eq!(b.into_data().to_vec::<f32>().unwrap(), vec![0.0; 64]);
+        assert_eq!(b.into_data().try_to_vec::<f32>().unwrap(), vec![0.0; 64]);
     }
 }

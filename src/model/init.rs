@@ -20,7 +20,9 @@ pub fn glorot_uniform<const D: usize>(
 ) -> Param<Tensor<D>> {
     let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
     let count: usize = shape.iter().product();
-    let values: Vec<f32> = (0..count).map(|_| rng.random_range(-limit..limit)).collect();
+    let values: Vec<f32> = (0..count)
+        .map(|_| rng.random_range(-limit..limit))
+        .collect();
     Param::from_data(TensorData::new(values, shape), device)
 }
 

@@ -97,7 +97,7 @@ mod tests {
         // input[y][x] = 10 y + x + 1, so every pixel is non-zero and names itself.
         let input: Vec<f32> = (0..36).map(|i| (10 * (i / 6) + i % 6 + 1) as f32).collect();
         let input = Tensor::from_data(TensorData::new(input, [1, 1, 6, 6]), &device);
-        let out = conv.forward(input).into_data().to_vec::<f32>().unwrap();
+        let out = conv.forward(input).into_data().try_to_vec::<f32>().unwrap();
         // Output is 3×3: row 0 reads the padding row above the image.
         assert_eq!(out, vec![0.0, 0.0, 0.0, 0.0, 12.0, 14.0, 0.0, 32.0, 34.0]);
     }
@@ -119,10 +119,14 @@ mod tests {
         let input = Tensor::from_data(TensorData::new(input, [1, 1, 3, 3]), &device);
         let out = layer.forward(input);
         assert_eq!(out.dims(), [1, 1, 6, 6]);
-        let out = out.into_data().to_vec::<f32>().unwrap();
+        let out = out.into_data().try_to_vec::<f32>().unwrap();
         for y in 0..6 {
             for x in 0..6 {
-                let expected = if y < 4 && x < 4 { (5 * (y + 1) + x + 2) as f32 } else { 0.0 };
+                let expected = if y < 4 && x < 4 {
+                    (5 * (y + 1) + x + 2) as f32
+                } else {
+                    0.0
+                };
                 assert_eq!(out[y * 6 + x], expected, "output ({y}, {x})");
             }
         }

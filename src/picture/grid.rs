@@ -69,7 +69,11 @@ impl ImageGrid {
         let cell_w = w * scale + GAP;
         let cell_h = h * scale + GAP;
         let mut out = GrayImage::from_pixel(cols * cell_w + GAP, rows * cell_h + GAP, Luma([96]));
-        for (index, image) in self.pixels.chunks_exact(self.height * self.width).enumerate() {
+        for (index, image) in self
+            .pixels
+            .chunks_exact(self.height * self.width)
+            .enumerate()
+        {
             let (row, col) = (index as u32 / cols, index as u32 % cols);
             let (x0, y0) = (GAP + col * cell_w, GAP + row * cell_h);
             for y in 0..h * scale {
@@ -87,7 +91,10 @@ impl ImageGrid {
     pub fn save_png(&self, path: &Path, scale: u32) -> anyhow::Result<()> {
         let mut bytes = Vec::new();
         self.render(scale)
-            .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
             .context("encoding PNG")?;
         atomic_file::write(path, &bytes)
             .with_context(|| format!("cannot write picture {}", path.display()))

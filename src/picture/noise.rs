@@ -42,7 +42,10 @@ pub fn uniform_noise(count: usize, dim: usize, rng: &mut impl Rng) -> Noise {
 /// # Panics
 /// If `steps < 2`.
 pub fn moving_noise(steps: usize, dim: usize, rng: &mut impl Rng) -> Noise {
-    assert!(steps >= 2, "an interpolation needs at least 2 steps, got {steps}");
+    assert!(
+        steps >= 2,
+        "an interpolation needs at least 2 steps, got {steps}"
+    );
     let ends = uniform_noise(2, dim, rng);
     let (start, end) = ends.values.split_at(dim);
     let values = (0..steps)

@@ -160,7 +160,10 @@ mod tests {
     #[test]
     fn defaults_are_the_seed_but_for_the_optimizer() {
         let c = TrainConfig::default();
-        assert_eq!((c.epochs, c.batch_size, c.noise_dim, c.sample_every), (100, 100, 100, 5));
+        assert_eq!(
+            (c.epochs, c.batch_size, c.noise_dim, c.sample_every),
+            (100, 100, 100, 5)
+        );
         assert_eq!((c.optimizer.lr, c.optimizer.beta1), (2e-4, 0.5));
         let mut seed = c.clone();
         Preset::Seed.apply(&mut seed);
@@ -176,8 +179,17 @@ mod tests {
         };
         assert_eq!(toml::from_str::<TrainConfig>(&c.to_toml()).unwrap(), c);
         let partial: TrainConfig = toml::from_str("epochs = 3\n[optimizer]\nlr = 0.001\n").unwrap();
-        assert_eq!((partial.epochs, partial.optimizer.lr, partial.optimizer.beta1), (3, 1e-3, 0.5));
-        let err = toml::from_str::<TrainConfig>("epochz = 3").unwrap_err().to_string();
+        assert_eq!(
+            (
+                partial.epochs,
+                partial.optimizer.lr,
+                partial.optimizer.beta1
+            ),
+            (3, 1e-3, 0.5)
+        );
+        let err = toml::from_str::<TrainConfig>("epochz = 3")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("epochz"), "{err}");
     }
 

@@ -10,7 +10,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
-use super::step::{discriminator_step, generator_step, scalar, all_finite};
+use super::step::{all_finite, discriminator_step, generator_step, scalar};
 use crate::checkpoint;
 use crate::data::{Batcher, DataSource, LocateOptions, Split, locate};
 use crate::logging::{EventWriter, progress};
@@ -30,7 +30,12 @@ pub enum Start {
 }
 
 /// Trains until `state.config.epochs` epochs are done, writing everything into `out`.
-pub fn train(start: Start, out: &Path, device: &Device, dataset_explicit: bool) -> anyhow::Result<()> {
+pub fn train(
+    start: Start,
+    out: &Path,
+    device: &Device,
+    dataset_explicit: bool,
+) -> anyhow::Result<()> {
     let (mut state, mut gan) = match start {
         Start::Fresh(config) => RunState::start(config, device),
         Start::Resume(loaded) => *loaded,
@@ -47,10 +52,16 @@ pub fn train(start: Start, out: &Path, device: &Device, dataset_explicit: bool) 
              subset. For all 60,000 images pass --data-dir DIR (the four IDX files), or run once \
              with internet access to download them."
         ),
-        DataSource::Directory(dir) => println!("data: {} images from {}", dataset.len, dir.display()),
+        DataSource::Directory(dir) => {
+            println!("data: {} images from {}", dataset.len, dir.display())
+        }
     }
     if (dataset.height, dataset.width) != (28, 28) {
-        bail!("the model needs 28×28 images, the data set has {}×{}", dataset.height, dataset.width);
+        bail!(
+            "the model needs 28×28 images, the data set has {}×{}",
+            dataset.height,
+            dataset.width
+        );
     }
     std::fs::create_dir_all(out.join("samples"))
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
@@ -63,7 +74,11 @@ pub fn train(start: Start, out: &Path, device: &Device, dataset_explicit: bool) 
         .batches_per_epoch()
         .min(config.limit_batches.unwrap_or(usize::MAX));
     if batches == 0 {
-        bail!("--batch-size {} is larger than the data set ({} images)", config.batch_size, dataset.len);
+        bail!(
+            "--batch-size {} is larger than the data set ({} images)",
+            config.batch_size,
+            dataset.len
+        );
     }
     let lr = config.optimizer.lr;
     let mut d_wins_for = 0;
@@ -77,14 +92,26 @@ pub fn train(start: Start, out: &Path, device: &Device, dataset_explicit: bool) 
         for b in 0..batches {
             let real = batcher.batch(b, device);
             // One noise batch for both steps, as the seed feeds the same Z to each.
-            let noise = crate::picture::uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
-                .to_tensor(device);
+            let noise =
+                crate::picture::uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
+                    .to_tensor(device);
             let (d, loss_d) = discriminator_step(
-                &gan.generator, gan.discriminator, &mut gan.optim_d, real, noise.clone(), lr,
+                &gan.generator,
+                gan.discriminator,
+                &mut gan.optim_d,
+                real,
+                noise.clone(),
+                lr,
             );
             gan.discriminator = d;
             state.d_step += 1;
-            let (g, loss_g) = generator_step(gan.generator, &gan.discriminator, &mut gan.optim_g, noise, lr);
+            let (g, loss_g) = generator_step(
+                gan.generator,
+                &gan.discriminator,
+                &mut gan.optim_g,
+                noise,
+                lr,
+            );
             gan.generator = g;
             state.g_step += 1;
 
@@ -105,7 +132,11 @@ pub fn train(start: Start, out: &Path, device: &Device, dataset_explicit: bool) 
             if state.g_step % config.log_every as u64 == 0 {
                 events.scalars(state.g_step, &[("loss_D", loss_d), ("loss_G", loss_g)])?;
             }
-            d_wins_for = if loss_d < D_WINS_LOSS { d_wins_for + 1 } else { 0 };
+            d_wins_for = if loss_d < D_WINS_LOSS {
+                d_wins_for + 1
+            } else {
+                0
+            };
             if d_wins_for >= D_WINS_STEPS && !warned {
                 warned = true;
                 bar.println(format!(
@@ -147,7 +178,11 @@ pub fn train(start: Start, out: &Path, device: &Device, dataset_explicit: bool) 
         }
         state.epochs_done = epoch + 1;
         checkpoint::save(out, &state, &gan)?;
-        weights::save_generator(&gan.generator.valid(), state.epochs_done, &out.join("generator.safetensors"))?;
+        weights::save_generator(
+            &gan.generator.valid(),
+            state.epochs_done,
+            &out.join("generator.safetensors"),
+        )?;
     }
     println!(
         "done: {} epochs; checkpoint {}, generator {}",

@@ -67,7 +67,10 @@ pub fn generator_step(
 
 /// Reads a one-element loss tensor back to the CPU.
 pub fn scalar(loss: Tensor<1>) -> f32 {
-    loss.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 loss")[0]
+    loss.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 loss")[0]
 }
 
 /// True when every parameter of `module` is finite.
@@ -94,15 +97,24 @@ mod tests {
     #[test]
     fn cross_entropy_matches_the_formula_and_is_stable() {
         let device = Device::flex();
-        let logits = Tensor::from_data(TensorData::new(vec![0.0f32, 2.0, -3.0, 200.0], [4, 1]), &device);
+        let logits = Tensor::from_data(
+            TensorData::new(vec![0.0f32, 2.0, -3.0, 200.0], [4, 1]),
+            &device,
+        );
         let ones = scalar(sigmoid_cross_entropy(logits.clone(), 1.0));
         let zeros = scalar(sigmoid_cross_entropy(logits, 0.0));
         let sp = |x: f32| (1.0 + x.exp()).ln();
         // -log σ(x) = softplus(-x); -log(1 - σ(x)) = softplus(x); softplus(-200) ≈ 0.
         let expected_ones = (sp(0.0) + sp(-2.0) + sp(3.0) + 0.0) / 4.0;
         let expected_zeros = (sp(0.0) + sp(2.0) + sp(-3.0) + 200.0) / 4.0;
-        assert!((ones - expected_ones).abs() < 1e-5, "{ones} vs {expected_ones}");
-        assert!((zeros - expected_zeros).abs() < 1e-4, "{zeros} vs {expected_zeros}");
+        assert!(
+            (ones - expected_ones).abs() < 1e-5,
+            "{ones} vs {expected_ones}"
+        );
+        assert!(
+            (zeros - expected_zeros).abs() < 1e-4,
+            "{zeros} vs {expected_zeros}"
+        );
     }
 
     fn setup() -> (Device, Generator, Discriminator, Tensor<4>, Tensor<2>) {
@@ -131,7 +143,8 @@ mod tests {
         let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
         let mut losses = Vec::new();
         for _ in 0..8 {
-            let (next, loss) = discriminator_step(&g, d, &mut optim, real.clone(), noise.clone(), 2e-4);
+            let (next, loss) =
+                discriminator_step(&g, d, &mut optim, real.clone(), noise.clone(), 2e-4);
             d = next;
             losses.push(scalar(loss));
         }
