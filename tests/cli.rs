@@ -188,6 +188,9 @@ fn offline_without_data_uses_the_embedded_subset_unless_a_dataset_is_named() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("embedded 10,000-image subset"), "{stdout}");
     assert!(home.path().join("run/samples/epoch_000.png").is_file());
+    // Resuming a run that began on the subset stays on it.
+    ok(dcgan(home.path()).args(["train", "--resume", "--epochs", "2", "--out", "run"]));
+    assert!(home.path().join("run/samples/epoch_001.png").is_file());
 
     let err = fails(dcgan(home.path()).args(["train", "--dataset", "mnist", "--out", "run2"]));
     assert!(

@@ -100,10 +100,6 @@ fn generate(g: &Generator, noise: &Noise, columns: usize, device: &Device) -> Im
     grid.expect("at least one image")
 }
 
-fn noise_dim(g: &Generator) -> usize {
-    g.noise_dim()
-}
-
 /// Runs `dcgan sample`.
 pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
     if args.n == 0 || args.columns == 0 {
@@ -112,7 +108,7 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
     let device = args.generator.device.device()?;
     let g = load(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
-    let noise = uniform_noise(args.n, noise_dim(&g), &mut rng);
+    let noise = uniform_noise(args.n, g.noise_dim(), &mut rng);
     generate(&g, &noise, args.columns, &device).save_png(&args.out, args.generator.scale)?;
     println!("wrote {} samples to {}", args.n, args.out.display());
     Ok(())
@@ -126,7 +122,7 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
     let device = args.generator.device.device()?;
     let g = load(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
-    let dim = noise_dim(&g);
+    let dim = g.noise_dim();
     let mut values = Vec::new();
     for _ in 0..args.rows {
         values.extend(moving_noise(args.steps, dim, &mut rng).values);

@@ -133,7 +133,6 @@ fn set<T>(field: &mut T, value: Option<T>) {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let latest = args.out.join(checkpoint::LATEST);
     let has_run = latest.exists() || args.out.join(checkpoint::PREVIOUS).exists();
-    let dataset_explicit = args.dataset.is_some() || args.config.is_some();
     if args.resume {
         if !has_run {
             bail!(
@@ -177,12 +176,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             args.out.display(),
             state.epochs_done
         );
-        return train(
-            Start::Resume(Box::new((state, gan))),
-            &args.out,
-            &device,
-            true,
-        );
+        return train(Start::Resume(Box::new((state, gan))), &args.out, &device);
     }
     if has_run && !args.force {
         bail!(
@@ -202,5 +196,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         config.seed,
         args.out.display()
     );
-    train(Start::Fresh(config), &args.out, &device, dataset_explicit)
+    let start = Start::Fresh {
+        config,
+        dataset_explicit: args.dataset.is_some() || args.config.is_some(),
+    };
+    train(start, &args.out, &device)
 }

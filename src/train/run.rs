@@ -10,42 +10,49 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
-use super::step::{all_finite, discriminator_step, generator_step, scalar};
+use super::step::{StepLosses, all_finite, train_iteration};
 use crate::checkpoint;
 use crate::data::{Batcher, DataSource, LocateOptions, Split, locate};
 use crate::logging::{EventWriter, progress};
-use crate::picture::{ImageGrid, images_from_tensor};
+use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
 use crate::weights;
-
-/// D's loss below this for [`D_WINS_STEPS`] steps in a row means D has won.
-const D_WINS_LOSS: f32 = 0.01;
-const D_WINS_STEPS: usize = 100;
 
 /// How a run begins.
 pub enum Start {
-    /// A new run with this configuration.
-    Fresh(super::TrainConfig),
-    /// A run continued from a checkpoint.
+    /// A new run.
+    Fresh {
+        /// Its configuration.
+        config: super::TrainConfig,
+        /// The user named the data set, so the embedded MNIST subset must not stand in.
+        dataset_explicit: bool,
+    },
+    /// A run continued from a checkpoint; it uses the embedded subset only if it began on it.
     Resume(Box<(RunState, Gan)>),
 }
 
 /// Trains until `state.config.epochs` epochs are done, writing everything into `out`.
-pub fn train(
-    start: Start,
-    out: &Path,
-    device: &Device,
-    dataset_explicit: bool,
-) -> anyhow::Result<()> {
-    let (mut state, mut gan) = match start {
-        Start::Fresh(config) => RunState::start(config, device),
-        Start::Resume(loaded) => *loaded,
+pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
+    let (mut state, mut gan, explicit) = match start {
+        Start::Fresh {
+            config,
+            dataset_explicit,
+        } => {
+            let (state, gan) = RunState::start(config, device);
+            (state, gan, dataset_explicit)
+        }
+        Start::Resume(loaded) => {
+            let (state, gan) = *loaded;
+            let explicit = !state.embedded_data;
+            (state, gan, explicit)
+        }
     };
     let config = state.config.clone();
     let options = LocateOptions {
         data_dir: config.data_dir.clone(),
-        explicit: dataset_explicit,
+        explicit,
     };
     let (dataset, source) = locate(config.dataset, Split::Train, &options)?;
+    state.embedded_data = source == DataSource::Embedded;
     match &source {
         DataSource::Embedded => println!(
             "note: the full MNIST set was not found, so this run uses the embedded 10,000-image \
@@ -81,8 +88,7 @@ pub fn train(
         );
     }
     let lr = config.optimizer.lr;
-    let mut d_wins_for = 0;
-    let mut warned = false;
+    let mut d_wins = DWinsWatch::default();
 
     for epoch in state.epochs_done..config.epochs {
         let started = Instant::now();
@@ -91,31 +97,13 @@ pub fn train(
         let (mut sum_d, mut sum_g) = (0.0f64, 0.0f64);
         for b in 0..batches {
             let real = batcher.batch(b, device);
-            // One noise batch for both steps, as the seed feeds the same Z to each.
-            let noise =
-                crate::picture::uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
-                    .to_tensor(device);
-            let (d, loss_d) = discriminator_step(
-                &gan.generator,
-                gan.discriminator,
-                &mut gan.optim_d,
-                real,
-                noise.clone(),
-                lr,
-            );
-            gan.discriminator = d;
+            let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
+                .to_tensor(device);
+            let (next, StepLosses { loss_d, loss_g }) = train_iteration(gan, real, noise, lr);
+            gan = next;
             state.d_step += 1;
-            let (g, loss_g) = generator_step(
-                gan.generator,
-                &gan.discriminator,
-                &mut gan.optim_g,
-                noise,
-                lr,
-            );
-            gan.generator = g;
             state.g_step += 1;
 
-            let (loss_d, loss_g) = (scalar(loss_d), scalar(loss_g));
             for (name, loss) in [("discriminator", loss_d), ("generator", loss_g)] {
                 if !loss.is_finite() {
                     bar.abandon();
@@ -132,19 +120,8 @@ pub fn train(
             if state.g_step % config.log_every as u64 == 0 {
                 events.scalars(state.g_step, &[("loss_D", loss_d), ("loss_G", loss_g)])?;
             }
-            d_wins_for = if loss_d < D_WINS_LOSS {
-                d_wins_for + 1
-            } else {
-                0
-            };
-            if d_wins_for >= D_WINS_STEPS && !warned {
-                warned = true;
-                bar.println(format!(
-                    "warning: D's loss has stayed below {D_WINS_LOSS} for {D_WINS_STEPS} steps: the \
-                     discriminator wins and G gets almost no gradient, so samples will stay blank. \
-                     Likely cause: a learning rate or β1 too high for D (the seed's lr 1e-3, β1 0.9). \
-                     Try --lr 0.0002 --beta1 0.5 (the defaults)."
-                ));
+            if let Some(warning) = d_wins.observe(loss_d) {
+                bar.println(warning);
             }
             bar.set_message(format!("D {loss_d:.4}  G {loss_g:.4}"));
             bar.inc(config.batch_size as u64);
@@ -163,11 +140,10 @@ pub fn train(
         let last = epoch + 1 == config.epochs;
         if epoch == 0 || (epoch + 1) % config.sample_every == 0 || last {
             let path = out.join("samples").join(format!("epoch_{epoch:03}.png"));
-            let grid = sample_picture(&gan, &state, device);
-            grid.save_png(&path, 2)?;
-            let png = std::fs::read(&path)?;
-            let (w, h) = image::image_dimensions(&path)?;
-            events.image(state.g_step, "samples", &png, (w, h))?;
+            let (png, size) = sample_picture(&gan, &state, device).encode_png(2)?;
+            crate::atomic_file::write(&path, &png)
+                .with_context(|| format!("cannot write picture {}", path.display()))?;
+            events.image(state.g_step, "samples", &png, size)?;
         }
         if !all_finite(&gan.generator) || !all_finite(&gan.discriminator) {
             bail!(
@@ -201,4 +177,60 @@ fn sample_picture(gan: &Gan, state: &RunState, device: &Device) -> ImageGrid {
     let samples = g.forward(state.fixed_samples.to_tensor(&inference));
     let path = g.forward(state.fixed_path.to_tensor(&inference));
     images_from_tensor(samples, SAMPLE_COLUMNS).stack(images_from_tensor(path, SAMPLE_COLUMNS))
+}
+
+/// Notices when the discriminator has won: its loss near zero for many steps in a row.
+#[derive(Default)]
+struct DWinsWatch {
+    steps: usize,
+    warned: bool,
+}
+
+impl DWinsWatch {
+    /// D's loss below this ...
+    const LOSS: f32 = 0.01;
+    /// ... for this many steps in a row means D has won.
+    const STEPS: usize = 100;
+
+    /// Records D's loss; returns the warning, once, when D has won.
+    fn observe(&mut self, loss_d: f32) -> Option<String> {
+        self.steps = if loss_d < Self::LOSS {
+            self.steps + 1
+        } else {
+            0
+        };
+        if self.steps < Self::STEPS || self.warned {
+            return None;
+        }
+        self.warned = true;
+        Some(format!(
+            "warning: D's loss has stayed below {} for {} steps: the discriminator wins and G \
+             gets almost no gradient, so samples will stay blank. Likely cause: a learning rate \
+             or β1 too high for D (the seed's lr 1e-3, β1 0.9). Try --lr 0.0002 --beta1 0.5 \
+             (the defaults).",
+            Self::LOSS,
+            Self::STEPS
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DWinsWatch;
+
+    #[test]
+    fn warns_once_after_a_long_run_of_tiny_d_losses() {
+        let mut watch = DWinsWatch::default();
+        for _ in 0..99 {
+            assert!(watch.observe(0.001).is_none());
+        }
+        // A normal loss resets the count.
+        assert!(watch.observe(0.5).is_none());
+        for _ in 0..99 {
+            assert!(watch.observe(0.001).is_none());
+        }
+        let warning = watch.observe(0.001).expect("warns at the 100th step");
+        assert!(warning.contains("--lr 0.0002 --beta1 0.5"));
+        assert!((0..500).all(|_| watch.observe(0.0).is_none()), "only once");
+    }
 }

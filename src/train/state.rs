@@ -44,6 +44,9 @@ pub struct RunState {
     pub fixed_samples: Noise,
     /// Noise of the sample pictures' second row (an interpolation), fixed for the run.
     pub fixed_path: Noise,
+    /// The run trains on the embedded MNIST subset because the full set was not found.
+    #[serde(default)]
+    pub embedded_data: bool,
 }
 
 /// The generator's and discriminator's configurations for a run.
@@ -91,6 +94,7 @@ impl RunState {
             rng,
             fixed_samples,
             fixed_path,
+            embedded_data: false,
         };
         (state, gan)
     }

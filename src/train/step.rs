@@ -5,6 +5,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
+use super::Gan;
 use crate::model::{Discriminator, Generator};
 
 /// TF's `sigmoid_cross_entropy_with_logits` against a constant label, averaged over the
@@ -63,6 +64,37 @@ pub fn generator_step(
     let grads = GradientsParams::from_grads(loss.backward(), &generator);
     let generator = optimizer.step(lr, generator, grads);
     (generator, loss.detach())
+}
+
+/// One iteration of the seed: a D step, then a G step on the same noise (the seed feeds the
+/// same `Z` to both). Returns the updated networks and both losses.
+pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> (Gan, StepLosses) {
+    let Gan {
+        generator,
+        discriminator,
+        mut optim_g,
+        mut optim_d,
+    } = gan;
+    let (discriminator, loss_d) = discriminator_step(
+        &generator,
+        discriminator,
+        &mut optim_d,
+        real,
+        noise.clone(),
+        lr,
+    );
+    let (generator, loss_g) = generator_step(generator, &discriminator, &mut optim_g, noise, lr);
+    let gan = Gan {
+        generator,
+        discriminator,
+        optim_g,
+        optim_d,
+    };
+    let losses = StepLosses {
+        loss_d: scalar(loss_d),
+        loss_g: scalar(loss_g),
+    };
+    (gan, losses)
 }
 
 /// Reads a one-element loss tensor back to the CPU.
