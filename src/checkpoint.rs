@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use burn::module::Module;
+use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use rand::SeedableRng;
@@ -32,14 +33,21 @@ const MAGIC: &[u8; 8] = b"DCGANCKP";
 const SECTIONS: [&str; 5] = ["state", "generator", "discriminator", "optim_g", "optim_d"];
 
 /// Writes the run to `dir/checkpoint.dcgan`, keeping the old one as `checkpoint.prev.dcgan`.
+///
+/// The new checkpoint is complete on disk (written and synced under a temporary name)
+/// before the old ones move, so a failed write — a full disk, a read-only directory —
+/// leaves both previous checkpoints as they were.
 pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> {
     let bytes = encode(state, gan)?;
     let latest = dir.join(LATEST);
+    let incoming = dir.join(format!("{LATEST}.new"));
+    atomic_file::write(&incoming, &bytes)
+        .with_context(|| format!("cannot write checkpoint {}", incoming.display()))?;
     if latest.exists() {
         std::fs::rename(&latest, dir.join(PREVIOUS))
             .with_context(|| format!("cannot keep the previous checkpoint {}", latest.display()))?;
     }
-    atomic_file::write(&latest, &bytes)
+    std::fs::rename(&incoming, &latest)
         .with_context(|| format!("cannot write checkpoint {}", latest.display()))?;
     Ok(latest)
 }
@@ -86,19 +94,14 @@ pub fn load_file(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)
 }
 
 fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
-    let record = |m: ModuleRecord| m.into_bytes().map(|b| b.to_vec());
+    let module = |m: ModuleRecord| canonical(m.into_bytes().map_err(anyhow::Error::msg)?);
+    let optim = |o: &ModuleOptimizer| canonical(o.into_bytes().map_err(anyhow::Error::msg)?);
     let sections: [Vec<u8>; 5] = [
         serde_json::to_vec(state)?,
-        record(gan.generator.clone().into_record()).map_err(anyhow::Error::msg)?,
-        record(gan.discriminator.clone().into_record()).map_err(anyhow::Error::msg)?,
-        gan.optim_g
-            .into_bytes()
-            .map_err(anyhow::Error::msg)?
-            .to_vec(),
-        gan.optim_d
-            .into_bytes()
-            .map_err(anyhow::Error::msg)?
-            .to_vec(),
+        module(gan.generator.clone().into_record())?,
+        module(gan.discriminator.clone().into_record())?,
+        optim(&gan.optim_g)?,
+        optim(&gan.optim_d)?,
     ];
     let mut out = MAGIC.to_vec();
     out.extend(FORMAT_VERSION.to_le_bytes());
@@ -112,6 +115,27 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
     let digest = Sha256::digest(&out);
     out.extend(digest);
     Ok(out)
+}
+
+/// Rewrites a burnpack record with its tensors sorted by name.
+///
+/// burn's optimiser lists its states in hash-map order, which changes from process to
+/// process; sorted, the same state always gives the same bytes, so two runs with the same
+/// seed write identical checkpoints.
+fn canonical(record: Bytes) -> anyhow::Result<Vec<u8>> {
+    let reader = burn_pack::Reader::from_bytes(record)?;
+    let metadata = reader.metadata().clone();
+    let scalars = reader.scalars().clone();
+    let mut tensors = reader.into_tensors()?;
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut writer = burn_pack::Writer::new(tensors);
+    for (key, value) in &metadata {
+        writer = writer.with_metadata(key, value);
+    }
+    for (key, value) in scalars {
+        writer = writer.with_scalar(&key, value);
+    }
+    Ok(writer.into_bytes()?.to_vec())
 }
 
 fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {

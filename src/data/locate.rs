@@ -115,14 +115,16 @@ pub fn cache_dir(name: &str) -> Option<PathBuf> {
     dirs::cache_dir().map(|d| d.join("dcgan").join(name))
 }
 
-/// The paths of both files of a split in `dir`, gzipped or not, if both are there.
+/// The path of `file` in `dir`, gzipped or not, if it is there.
+fn find_file(dir: &Path, file: &FileSpec) -> Option<PathBuf> {
+    let gz = dir.join(file.name);
+    let raw = dir.join(file.name.trim_end_matches(".gz"));
+    [gz, raw].into_iter().find(|p| p.is_file())
+}
+
+/// The paths of both files of a split in `dir`, if both are there.
 fn find_in(dir: &Path, files: &[FileSpec; 2]) -> Option<[PathBuf; 2]> {
-    let find = |file: &FileSpec| {
-        let gz = dir.join(file.name);
-        let raw = dir.join(file.name.trim_end_matches(".gz"));
-        [gz, raw].into_iter().find(|p| p.is_file())
-    };
-    Some([find(&files[0])?, find(&files[1])?])
+    Some([find_file(dir, &files[0])?, find_file(dir, &files[1])?])
 }
 
 fn read(dir: &Path, paths: &[PathBuf; 2]) -> Result<(Dataset, DataSource), DataError> {
@@ -133,7 +135,7 @@ fn read(dir: &Path, paths: &[PathBuf; 2]) -> Result<(Dataset, DataSource), DataE
 fn describe(dir: &Path, files: &[FileSpec; 2]) -> String {
     let missing: Vec<&str> = files
         .iter()
-        .filter(|f| find_in(dir, &[**f, **f]).is_none())
+        .filter(|f| find_file(dir, f).is_none())
         .map(|f| f.name)
         .collect();
     if dir.is_dir() {
@@ -158,8 +160,8 @@ fn fetch(
     for mirror in mirrors {
         let result = files
             .iter()
-            .map(|file| match find_in(cache, &[*file, *file]) {
-                Some([path, _]) => Ok(path),
+            .map(|file| match find_file(cache, file) {
+                Some(path) => Ok(path),
                 None => download::download_file(mirror, file, cache),
             })
             .collect::<Result<Vec<_>, _>>();
@@ -176,5 +178,42 @@ fn not_found(kind: DatasetKind, files: &[FileSpec; 2], searched: Vec<String>) ->
         dataset: kind.spec().name.to_string(),
         files: files.iter().map(|f| f.name).collect::<Vec<_>>().join(", "),
         searched,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_subset_is_ten_thousand_labelled_digits() {
+        let images = idx::gunzip(EMBEDDED_IMAGES)
+            .and_then(|b| idx::parse_idx(&b, 3))
+            .unwrap();
+        let labels = idx::gunzip(EMBEDDED_LABELS)
+            .and_then(|b| idx::parse_idx(&b, 1))
+            .unwrap();
+        let name = Path::new("<embedded>");
+        let set = Dataset::from_idx(images, labels, name, name).unwrap();
+        assert_eq!((set.len, set.height, set.width), (10_000, 28, 28));
+        for digit in 0..10u8 {
+            let count = set.labels.iter().filter(|&&l| l == digit).count();
+            assert!((800..1200).contains(&count), "{count} images of {digit}");
+        }
+    }
+
+    #[test]
+    fn a_missing_data_dir_is_reported_with_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("train-images-idx3-ubyte"), b"x").unwrap();
+        let options = LocateOptions {
+            data_dir: Some(dir.path().to_path_buf()),
+            explicit: true,
+        };
+        let err = locate(DatasetKind::Mnist, Split::Train, &options)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no train-labels-idx1-ubyte.gz"), "{err}");
+        assert!(!err.contains("no train-images"), "{err}");
     }
 }

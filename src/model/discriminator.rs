@@ -9,11 +9,16 @@ use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
 use super::batch_norm::tf_batch_norm;
-use super::init::{glorot_uniform, zeros};
+use super::init::{glorot_uniform, number_params, zeros};
 use super::padding::tf_same_padding;
 
 /// The seed's LeakyReLU slope.
 const LEAK: f64 = 0.2;
+
+/// Parameter ids of the discriminator: trainable ones from here, in order.
+const FIRST_ID: u64 = 2 << 32;
+/// Ids of the BatchNorm moving statistics.
+const RUNNING_IDS: u64 = FIRST_ID + (1 << 16);
 
 /// Sizes of the [`Discriminator`].
 #[derive(Config, Debug)]
@@ -65,14 +70,15 @@ impl DiscriminatorConfig {
             weight: glorot_uniform([flat, 1], flat, 1, rng, device),
             bias: Some(zeros(1, device)),
         };
-        Discriminator {
+        let discriminator = Discriminator {
             conv1,
             conv2,
-            bn2: tf_batch_norm(2 * c, device),
+            bn2: tf_batch_norm(2 * c, RUNNING_IDS, device),
             conv3,
-            bn3: tf_batch_norm(4 * c, device),
+            bn3: tf_batch_norm(4 * c, RUNNING_IDS + 2, device),
             fc,
-        }
+        };
+        number_params(discriminator, FIRST_ID)
     }
 }
 

@@ -9,8 +9,13 @@ use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
 use super::batch_norm::tf_batch_norm;
-use super::init::{glorot_uniform, zeros};
+use super::init::{glorot_uniform, number_params, zeros};
 use super::padding::TfConvTranspose2d;
+
+/// Parameter ids of the generator: trainable ones from here, in order.
+const FIRST_ID: u64 = 1 << 32;
+/// Ids of the BatchNorm moving statistics.
+const RUNNING_IDS: u64 = FIRST_ID + (1 << 16);
 
 /// Sizes of the [`Generator`].
 #[derive(Config, Debug)]
@@ -71,17 +76,18 @@ impl GeneratorConfig {
         let deconv1 = deconv(c, c / 2, 2);
         let deconv2 = deconv(c / 2, c / 4, 2);
         let deconv3 = deconv(c / 4, self.image_channels, 1);
-        Generator {
+        let generator = Generator {
             fc,
-            bn0: tf_batch_norm(c, device),
+            bn0: tf_batch_norm(c, RUNNING_IDS, device),
             deconv1,
-            bn1: tf_batch_norm(c / 2, device),
+            bn1: tf_batch_norm(c / 2, RUNNING_IDS + 2, device),
             deconv2,
-            bn2: tf_batch_norm(c / 4, device),
+            bn2: tf_batch_norm(c / 4, RUNNING_IDS + 4, device),
             deconv3,
             base_channels: c,
             base_size: self.base_size,
-        }
+        };
+        number_params(generator, FIRST_ID)
     }
 }
 

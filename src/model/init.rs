@@ -4,7 +4,7 @@
 //! initialiser; TF's layers use Glorot-uniform kernels and zero biases. Drawing on the CPU
 //! from our own RNG also makes the initial weights the same on every device.
 
-use burn::module::Param;
+use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
@@ -29,4 +29,22 @@ pub fn glorot_uniform<const D: usize>(
 /// A zero bias of `len` values.
 pub fn zeros(len: usize, device: &Device) -> Param<Tensor<1>> {
     Param::from_data(TensorData::new(vec![0.0f32; len], [len]), device)
+}
+
+/// Numbers the trainable parameters of `module` in traversal order, starting at `first`.
+///
+/// burn gives every parameter a random id, and checkpoints store the ids (optimiser states
+/// are keyed by them); numbering them makes two runs with the same seed write identical
+/// checkpoints. (BatchNorm's moving statistics keep the ids they were made with: a mapper
+/// cannot change those.)
+pub fn number_params<M: Module>(module: M, first: u64) -> M {
+    struct Numbering(u64);
+    impl ModuleMapper for Numbering {
+        fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            param.id = ParamId::from(self.0);
+            self.0 += 1;
+            param
+        }
+    }
+    module.map(&mut Numbering(first))
 }

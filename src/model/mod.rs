@@ -12,6 +12,7 @@ pub use padding::{TfConvTranspose2d, tf_same_padding};
 
 /// BatchNorm settings of TensorFlow's `tf.layers.batch_normalization`, which the seed uses.
 pub mod batch_norm {
+    use burn::module::{ParamId, RunningState};
     use burn::nn::{BatchNorm, BatchNormConfig};
     use burn::tensor::Device;
 
@@ -21,12 +22,16 @@ pub mod batch_norm {
     pub const TF_EPSILON: f64 = 1e-3;
 
     /// A BatchNorm over `features` channels with TF's settings: γ = 1, β = 0, moving mean 0
-    /// and moving variance 1.
-    pub fn tf_batch_norm(features: usize, device: &Device) -> BatchNorm {
+    /// and moving variance 1. The moving statistics get the ids `id` and `id + 1` (see
+    /// [`number_params`](super::init::number_params) for why ids are fixed).
+    pub fn tf_batch_norm(features: usize, id: u64, device: &Device) -> BatchNorm {
         // burn's momentum weighs the new batch, TF's the old average.
-        BatchNormConfig::new(features)
+        let mut bn = BatchNormConfig::new(features)
             .with_momentum(1.0 - TF_MOMENTUM)
             .with_epsilon(TF_EPSILON)
-            .init(device)
+            .init(device);
+        bn.running_mean = RunningState::with_id(ParamId::from(id), bn.running_mean.value());
+        bn.running_var = RunningState::with_id(ParamId::from(id + 1), bn.running_var.value());
+        bn
     }
 }
