@@ -94,6 +94,8 @@ pub fn load_file(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)
 }
 
 fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
+    gan.generator.sync_batch_norms();
+    gan.discriminator.sync_batch_norms();
     let module = |m: ModuleRecord| canonical(m.into_bytes().map_err(anyhow::Error::msg)?);
     let optim = |o: &ModuleOptimizer| canonical(o.into_bytes().map_err(anyhow::Error::msg)?);
     let sections: [Vec<u8>; 5] = [

@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod interrupt;
 pub mod logging;
 pub mod model;
 pub mod picture;

@@ -31,9 +31,8 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Train(args) => train::run(args)?,
-        Command::Sample(args) => sample::sample(args)?,
-        Command::Interpolate(args) => sample::interpolate(args)?,
+        Command::Train(args) => train::run(args),
+        Command::Sample(args) => sample::sample(args).map(|()| ExitCode::SUCCESS),
+        Command::Interpolate(args) => sample::interpolate(args).map(|()| ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }

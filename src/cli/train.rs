@@ -1,6 +1,7 @@
 //! `dcgan train`: flags to a [`TrainConfig`], then the training loop.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
@@ -9,7 +10,8 @@ use rand::Rng;
 use crate::checkpoint;
 use crate::data::DatasetKind;
 use crate::device::DeviceKind;
-use crate::train::{Preset, Start, TrainConfig, train};
+use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
+use crate::train::{Outcome, Preset, Start, TrainConfig, train};
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
 #[derive(Debug, Args)]
@@ -129,8 +131,17 @@ fn set<T>(field: &mut T, value: Option<T>) {
     }
 }
 
-/// Runs `dcgan train`.
-pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+/// Runs `dcgan train`; Ctrl-C stops it after the current step with a checkpoint.
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let stop = StopFlag::on_signals()?;
+    let outcome = start(args, &stop)?;
+    Ok(match outcome {
+        Outcome::Finished => ExitCode::SUCCESS,
+        Outcome::Stopped => ExitCode::from(EXIT_INTERRUPTED),
+    })
+}
+
+fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     let latest = args.out.join(checkpoint::LATEST);
     let has_run = latest.exists() || args.out.join(checkpoint::PREVIOUS).exists();
     if args.resume {
@@ -169,14 +180,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 args.out.display(),
                 state.epochs_done
             );
-            return Ok(());
+            return Ok(Outcome::Finished);
         }
         println!(
             "resuming {} after epoch {}",
             args.out.display(),
             state.epochs_done
         );
-        return train(Start::Resume(Box::new((state, gan))), &args.out, &device);
+        return train(
+            Start::Resume(Box::new((state, gan))),
+            &args.out,
+            &device,
+            stop,
+        );
     }
     if has_run && !args.force {
         bail!(
@@ -200,5 +216,5 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         config,
         dataset_explicit: args.dataset.is_some() || args.config.is_some(),
     };
-    train(start, &args.out, &device)
+    train(start, &args.out, &device, stop)
 }

@@ -83,6 +83,14 @@ impl DiscriminatorConfig {
 }
 
 impl Discriminator {
+    /// Applies the pending update of every BatchNorm's moving statistics (see
+    /// [`batch_norm::sync`](super::batch_norm::sync)); call before taking a record.
+    pub fn sync_batch_norms(&self) {
+        for bn in [&self.bn2, &self.bn3] {
+            super::batch_norm::sync(bn);
+        }
+    }
+
     /// Scores images; a high logit means "real".
     ///
     /// # Shapes

@@ -92,6 +92,14 @@ impl GeneratorConfig {
 }
 
 impl Generator {
+    /// Applies the pending update of every BatchNorm's moving statistics (see
+    /// [`batch_norm::sync`](super::batch_norm::sync)); call before taking a record.
+    pub fn sync_batch_norms(&self) {
+        for bn in [&self.bn0, &self.bn1, &self.bn2] {
+            super::batch_norm::sync(bn);
+        }
+    }
+
     /// Length of the noise vectors this generator takes.
     pub fn noise_dim(&self) -> usize {
         self.fc.weight.shape().dims::<2>()[0]

@@ -34,4 +34,14 @@ pub mod batch_norm {
         bn.running_var = RunningState::with_id(ParamId::from(id + 1), bn.running_var.value());
         bn
     }
+
+    /// Applies the moving statistics' pending update.
+    ///
+    /// burn keeps the latest update of a BatchNorm's moving averages pending, per thread,
+    /// until the layer's next forward pass; a record taken in between would hold values one
+    /// step old, and a run resumed from it would drift from an uninterrupted one.
+    pub fn sync(bn: &BatchNorm) {
+        bn.running_mean.value_sync();
+        bn.running_var.value_sync();
+    }
 }

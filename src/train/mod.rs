@@ -6,5 +6,5 @@ mod state;
 pub mod step;
 
 pub use config::{AdamSettings, Preset, TrainConfig};
-pub use run::{Start, train};
+pub use run::{Outcome, Start, train};
 pub use state::{Gan, RunState, SAMPLE_COLUMNS, adam, model_configs};

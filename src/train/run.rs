@@ -12,7 +12,8 @@ use burn::tensor::Device;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
 use super::step::{StepLosses, all_finite, train_iteration};
 use crate::checkpoint;
-use crate::data::{Batcher, DataSource, LocateOptions, Split, locate};
+use crate::data::{Batcher, DataSource, Dataset, LocateOptions, Split, locate};
+use crate::interrupt::StopFlag;
 use crate::logging::{EventWriter, progress};
 use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
 use crate::weights;
@@ -30,8 +31,25 @@ pub enum Start {
     Resume(Box<(RunState, Gan)>),
 }
 
+/// How a call to [`train`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// All epochs are done.
+    Finished,
+    /// A stop was requested; a checkpoint holds everything up to the last step.
+    Stopped,
+}
+
 /// Trains until `state.config.epochs` epochs are done, writing everything into `out`.
-pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
+///
+/// When `stop` is requested, training ends after the current step with a checkpoint from
+/// which `--resume` continues exactly.
+pub fn train(
+    start: Start,
+    out: &Path,
+    device: &Device,
+    stop: &StopFlag,
+) -> anyhow::Result<Outcome> {
     let (mut state, mut gan, explicit) = match start {
         Start::Fresh {
             config,
@@ -47,29 +65,7 @@ pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
         }
     };
     let config = state.config.clone();
-    let options = LocateOptions {
-        data_dir: config.data_dir.clone(),
-        explicit,
-    };
-    let (dataset, source) = locate(config.dataset, Split::Train, &options)?;
-    state.embedded_data = source == DataSource::Embedded;
-    match &source {
-        DataSource::Embedded => println!(
-            "note: the full MNIST set was not found, so this run uses the embedded 10,000-image \
-             subset. For all 60,000 images pass --data-dir DIR (the four IDX files), or run once \
-             with internet access to download them."
-        ),
-        DataSource::Directory(dir) => {
-            println!("data: {} images from {}", dataset.len, dir.display())
-        }
-    }
-    if (dataset.height, dataset.width) != (28, 28) {
-        bail!(
-            "the model needs 28×28 images, the data set has {}×{}",
-            dataset.height,
-            dataset.width
-        );
-    }
+    let dataset = load_data(&mut state, explicit)?;
     std::fs::create_dir_all(out.join("samples"))
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
@@ -92,10 +88,18 @@ pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
 
     for epoch in state.epochs_done..config.epochs {
         let started = Instant::now();
-        batcher.shuffle(&mut state.rng);
+        // The epoch's order comes from the RNG as it stood when the epoch began; a run
+        // resumed mid-epoch replays that shuffle on a copy and goes on with the RNG it saved.
+        if state.batches_done == 0 {
+            state.epoch_rng = state.rng.clone();
+            batcher.shuffle(&mut state.rng);
+        } else {
+            batcher.shuffle(&mut state.epoch_rng.clone());
+        }
+        let resumed_at = state.batches_done;
         let bar = progress::epoch_bar((batches * config.batch_size) as u64, epoch, config.epochs);
-        let (mut sum_d, mut sum_g) = (0.0f64, 0.0f64);
-        for b in 0..batches {
+        bar.inc((resumed_at * config.batch_size) as u64);
+        for b in state.batches_done..batches {
             let real = batcher.batch(b, device);
             let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
                 .to_tensor(device);
@@ -103,6 +107,7 @@ pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
             gan = next;
             state.d_step += 1;
             state.g_step += 1;
+            state.batches_done = b + 1;
 
             for (name, loss) in [("discriminator", loss_d), ("generator", loss_g)] {
                 if !loss.is_finite() {
@@ -115,8 +120,8 @@ pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
                     );
                 }
             }
-            sum_d += f64::from(loss_d);
-            sum_g += f64::from(loss_g);
+            state.epoch_loss_sums.0 += f64::from(loss_d);
+            state.epoch_loss_sums.1 += f64::from(loss_g);
             if state.g_step % config.log_every as u64 == 0 {
                 events.scalars(state.g_step, &[("loss_D", loss_d), ("loss_G", loss_g)])?;
             }
@@ -125,16 +130,21 @@ pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
             }
             bar.set_message(format!("D {loss_d:.4}  G {loss_g:.4}"));
             bar.inc(config.batch_size as u64);
+            if stop.is_requested() && b + 1 < batches {
+                bar.abandon();
+                save(out, &state, &gan)?;
+                return Ok(stopped(out, &state));
+            }
         }
         bar.finish_and_clear();
         let secs = started.elapsed().as_secs_f64();
-        let images = (batches * config.batch_size) as f64;
+        let (sum_d, sum_g) = state.epoch_loss_sums;
         println!(
             "epoch {epoch:04}  D loss {:.4}  G loss {:.4}  {:.1} s  {:.0} img/s",
             sum_d / batches as f64,
             sum_g / batches as f64,
             secs,
-            images / secs
+            ((batches - resumed_at) * config.batch_size) as f64 / secs
         );
 
         let last = epoch + 1 == config.epochs;
@@ -153,12 +163,12 @@ pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
             );
         }
         state.epochs_done = epoch + 1;
-        checkpoint::save(out, &state, &gan)?;
-        weights::save_generator(
-            &gan.generator.valid(),
-            state.epochs_done,
-            &out.join("generator.safetensors"),
-        )?;
+        state.batches_done = 0;
+        state.epoch_loss_sums = (0.0, 0.0);
+        save(out, &state, &gan)?;
+        if stop.is_requested() && !last {
+            return Ok(stopped(out, &state));
+        }
     }
     println!(
         "done: {} epochs; checkpoint {}, generator {}",
@@ -166,7 +176,58 @@ pub fn train(start: Start, out: &Path, device: &Device) -> anyhow::Result<()> {
         out.join(checkpoint::LATEST).display(),
         out.join("generator.safetensors").display()
     );
-    Ok(())
+    Ok(Outcome::Finished)
+}
+
+/// Finds the run's data set, says where it came from, and checks the image size.
+fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
+    let config = &state.config;
+    let options = LocateOptions {
+        data_dir: config.data_dir.clone(),
+        explicit,
+    };
+    let (dataset, source) = locate(config.dataset, Split::Train, &options)?;
+    match &source {
+        DataSource::Embedded => println!(
+            "note: the full MNIST set was not found, so this run uses the embedded 10,000-image \
+             subset. For all 60,000 images pass --data-dir DIR (the four IDX files), or run once \
+             with internet access to download them."
+        ),
+        DataSource::Directory(dir) => {
+            println!("data: {} images from {}", dataset.len, dir.display())
+        }
+    }
+    if (dataset.height, dataset.width) != (28, 28) {
+        bail!(
+            "the model needs 28×28 images, the data set has {}×{}",
+            dataset.height,
+            dataset.width
+        );
+    }
+    state.embedded_data = source == DataSource::Embedded;
+    Ok(dataset)
+}
+
+/// Writes the checkpoint and the generator's weights.
+fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
+    checkpoint::save(out, state, gan)?;
+    weights::save_generator(
+        &gan.generator.valid(),
+        state.epochs_done,
+        &out.join("generator.safetensors"),
+    )
+}
+
+/// Tells the user where the stopped run stands and how to continue it.
+fn stopped(out: &Path, state: &RunState) -> Outcome {
+    println!(
+        "stopped after step {} (epoch {}, batch {}); checkpoint saved. Continue with:\n  dcgan train --out {} --resume",
+        state.g_step,
+        state.epochs_done,
+        state.batches_done,
+        out.display()
+    );
+    Outcome::Stopped
 }
 
 /// The seed's picture: ten samples from the run's fixed noise above a ten-step

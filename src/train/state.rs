@@ -34,11 +34,19 @@ pub struct RunState {
     pub config: TrainConfig,
     /// Epochs finished.
     pub epochs_done: usize,
+    /// Batches of the current epoch finished: 0 at an epoch's end, more when a run was
+    /// stopped in the middle of one.
+    pub batches_done: usize,
+    /// The random generator as it stood when the current epoch began, before its shuffle;
+    /// replaying the shuffle from it restores the epoch's order when a run resumes mid-epoch.
+    pub epoch_rng: ChaCha8Rng,
+    /// D's and G's losses summed over the finished batches of the current epoch.
+    pub epoch_loss_sums: (f64, f64),
     /// Discriminator updates so far (the seed's `D_global_step`).
     pub d_step: u64,
     /// Generator updates so far (the seed's `G_global_step`).
     pub g_step: u64,
-    /// The run's random generator, as it stands after `epochs_done` epochs.
+    /// The run's random generator, as it stands after the finished batches.
     pub rng: ChaCha8Rng,
     /// Noise of the sample pictures' first row, fixed for the whole run.
     pub fixed_samples: Noise,
@@ -89,6 +97,9 @@ impl RunState {
         let state = RunState {
             config,
             epochs_done: 0,
+            batches_done: 0,
+            epoch_rng: rng.clone(),
+            epoch_loss_sums: (0.0, 0.0),
             d_step: 0,
             g_step: 0,
             rng,

@@ -1,0 +1,47 @@
+//! Ctrl-C and SIGTERM: the first asks training to stop after the current step (and save a
+//! checkpoint); the second ends the process at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Exit status of a process stopped by a signal, as shells report SIGINT.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// A flag that turns true when the user asks the program to stop.
+#[derive(Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// A flag that only [`StopFlag::request`] sets (for library use and tests).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A flag set by SIGINT, SIGTERM or SIGHUP. A second signal exits at once with status
+    /// 130, losing the work since the last checkpoint.
+    pub fn on_signals() -> anyhow::Result<Self> {
+        let flag = StopFlag::new();
+        let seen = flag.clone();
+        ctrlc::set_handler(move || {
+            if seen.0.swap(true, Ordering::SeqCst) {
+                eprintln!("\nstopped at once; the run resumes from its last checkpoint");
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+            eprintln!(
+                "\nstopping after this step to save a checkpoint (press Ctrl-C again to quit at \
+                 once)"
+            );
+        })?;
+        Ok(flag)
+    }
+
+    /// Asks the program to stop.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,149 @@
+//! Stopping a run: Ctrl-C saves a checkpoint mid-epoch, and kill -9 at random moments loses
+//! only work since the last checkpoint. Either way the resumed run ends with exactly the
+//! weights of an uninterrupted one.
+
+mod util;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use util::{dcgan, ok};
+
+/// A quick run on the embedded subset: 3 epochs of 8 batches of 16 images.
+const FLAGS: [&str; 12] = [
+    "--epochs",
+    "3",
+    "--limit-batches",
+    "8",
+    "--batch-size",
+    "16",
+    "--seed",
+    "11",
+    "--sample-every",
+    "3",
+    "--log-every",
+    "1",
+];
+
+fn train(home: &Path, out: &str) -> Command {
+    let mut cmd = dcgan(home);
+    cmd.args(["train", "--out", out]);
+    if home.join(out).join("checkpoint.dcgan").exists()
+        || home.join(out).join("checkpoint.prev.dcgan").exists()
+    {
+        cmd.arg("--resume");
+    } else {
+        cmd.args(FLAGS);
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+fn weights(home: &Path, run: &str) -> Vec<u8> {
+    std::fs::read(home.join(run).join("generator.safetensors")).unwrap()
+}
+
+fn reference(home: &Path) -> Vec<u8> {
+    ok(dcgan(home)
+        .args(["train", "--out", "reference"])
+        .args(FLAGS));
+    weights(home, "reference")
+}
+
+/// Waits for the child to train a little: its event file has at least one scalar record.
+fn wait_for_progress(child: &mut Child, run: &Path) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended too soon"
+        );
+        let logged = std::fs::read_dir(run)
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name().to_string_lossy().starts_with("events.")
+                    && e.metadata().map(|m| m.len() > 200).unwrap_or(false)
+            });
+        if logged {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no progress within a minute");
+}
+
+#[test]
+fn ctrl_c_saves_a_checkpoint_and_resume_is_exact() {
+    let home = tempfile::tempdir().unwrap();
+    let expected = reference(home.path());
+
+    let mut child = train(home.path(), "run").spawn().unwrap();
+    wait_for_progress(&mut child, &home.path().join("run"));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    assert!(
+        stdout.contains("--resume") && stdout.contains("checkpoint saved"),
+        "{stdout}"
+    );
+
+    let out = train(home.path(), "run").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        weights(home.path(), "run") == expected,
+        "resumed after Ctrl-C, the weights differ"
+    );
+}
+
+#[test]
+fn kill_9_at_random_moments_loses_nothing_that_was_saved() {
+    let home = tempfile::tempdir().unwrap();
+    let expected = reference(home.path());
+    let seed: u64 = rand::rng().random();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut kills = 0;
+    for _ in 0..40 {
+        let mut child = train(home.path(), "run").spawn().unwrap();
+        if kills < 6 {
+            std::thread::sleep(Duration::from_millis(rng.random_range(300..2500)));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+                continue;
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "kill seed {seed}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout.contains("done: 3 epochs") || stdout.contains("has finished its 3 epochs") {
+            break;
+        }
+    }
+    assert!(
+        kills >= 5,
+        "kill seed {seed}: only {kills} kills landed while training ran"
+    );
+    assert!(
+        weights(home.path(), "run") == expected,
+        "kill seed {seed}: after {kills} kills the weights differ from an uninterrupted run"
+    );
+}
