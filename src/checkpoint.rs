@@ -205,3 +205,45 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
     };
     Ok((state, gan))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::TrainConfig;
+
+    #[test]
+    fn a_failed_write_leaves_the_checkpoints_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::flex();
+        let (mut state, gan) = RunState::start(TrainConfig::default(), &device);
+        save(dir.path(), &state, &gan).unwrap();
+        state.epochs_done = 1;
+        save(dir.path(), &state, &gan).unwrap();
+        let latest = std::fs::read(dir.path().join(LATEST)).unwrap();
+        let previous = std::fs::read(dir.path().join(PREVIOUS)).unwrap();
+
+        // A directory where the new checkpoint must go makes the write fail, as a full disk
+        // or a read-only directory would.
+        let blocker = dir.path().join(format!("{LATEST}.new"));
+        std::fs::create_dir(&blocker).unwrap();
+        std::fs::write(blocker.join("x"), b"x").unwrap();
+        state.epochs_done = 2;
+        let err = format!("{:#}", save(dir.path(), &state, &gan).unwrap_err());
+        assert!(err.contains("cannot write checkpoint"), "{err}");
+        assert!(std::fs::read(dir.path().join(LATEST)).unwrap() == latest);
+        assert!(std::fs::read(dir.path().join(PREVIOUS)).unwrap() == previous);
+        let (loaded, _) = load(dir.path(), &device).unwrap();
+        assert_eq!(loaded.epochs_done, 1);
+    }
+
+    #[test]
+    fn a_missing_latest_checkpoint_falls_back_to_the_previous_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::flex();
+        let (state, gan) = RunState::start(TrainConfig::default(), &device);
+        save(dir.path(), &state, &gan).unwrap();
+        std::fs::rename(dir.path().join(LATEST), dir.path().join(PREVIOUS)).unwrap();
+        // As after a kill between the two renames of `save`.
+        assert!(load(dir.path(), &device).is_ok());
+    }
+}

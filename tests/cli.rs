@@ -212,3 +212,51 @@ fn offline_without_data_uses_the_embedded_subset_unless_a_dataset_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn divergence_stops_training_naming_the_step_and_the_network() {
+    let home = tempfile::tempdir().unwrap();
+    // A learning rate of 1e30 sends the weights to infinity within a few steps.
+    let err = fails(
+        dcgan(home.path())
+            .args(["train", "--data-dir"])
+            .arg(mnist_dir())
+            .args([
+                "--lr",
+                "1e30",
+                "--epochs",
+                "1",
+                "--limit-batches",
+                "20",
+                "--batch-size",
+                "16",
+                "--out",
+                "run",
+            ]),
+    );
+    assert!(
+        err.contains("training diverged") && err.contains("at step"),
+        "{err}"
+    );
+    assert!(
+        err.contains("discriminator") || err.contains("generator"),
+        "{err}"
+    );
+    assert!(
+        !home.path().join("run/checkpoint.dcgan").exists(),
+        "no checkpoint of a diverged run"
+    );
+}
+
+#[test]
+fn images_of_the_wrong_size_are_refused_before_training() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let images = dcgan::data::idx::encode_idx(&[4, 32, 32], &[0; 4 * 32 * 32]);
+    std::fs::write(data.join("train-images-idx3-ubyte"), images).unwrap();
+    let labels = dcgan::data::idx::encode_idx(&[4], &[1, 2, 3, 4]);
+    std::fs::write(data.join("train-labels-idx1-ubyte"), labels).unwrap();
+    let err = fails(dcgan(home.path()).args(["train", "--data-dir", "data", "--out", "run"]));
+    assert!(err.contains("28×28") && err.contains("32×32"), "{err}");
+}

@@ -139,3 +139,58 @@ impl Dataset {
 pub fn scale_pixel(value: u8) -> f32 {
     f32::from(value) / 127.5 - 1.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idx::IdxArray;
+
+    fn images(count: usize) -> IdxArray {
+        IdxArray {
+            dims: vec![count, 2, 2],
+            data: vec![0; count * 4],
+        }
+    }
+
+    fn labels(values: &[u8]) -> IdxArray {
+        IdxArray {
+            dims: vec![values.len()],
+            data: values.to_vec(),
+        }
+    }
+
+    #[test]
+    fn labels_must_match_images_in_count_and_range() {
+        let (i, l) = (Path::new("imgs.idx"), Path::new("lbls.idx"));
+        let ok = Dataset::from_idx(images(3), labels(&[0, 9, 4]), i, l).unwrap();
+        assert_eq!((ok.len, ok.image(2).len()), (3, 4));
+        let err = Dataset::from_idx(images(3), labels(&[0, 1]), i, l)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lbls.idx") && err.contains("2 labels") && err.contains("3 images"),
+            "{err}"
+        );
+        let err = Dataset::from_idx(images(2), labels(&[0, 10]), i, l)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lbls.idx") && err.contains("label 10"),
+            "{err}"
+        );
+        let err = Dataset::from_idx(images(0), labels(&[]), i, l)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("imgs.idx") && err.contains("no images"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pixels_scale_to_the_generators_range() {
+        assert_eq!(scale_pixel(0), -1.0);
+        assert_eq!(scale_pixel(255), 1.0);
+        assert!(scale_pixel(128).abs() < 0.01);
+    }
+}
