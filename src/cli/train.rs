@@ -15,6 +15,8 @@ use crate::train::{Outcome, Preset, Start, TrainConfig, train};
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
 #[derive(Debug, Args)]
+// `--epochs -3` reaches the value check (and its message) instead of reading as a flag.
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// TOML file with any of the settings (the format of OUT/config.toml).
     #[arg(long, value_name = "FILE.toml")]
