@@ -190,7 +190,7 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
     match &source {
         DataSource::Embedded => println!(
             "note: the full MNIST set was not found, so this run uses the embedded 10,000-image \
-             subset. For all 60,000 images pass --data-dir DIR (the four IDX files), or run once \
+             subset. For all 60,000 images pass --data-dir DIR (a directory with the IDX files), or run once \
              with internet access to download them."
         ),
         DataSource::Directory(dir) => {
