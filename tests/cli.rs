@@ -56,6 +56,41 @@ fn training_writes_picture_checkpoint_events_and_weights() {
     assert_eq!(events.len(), 1);
     let events = dcgan::logging::tensorboard::read_events(&events[0].path()).unwrap();
     assert!(events.len() >= 2, "file version and at least one summary");
+    // 4 steps logged every 10: none; the run below logs every step.
+    ok(dcgan(home.path())
+        .args(["train", "--data-dir"])
+        .arg(mnist_dir())
+        .args([
+            "--epochs",
+            "1",
+            "--limit-batches",
+            "3",
+            "--batch-size",
+            "8",
+            "--log-every",
+            "1",
+            "--out",
+            "logged",
+        ]));
+    let metrics = std::fs::read_to_string(home.path().join("logged/metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["step"], 3);
+    for key in [
+        "loss_D",
+        "loss_G",
+        "D_x",
+        "D_G_z",
+        "lr_D",
+        "lr_G",
+        "images_per_sec",
+    ] {
+        assert!(lines[2][key].is_number(), "{key} missing from {}", lines[2]);
+    }
+    assert_eq!(lines[0]["lr_G"].as_f64().unwrap() as f32, 2e-4);
 
     // Sampling and interpolation from the run directory.
     ok(dcgan(home.path()).args([

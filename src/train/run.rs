@@ -14,7 +14,7 @@ use super::step::{StepLosses, all_finite, train_iteration};
 use crate::checkpoint;
 use crate::data::{Batcher, DataSource, Dataset, LocateOptions, Split, locate};
 use crate::interrupt::StopFlag;
-use crate::logging::{EventWriter, progress};
+use crate::logging::{EventWriter, MetricsLog, progress};
 use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
 use crate::weights;
 
@@ -71,6 +71,7 @@ pub fn train(
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
         .context("cannot write config.toml")?;
     let mut events = EventWriter::create(out)?;
+    let mut metrics = MetricsLog::open(out)?;
 
     let mut batcher = Batcher::new(&dataset, config.batch_size);
     let batches = batcher
@@ -85,6 +86,8 @@ pub fn train(
     }
     let lr = config.optimizer.lr;
     let mut d_wins = DWinsWatch::default();
+    // Images per second between two logged steps.
+    let mut last_log = (Instant::now(), state.g_step);
 
     for epoch in state.epochs_done..config.epochs {
         let started = Instant::now();
@@ -103,7 +106,8 @@ pub fn train(
             let real = batcher.batch(b, device);
             let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
                 .to_tensor(device);
-            let (next, StepLosses { loss_d, loss_g }) = train_iteration(gan, real, noise, lr);
+            let (next, step) = train_iteration(gan, real, noise, lr);
+            let StepLosses { loss_d, loss_g, .. } = step;
             gan = next;
             state.d_step += 1;
             state.g_step += 1;
@@ -123,7 +127,20 @@ pub fn train(
             state.epoch_loss_sums.0 += f64::from(loss_d);
             state.epoch_loss_sums.1 += f64::from(loss_g);
             if state.g_step % config.log_every as u64 == 0 {
-                events.scalars(state.g_step, &[("loss_D", loss_d), ("loss_G", loss_g)])?;
+                let images = (state.g_step - last_log.1) as usize * config.batch_size;
+                let rate = images as f32 / last_log.0.elapsed().as_secs_f32();
+                last_log = (Instant::now(), state.g_step);
+                let scalars = [
+                    ("loss_D", loss_d),
+                    ("loss_G", loss_g),
+                    ("D_x", step.d_real),
+                    ("D_G_z", step.d_fake),
+                    ("lr_D", lr as f32),
+                    ("lr_G", lr as f32),
+                    ("images_per_sec", rate),
+                ];
+                events.scalars(state.g_step, &scalars)?;
+                metrics.write(state.g_step, epoch, &scalars)?;
             }
             if let Some(warning) = d_wins.observe(loss_d) {
                 bar.println(warning);

@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, sigmoid};
 
 use super::Gan;
 use crate::model::{Discriminator, Generator};
@@ -27,10 +27,25 @@ pub struct StepLosses {
     pub loss_d: f32,
     /// G's non-saturating loss: cross-entropy of D on generated images against label 1.
     pub loss_g: f32,
+    /// Mean of D(x), D's probability that the real images are real, in the D step.
+    pub d_real: f32,
+    /// Mean of D(G(z)), D's probability that the generated images are real, in the D step.
+    pub d_fake: f32,
+}
+
+/// What a discriminator step computed, besides the new discriminator.
+pub struct DiscriminatorStep {
+    /// D's loss.
+    pub loss: Tensor<1>,
+    /// Mean of sigmoid(D(x)) over the real batch.
+    pub d_real: Tensor<1>,
+    /// Mean of sigmoid(D(G(z))) over the generated batch.
+    pub d_fake: Tensor<1>,
 }
 
 /// Updates the discriminator on a batch of real images and a batch generated from
-/// `noise`, calling D separately on each as the seed does. Returns D and its loss.
+/// `noise`, calling D separately on each as the seed does. Returns D, its loss and its mean
+/// outputs.
 ///
 /// G runs in training mode (batch statistics, and its moving averages advance, as TF's
 /// `update_ops` make them do in the seed's D step), but no gradient reaches it.
@@ -41,14 +56,21 @@ pub fn discriminator_step(
     real: Tensor<4>,
     noise: Tensor<2>,
     lr: f64,
-) -> (Discriminator, Tensor<1>) {
+) -> (Discriminator, DiscriminatorStep) {
     let fake = generator.forward(noise).detach();
-    let loss_real = sigmoid_cross_entropy(discriminator.forward(real), 1.0);
-    let loss_fake = sigmoid_cross_entropy(discriminator.forward(fake), 0.0);
-    let loss = loss_real + loss_fake;
+    let logits_real = discriminator.forward(real);
+    let logits_fake = discriminator.forward(fake);
+    let d_real = sigmoid(logits_real.clone().detach()).mean();
+    let d_fake = sigmoid(logits_fake.clone().detach()).mean();
+    let loss = sigmoid_cross_entropy(logits_real, 1.0) + sigmoid_cross_entropy(logits_fake, 0.0);
     let grads = GradientsParams::from_grads(loss.backward(), &discriminator);
     let discriminator = optimizer.step(lr, discriminator, grads);
-    (discriminator, loss.detach())
+    let step = DiscriminatorStep {
+        loss: loss.detach(),
+        d_real,
+        d_fake,
+    };
+    (discriminator, step)
 }
 
 /// Updates the generator so that D scores its images as real (the non-saturating loss).
@@ -67,7 +89,7 @@ pub fn generator_step(
 }
 
 /// One iteration of the seed: a D step, then a G step on the same noise (the seed feeds the
-/// same `Z` to both). Returns the updated networks and both losses.
+/// same `Z` to both). Returns the updated networks, both losses and D's mean outputs.
 pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> (Gan, StepLosses) {
     let Gan {
         generator,
@@ -75,7 +97,7 @@ pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> 
         mut optim_g,
         mut optim_d,
     } = gan;
-    let (discriminator, loss_d) = discriminator_step(
+    let (discriminator, d_step) = discriminator_step(
         &generator,
         discriminator,
         &mut optim_d,
@@ -91,13 +113,15 @@ pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> 
         optim_d,
     };
     let losses = StepLosses {
-        loss_d: scalar(loss_d),
+        loss_d: scalar(d_step.loss),
         loss_g: scalar(loss_g),
+        d_real: scalar(d_step.d_real),
+        d_fake: scalar(d_step.d_fake),
     };
     (gan, losses)
 }
 
-/// Reads a one-element loss tensor back to the CPU.
+/// Reads a one-element tensor back to the CPU.
 pub fn scalar(loss: Tensor<1>) -> f32 {
     loss.into_data()
         .convert::<f32>()
@@ -174,13 +198,21 @@ mod tests {
         let (_, g, mut d, real, noise) = setup();
         let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
         let mut losses = Vec::new();
+        let mut scores = Vec::new();
         for _ in 0..8 {
-            let (next, loss) =
+            let (next, step) =
                 discriminator_step(&g, d, &mut optim, real.clone(), noise.clone(), 2e-4);
             d = next;
-            losses.push(scalar(loss));
+            losses.push(scalar(step.loss));
+            scores.push((scalar(step.d_real), scalar(step.d_fake)));
         }
         assert!(losses[7] < 0.7 * losses[0], "D's loss went {losses:?}");
+        // D learns to tell them apart: D(x) rises above D(G(z)).
+        let (real, fake) = scores[7];
+        assert!(
+            real > fake && (0.0..=1.0).contains(&real),
+            "D(x) {real}, D(G(z)) {fake}"
+        );
     }
 
     #[test]
