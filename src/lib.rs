@@ -8,6 +8,7 @@
 //! commands.
 
 pub mod atomic_file;
+pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod data;

@@ -1,7 +1,8 @@
-//! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`.
+//! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan bench`.
 //!
 //! Each subcommand has a file that turns its flags into library calls.
 
+mod bench;
 mod sample;
 mod train;
 
@@ -25,6 +26,8 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Draw the seed's "moving noise": images along a straight line in noise space.
     Interpolate(sample::InterpolateArgs),
+    /// Measure training and sampling speed on random data.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -34,5 +37,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::Sample(args) => sample::sample(args).map(|()| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::bench(args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,0 +1,169 @@
+//! `dcgan bench`: how fast this machine trains and samples the seed model, on random data.
+//!
+//! One training iteration is the seed's: a D step and a G step on a batch. Generation is the
+//! generator in inference mode on 1000 noise vectors. Figures are medians and minima over
+//! timed repetitions after warm-up; compare them with other tools as ratios measured in the
+//! same session (`bench/compare.sh` in issue 4's plan), never across machines or days.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::{Distribution, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::device::DeviceKind;
+use crate::picture::uniform_noise;
+use crate::train::step::{scalar, train_iteration};
+use crate::train::{RunState, TrainConfig};
+
+/// Images generated per timed generation.
+pub const GENERATED: usize = 1000;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Images per training batch.
+    pub batch_size: usize,
+    /// Timed repetitions of each measurement.
+    pub iters: usize,
+    /// Untimed repetitions first.
+    pub warmup: usize,
+    /// Where to compute.
+    pub device: DeviceKind,
+}
+
+/// Medians and minima in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    /// Median of the timed repetitions.
+    pub median_ms: f64,
+    /// Fastest timed repetition.
+    pub min_ms: f64,
+}
+
+impl Timing {
+    fn of(mut ms: Vec<f64>) -> Timing {
+        ms.sort_by(f64::total_cmp);
+        let mid = ms.len() / 2;
+        let median_ms = if ms.len() % 2 == 1 {
+            ms[mid]
+        } else {
+            (ms[mid - 1] + ms[mid]) / 2.0
+        };
+        Timing {
+            median_ms,
+            min_ms: ms[0],
+        }
+    }
+}
+
+/// The measurements.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Images per training batch.
+    pub batch_size: usize,
+    /// One training iteration (D step then G step).
+    pub train_iteration: Timing,
+    /// Training images per second at the median.
+    pub train_images_per_sec: f64,
+    /// Generating [`GENERATED`] images.
+    pub generate_1000: Timing,
+    /// Generated images per second at the median.
+    pub generate_images_per_sec: f64,
+    /// Peak resident memory of the process in MiB (Linux only).
+    pub peak_memory_mib: Option<f64>,
+}
+
+/// Runs the measurements.
+pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
+    anyhow::ensure!(
+        config.batch_size > 0 && config.iters > 0,
+        "--batch-size and --iters must be at least 1"
+    );
+    let device = config.device.device()?.autodiff();
+    let train_config = TrainConfig {
+        batch_size: config.batch_size,
+        seed: 0,
+        ..TrainConfig::default()
+    };
+    let (_, mut gan) = RunState::start(train_config.clone(), &device);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let shape = [config.batch_size, 1, 28, 28];
+    let real = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+    let lr = train_config.optimizer.lr;
+
+    let mut train_ms = Vec::new();
+    for i in 0..config.warmup + config.iters {
+        let noise =
+            uniform_noise(config.batch_size, train_config.noise_dim, &mut rng).to_tensor(&device);
+        let start = Instant::now();
+        // Reading the losses back waits for the work to finish on any device.
+        let (next, _) = train_iteration(gan, real.clone(), noise, lr);
+        gan = next;
+        if i >= config.warmup {
+            train_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+
+    let generator = gan.generator.valid();
+    let inference = device.without_autodiff();
+    let mut generate_ms = Vec::new();
+    for i in 0..config.warmup + config.iters {
+        let noise =
+            uniform_noise(GENERATED, train_config.noise_dim, &mut rng).to_tensor(&inference);
+        let start = Instant::now();
+        let images = generator.forward(noise);
+        let _ = scalar(images.mean().reshape([1]));
+        if i >= config.warmup {
+            generate_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+
+    let train_iteration = Timing::of(train_ms);
+    let generate_1000 = Timing::of(generate_ms);
+    Ok(BenchReport {
+        batch_size: config.batch_size,
+        train_images_per_sec: config.batch_size as f64 / train_iteration.median_ms * 1e3,
+        generate_images_per_sec: GENERATED as f64 / generate_1000.median_ms * 1e3,
+        train_iteration,
+        generate_1000,
+        peak_memory_mib: peak_memory_mib(),
+    })
+}
+
+/// The process's peak resident set size (`VmHWM` in `/proc/self/status`).
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_minima() {
+        let t = Timing::of(vec![5.0, 1.0, 3.0]);
+        assert_eq!((t.median_ms, t.min_ms), (3.0, 1.0));
+        assert_eq!(Timing::of(vec![4.0, 2.0]).median_ms, 3.0);
+    }
+
+    #[test]
+    fn measures_training_and_generation() {
+        let config = BenchConfig {
+            batch_size: 4,
+            iters: 2,
+            warmup: 1,
+            device: DeviceKind::Cpu,
+        };
+        let report = run(&config).unwrap();
+        assert!(report.train_iteration.min_ms > 0.0);
+        assert!(report.train_iteration.median_ms >= report.train_iteration.min_ms);
+        assert!(report.generate_images_per_sec > 0.0);
+        assert!(report.peak_memory_mib.is_some_and(|m| m > 1.0));
+    }
+}
