@@ -52,15 +52,6 @@ pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> 
     Ok(latest)
 }
 
-/// Resolves `--checkpoint`: a run directory means its latest checkpoint.
-pub fn resolve(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        path.join(LATEST)
-    } else {
-        path.to_path_buf()
-    }
-}
-
 /// Loads a checkpoint file, or a run directory's latest one; if that is damaged, the
 /// previous one, with a warning on stderr.
 pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {

@@ -12,15 +12,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub struct StopFlag(Arc<AtomicBool>);
 
 impl StopFlag {
-    /// A flag that only [`StopFlag::request`] sets (for library use and tests).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// A flag set by SIGINT, SIGTERM or SIGHUP. A second signal exits at once with status
     /// 130, losing the work since the last checkpoint.
     pub fn on_signals() -> anyhow::Result<Self> {
-        let flag = StopFlag::new();
+        let flag = StopFlag::default();
         let seen = flag.clone();
         ctrlc::set_handler(move || {
             if seen.0.swap(true, Ordering::SeqCst) {
@@ -33,11 +28,6 @@ impl StopFlag {
             );
         })?;
         Ok(flag)
-    }
-
-    /// Asks the program to stop.
-    pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
     }
 
     /// Whether a stop was asked for.

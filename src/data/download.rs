@@ -71,12 +71,11 @@ pub fn download_file(
             bytes.len()
         )));
     }
-    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
-        idx::gunzip(&bytes).map_err(fail)?
+    let got = if bytes.starts_with(&[0x1f, 0x8b]) {
+        sha256_hex(&idx::gunzip(&bytes).map_err(fail)?)
     } else {
-        bytes.clone()
+        sha256_hex(&bytes)
     };
-    let got = sha256_hex(&data);
     if got != file.sha256 {
         return Err(fail(format!(
             "checksum mismatch: SHA-256 of the decompressed data is {got}, expected {}",

@@ -32,15 +32,6 @@ pub enum DataSource {
     Embedded,
 }
 
-impl std::fmt::Display for DataSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DataSource::Directory(dir) => write!(f, "{}", dir.display()),
-            DataSource::Embedded => write!(f, "the embedded 10,000-image MNIST subset"),
-        }
-    }
-}
-
 /// How to look for a data set.
 #[derive(Debug, Clone, Default)]
 pub struct LocateOptions {

@@ -167,9 +167,7 @@ pub fn train(
         let last = epoch + 1 == config.epochs;
         if epoch == 0 || (epoch + 1) % config.sample_every == 0 || last {
             let path = out.join("samples").join(format!("epoch_{epoch:03}.png"));
-            let (png, size) = sample_picture(&gan, &state, device).encode_png(2)?;
-            crate::atomic_file::write(&path, &png)
-                .with_context(|| format!("cannot write picture {}", path.display()))?;
+            let (png, size) = sample_picture(&gan, &state, device).save_png(&path, 2)?;
             events.image(state.g_step, "samples", &png, size)?;
         }
         if !all_finite(&gan.generator) || !all_finite(&gan.discriminator) {

@@ -112,11 +112,17 @@ pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> 
         optim_g,
         optim_d,
     };
+    // One read-back for the four figures: each read waits for the device.
+    let figures = Tensor::cat(vec![d_step.loss, loss_g, d_step.d_real, d_step.d_fake], 0)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 figures");
     let losses = StepLosses {
-        loss_d: scalar(d_step.loss),
-        loss_g: scalar(loss_g),
-        d_real: scalar(d_step.d_real),
-        d_fake: scalar(d_step.d_fake),
+        loss_d: figures[0],
+        loss_g: figures[1],
+        d_real: figures[2],
+        d_fake: figures[3],
     };
     (gan, losses)
 }
