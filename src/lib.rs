@@ -17,5 +17,6 @@ pub mod interrupt;
 pub mod logging;
 pub mod model;
 pub mod picture;
+pub mod report;
 pub mod train;
 pub mod weights;

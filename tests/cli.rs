@@ -92,6 +92,24 @@ fn training_writes_picture_checkpoint_events_and_weights() {
     }
     assert_eq!(lines[0]["lr_G"].as_f64().unwrap() as f32, 2e-4);
 
+    // The end of training draws the loss curves and the progress GIF; `dcgan report` redraws
+    // them at any time, and refuses a directory that holds no run.
+    let logged = home.path().join("logged");
+    for file in ["loss.png", "progress.gif"] {
+        assert!(logged.join(file).is_file(), "{file} missing");
+        std::fs::remove_file(logged.join(file)).unwrap();
+    }
+    let out = ok(dcgan(home.path()).args(["report", "--run", "logged"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("loss.png"));
+    assert_eq!(image::open(logged.join("loss.png")).unwrap().width(), 1000);
+    assert!(image::open(logged.join("progress.gif")).is_ok());
+    std::fs::create_dir(home.path().join("empty")).unwrap();
+    let err = fails(dcgan(home.path()).args(["report", "--run", "empty"]));
+    assert!(
+        err.contains("empty") && err.contains("no metrics.jsonl"),
+        "{err}"
+    );
+
     // Sampling and interpolation from the run directory.
     ok(dcgan(home.path()).args([
         "sample",

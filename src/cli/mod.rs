@@ -1,8 +1,10 @@
-//! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan bench`.
+//! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan report`,
+//! `dcgan bench`.
 //!
 //! Each subcommand has a file that turns its flags into library calls.
 
 mod bench;
+mod report;
 mod sample;
 mod train;
 
@@ -26,6 +28,8 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Draw the seed's "moving noise": images along a straight line in noise space.
     Interpolate(sample::InterpolateArgs),
+    /// Draw a run's loss curves (OUT/loss.png) and progress GIF (OUT/progress.gif).
+    Report(report::ReportArgs),
     /// Measure training and sampling speed on random data.
     Bench(bench::BenchArgs),
 }
@@ -37,6 +41,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::Sample(args) => sample::sample(args).map(|()| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => report::report(args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::bench(args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -57,6 +57,9 @@ pub struct TrainArgs {
     /// Write TensorBoard scalars every N steps [default: 10].
     #[arg(long, value_name = "N")]
     log_every: Option<usize>,
+    /// Write histograms of weights and gradients every N steps; 0 for never [default: 100].
+    #[arg(long, value_name = "N")]
+    histogram_every: Option<usize>,
     /// Where to compute [default: cpu].
     #[arg(long)]
     device: Option<DeviceKind>,
@@ -95,6 +98,7 @@ impl TrainArgs {
             c.limit_batches = self.limit_batches;
         }
         set(&mut c.log_every, self.log_every);
+        set(&mut c.histogram_every, self.histogram_every);
         set(&mut c.device, self.device);
         c.seed = match (self.seed, &self.config) {
             (Some(seed), _) => seed,
@@ -174,6 +178,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         }
         set(&mut c.sample_every, args.sample_every);
         set(&mut c.log_every, args.log_every);
+        set(&mut c.histogram_every, args.histogram_every);
         set(&mut c.device, args.device);
         c.validate()?;
         if state.epochs_done >= c.epochs {

@@ -27,6 +27,30 @@ impl MetricsLog {
         Ok(MetricsLog { file, path })
     }
 
+    /// Opens `dir/metrics.jsonl` to continue a run resumed at `step`: lines of later steps,
+    /// logged by a killed run after its last checkpoint, are dropped (the resumed run logs
+    /// those steps again), as is a last line cut short by the crash.
+    pub fn resume(dir: &Path, step: u64) -> anyhow::Result<Self> {
+        let path = dir.join("metrics.jsonl");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let keep: String = text
+                .lines()
+                .filter(|line| {
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .ok()
+                        .and_then(|record| record["step"].as_u64())
+                        .is_some_and(|s| s <= step)
+                })
+                .flat_map(|line| [line, "\n"])
+                .collect();
+            if keep.len() != text.len() {
+                crate::atomic_file::write(&path, keep.as_bytes())
+                    .with_context(|| format!("cannot rewrite {}", path.display()))?;
+            }
+        }
+        Self::open(dir)
+    }
+
     /// Appends `{"step": …, "epoch": …, name: value, …}` as one line.
     pub fn write(&mut self, step: u64, epoch: usize, values: &[(&str, f32)]) -> anyhow::Result<()> {
         let mut record = serde_json::Map::new();
@@ -67,5 +91,28 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1]["step"], 20);
         assert_eq!(lines[1]["loss_D"], 0.25);
+    }
+
+    #[test]
+    fn resume_drops_the_lines_after_the_checkpoint_and_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        std::fs::write(
+            &path,
+            "{\"step\":10,\"epoch\":0}\n{\"step\":20,\"epoch\":0}\n{\"step\":30,\"ep",
+        )
+        .unwrap();
+        let mut log = MetricsLog::resume(dir.path(), 20).unwrap();
+        log.write(30, 1, &[("loss_D", 1.0)]).unwrap();
+        let steps: Vec<u64> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(steps, vec![10, 20, 30]);
     }
 }

@@ -36,6 +36,8 @@ pub struct TrainConfig {
     pub limit_batches: Option<usize>,
     /// Write TensorBoard scalars every this many steps.
     pub log_every: usize,
+    /// Write histograms of weights and gradients every this many steps; 0 for never.
+    pub histogram_every: usize,
     /// Where to compute.
     pub device: DeviceKind,
 }
@@ -78,6 +80,7 @@ impl Default for TrainConfig {
             sample_every: 5,
             limit_batches: None,
             log_every: 10,
+            histogram_every: 100,
             device: DeviceKind::Cpu,
         }
     }

@@ -1,6 +1,8 @@
 //! Training: the configuration, one iteration's two steps, and the loop over epochs.
 
 mod config;
+pub mod inspect;
+mod log;
 mod run;
 mod state;
 pub mod step;

@@ -9,12 +9,13 @@ use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 
+use super::log::TrainingLog;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
 use super::step::{StepLosses, all_finite, train_iteration};
 use crate::checkpoint;
 use crate::data::{Batcher, DataSource, Dataset, LocateOptions, Split, locate};
 use crate::interrupt::StopFlag;
-use crate::logging::{EventWriter, MetricsLog, progress};
+use crate::logging::progress;
 use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
 use crate::weights;
 
@@ -70,8 +71,7 @@ pub fn train(
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
         .context("cannot write config.toml")?;
-    let mut events = EventWriter::create(out)?;
-    let mut metrics = MetricsLog::open(out)?;
+    let mut log = TrainingLog::open(out, &state, &gan)?;
 
     let mut batcher = Batcher::new(&dataset, config.batch_size);
     let batches = batcher
@@ -86,8 +86,6 @@ pub fn train(
     }
     let lr = config.optimizer.lr;
     let mut d_wins = DWinsWatch::default();
-    // Images per second between two logged steps.
-    let mut last_log = (Instant::now(), state.g_step);
 
     for epoch in state.epochs_done..config.epochs {
         let started = Instant::now();
@@ -106,7 +104,8 @@ pub fn train(
             let real = batcher.batch(b, device);
             let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
                 .to_tensor(device);
-            let (next, step) = train_iteration(gan, real, noise, lr);
+            let inspect = log.wants_gradients(&state);
+            let (next, step, gradients) = train_iteration(gan, real, noise, lr, inspect);
             let StepLosses { loss_d, loss_g, .. } = step;
             gan = next;
             state.d_step += 1;
@@ -126,22 +125,7 @@ pub fn train(
             }
             state.epoch_loss_sums.0 += f64::from(loss_d);
             state.epoch_loss_sums.1 += f64::from(loss_g);
-            if state.g_step % config.log_every as u64 == 0 {
-                let images = (state.g_step - last_log.1) as usize * config.batch_size;
-                let rate = images as f32 / last_log.0.elapsed().as_secs_f32();
-                last_log = (Instant::now(), state.g_step);
-                let scalars = [
-                    ("loss_D", loss_d),
-                    ("loss_G", loss_g),
-                    ("D_x", step.d_real),
-                    ("D_G_z", step.d_fake),
-                    ("lr_D", lr as f32),
-                    ("lr_G", lr as f32),
-                    ("images_per_sec", rate),
-                ];
-                events.scalars(state.g_step, &scalars)?;
-                metrics.write(state.g_step, epoch, &scalars)?;
-            }
+            log.step(&state, epoch, &step, gradients, &gan)?;
             if let Some(warning) = d_wins.observe(loss_d) {
                 bar.println(warning);
             }
@@ -168,7 +152,7 @@ pub fn train(
         if epoch == 0 || (epoch + 1) % config.sample_every == 0 || last {
             let path = out.join("samples").join(format!("epoch_{epoch:03}.png"));
             let (png, size) = sample_picture(&gan, &state, device).save_png(&path, 2)?;
-            events.image(state.g_step, "samples", &png, size)?;
+            log.picture(state.g_step, &png, size)?;
         }
         if !all_finite(&gan.generator) || !all_finite(&gan.discriminator) {
             bail!(
@@ -185,12 +169,16 @@ pub fn train(
             return Ok(stopped(out, &state));
         }
     }
+    let report = crate::report::write_report(out)?;
     println!(
         "done: {} epochs; checkpoint {}, generator {}",
         state.epochs_done,
         out.join(checkpoint::LATEST).display(),
         out.join("generator.safetensors").display()
     );
+    for path in report.written() {
+        println!("wrote {}", path.display());
+    }
     Ok(Outcome::Finished)
 }
 

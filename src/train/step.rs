@@ -6,6 +6,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::{relu, sigmoid};
 
 use super::Gan;
+use super::inspect::{self, NamedValues};
 use crate::model::{Discriminator, Generator};
 
 /// TF's `sigmoid_cross_entropy_with_logits` against a constant label, averaged over the
@@ -48,7 +49,8 @@ pub struct DiscriminatorStep {
 /// outputs.
 ///
 /// G runs in training mode (batch statistics, and its moving averages advance, as TF's
-/// `update_ops` make them do in the seed's D step), but no gradient reaches it.
+/// `update_ops` make them do in the seed's D step), but no gradient reaches it. With
+/// `gradients`, D's gradients are copied there (named `D/…`) for the logs.
 pub fn discriminator_step(
     generator: &Generator,
     discriminator: Discriminator,
@@ -56,6 +58,7 @@ pub fn discriminator_step(
     real: Tensor<4>,
     noise: Tensor<2>,
     lr: f64,
+    gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Discriminator, DiscriminatorStep) {
     let fake = generator.forward(noise).detach();
     let logits_real = discriminator.forward(real);
@@ -64,6 +67,9 @@ pub fn discriminator_step(
     let d_fake = sigmoid(logits_fake.clone().detach()).mean();
     let loss = sigmoid_cross_entropy(logits_real, 1.0) + sigmoid_cross_entropy(logits_fake, 0.0);
     let grads = GradientsParams::from_grads(loss.backward(), &discriminator);
+    if let Some(out) = gradients {
+        *out = inspect::gradients(&discriminator, &grads, "D");
+    }
     let discriminator = optimizer.step(lr, discriminator, grads);
     let step = DiscriminatorStep {
         loss: loss.detach(),
@@ -74,29 +80,52 @@ pub fn discriminator_step(
 }
 
 /// Updates the generator so that D scores its images as real (the non-saturating loss).
-/// Only G's parameters change; D's gradients are computed and dropped.
+/// Only G's parameters change; D's gradients are computed and dropped. With `gradients`,
+/// G's gradients are copied there (named `G/…`) for the logs.
 pub fn generator_step(
     generator: Generator,
     discriminator: &Discriminator,
     optimizer: &mut ModuleOptimizer,
     noise: Tensor<2>,
     lr: f64,
+    gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Generator, Tensor<1>) {
     let loss = sigmoid_cross_entropy(discriminator.forward(generator.forward(noise)), 1.0);
     let grads = GradientsParams::from_grads(loss.backward(), &generator);
+    if let Some(out) = gradients {
+        *out = inspect::gradients(&generator, &grads, "G");
+    }
     let generator = optimizer.step(lr, generator, grads);
     (generator, loss.detach())
 }
 
+/// Both networks' gradients in one iteration, by parameter name.
+#[derive(Debug, Default)]
+pub struct Gradients {
+    /// D's, from the D step.
+    pub discriminator: Vec<NamedValues>,
+    /// G's, from the G step.
+    pub generator: Vec<NamedValues>,
+}
+
 /// One iteration of the seed: a D step, then a G step on the same noise (the seed feeds the
-/// same `Z` to both). Returns the updated networks, both losses and D's mean outputs.
-pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> (Gan, StepLosses) {
+/// same `Z` to both). Returns the updated networks, both losses and D's mean outputs, and
+/// with `inspect` the gradients of both networks (a copy to the CPU; for the logs, now and
+/// then).
+pub fn train_iteration(
+    gan: Gan,
+    real: Tensor<4>,
+    noise: Tensor<2>,
+    lr: f64,
+    inspect: bool,
+) -> (Gan, StepLosses, Option<Gradients>) {
     let Gan {
         generator,
         discriminator,
         mut optim_g,
         mut optim_d,
     } = gan;
+    let mut gradients = inspect.then(Gradients::default);
     let (discriminator, d_step) = discriminator_step(
         &generator,
         discriminator,
@@ -104,8 +133,16 @@ pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> 
         real,
         noise.clone(),
         lr,
+        gradients.as_mut().map(|g| &mut g.discriminator),
     );
-    let (generator, loss_g) = generator_step(generator, &discriminator, &mut optim_g, noise, lr);
+    let (generator, loss_g) = generator_step(
+        generator,
+        &discriminator,
+        &mut optim_g,
+        noise,
+        lr,
+        gradients.as_mut().map(|g| &mut g.generator),
+    );
     let gan = Gan {
         generator,
         discriminator,
@@ -124,7 +161,7 @@ pub fn train_iteration(gan: Gan, real: Tensor<4>, noise: Tensor<2>, lr: f64) -> 
         d_real: figures[2],
         d_fake: figures[3],
     };
-    (gan, losses)
+    (gan, losses, gradients)
 }
 
 /// Reads a one-element tensor back to the CPU.
@@ -207,7 +244,7 @@ mod tests {
         let mut scores = Vec::new();
         for _ in 0..8 {
             let (next, step) =
-                discriminator_step(&g, d, &mut optim, real.clone(), noise.clone(), 2e-4);
+                discriminator_step(&g, d, &mut optim, real.clone(), noise.clone(), 2e-4, None);
             d = next;
             losses.push(scalar(step.loss));
             scores.push((scalar(step.d_real), scalar(step.d_fake)));
@@ -227,7 +264,7 @@ mod tests {
         let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
         let mut losses = Vec::new();
         for _ in 0..8 {
-            let (next, loss) = generator_step(g, &d, &mut optim, noise.clone(), 2e-4);
+            let (next, loss) = generator_step(g, &d, &mut optim, noise.clone(), 2e-4, None);
             g = next;
             losses.push(scalar(loss));
         }

@@ -1,10 +1,11 @@
 //! TensorBoard event files (`events.out.tfevents.*`), written record by record.
 //!
 //! Each record is `u64 length`, `u32 masked CRC-32C of the length`, the bytes of an `Event`
-//! protocol buffer, `u32 masked CRC-32C of the bytes` (TensorFlow's TFRecord format). The
-//! few protobuf messages needed are declared here with `prost`'s derive, so no `protoc` or
-//! generated code is involved; tags and types follow TensorFlow's `event.proto` and
-//! `summary.proto`.
+//! protocol buffer, `u32 masked CRC-32C of the bytes` (TensorFlow's TFRecord format).
+//! Written by hand because the Rust crates for it (tensorboard-rs) are unmaintained and pull
+//! in generated code for all of TensorFlow's protos; the format is small and stable.
+
+pub mod proto;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,77 +15,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use prost::Message;
 
-/// `tensorflow.Event`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Event {
-    /// Seconds since the Unix epoch.
-    #[prost(double, tag = "1")]
-    pub wall_time: f64,
-    /// Training step.
-    #[prost(int64, tag = "2")]
-    pub step: i64,
-    /// What the event carries.
-    #[prost(oneof = "EventKind", tags = "3, 5")]
-    pub what: Option<EventKind>,
-}
-
-/// The `what` of an [`Event`].
-#[derive(Clone, PartialEq, prost::Oneof)]
-pub enum EventKind {
-    /// The first event of a file: `brain.Event:2`.
-    #[prost(string, tag = "3")]
-    FileVersion(String),
-    /// Values logged at a step.
-    #[prost(message, tag = "5")]
-    Summary(Summary),
-}
-
-/// `tensorflow.Summary`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Summary {
-    /// The values.
-    #[prost(message, repeated, tag = "1")]
-    pub value: Vec<SummaryValue>,
-}
-
-/// `tensorflow.Summary.Value`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct SummaryValue {
-    /// The name TensorBoard shows.
-    #[prost(string, tag = "1")]
-    pub tag: String,
-    /// The value.
-    #[prost(oneof = "ValueKind", tags = "2, 4")]
-    pub value: Option<ValueKind>,
-}
-
-/// The kind of a [`SummaryValue`].
-#[derive(Clone, PartialEq, prost::Oneof)]
-pub enum ValueKind {
-    /// A scalar.
-    #[prost(float, tag = "2")]
-    SimpleValue(f32),
-    /// A picture.
-    #[prost(message, tag = "4")]
-    Image(SummaryImage),
-}
-
-/// `tensorflow.Summary.Image`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct SummaryImage {
-    /// Height in pixels.
-    #[prost(int32, tag = "1")]
-    pub height: i32,
-    /// Width in pixels.
-    #[prost(int32, tag = "2")]
-    pub width: i32,
-    /// 1 for grey.
-    #[prost(int32, tag = "3")]
-    pub colorspace: i32,
-    /// The PNG file's bytes.
-    #[prost(bytes = "vec", tag = "4")]
-    pub encoded_image_string: Vec<u8>,
-}
+use proto::{
+    DT_STRING, HistogramProto, PluginData, SESSION_START, SessionLog, SummaryImage,
+    SummaryMetadata, TensorProto, TensorShapeProto,
+};
+pub use proto::{Event, EventKind, Summary, SummaryValue, ValueKind};
 
 const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
 
@@ -145,6 +80,7 @@ impl EventWriter {
             .map(|&(tag, v)| SummaryValue {
                 tag: tag.into(),
                 value: Some(ValueKind::SimpleValue(v)),
+                ..Default::default()
             })
             .collect();
         self.summary(step, Summary { value })
@@ -167,8 +103,57 @@ impl EventWriter {
         let value = vec![SummaryValue {
             tag: tag.into(),
             value: Some(ValueKind::Image(image)),
+            ..Default::default()
         }];
         self.summary(step, Summary { value })
+    }
+
+    /// Logs histograms of `values` at `step`, one per tag, each in [`HISTOGRAM_BUCKETS`]
+    /// equal buckets between the smallest and the largest value.
+    pub fn histograms(&mut self, step: u64, values: &[(String, Vec<f32>)]) -> anyhow::Result<()> {
+        let value = values
+            .iter()
+            .map(|(tag, v)| SummaryValue {
+                tag: tag.clone(),
+                value: Some(ValueKind::Histo(histogram(v, HISTOGRAM_BUCKETS))),
+                ..Default::default()
+            })
+            .collect();
+        self.summary(step, Summary { value })
+    }
+
+    /// Logs Markdown text at `step`, shown in TensorBoard's Text tab.
+    pub fn text(&mut self, step: u64, tag: &str, markdown: &str) -> anyhow::Result<()> {
+        let tensor = TensorProto {
+            dtype: DT_STRING,
+            tensor_shape: Some(TensorShapeProto::default()),
+            string_val: vec![markdown.as_bytes().to_vec()],
+        };
+        let metadata = SummaryMetadata {
+            plugin_data: Some(PluginData {
+                plugin_name: "text".into(),
+            }),
+        };
+        let value = vec![SummaryValue {
+            tag: tag.into(),
+            metadata: Some(metadata),
+            value: Some(ValueKind::Tensor(tensor)),
+        }];
+        self.summary(step, Summary { value })
+    }
+
+    /// Marks a resumed run: TensorBoard discards what earlier sessions logged at `step` or
+    /// later, i.e. the steps a killed run did after its last checkpoint and the resumed run
+    /// does again.
+    pub fn session_start(&mut self, step: u64) -> anyhow::Result<()> {
+        self.write_event(Event {
+            wall_time: now(),
+            step: step as i64,
+            what: Some(EventKind::SessionLog(SessionLog {
+                status: SESSION_START,
+                msg: format!("resumed at step {step}"),
+            })),
+        })
     }
 
     fn summary(&mut self, step: u64, summary: Summary) -> anyhow::Result<()> {
@@ -190,6 +175,51 @@ impl EventWriter {
             f.flush()
         };
         write(&mut self.file).with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
+
+/// Buckets per histogram: TensorBoard re-buckets for display, so a few dozen suffice.
+pub const HISTOGRAM_BUCKETS: usize = 30;
+
+/// The histogram of `values` in `buckets` equal buckets; NaNs are left out of the buckets.
+fn histogram(values: &[f32], buckets: usize) -> HistogramProto {
+    let finite = values
+        .iter()
+        .map(|&v| f64::from(v))
+        .filter(|v| v.is_finite());
+    let (min, max) = finite
+        .clone()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if min > max {
+        return HistogramProto::default();
+    }
+    // A constant tensor (zero biases at the start) is one bucket.
+    let buckets = if max > min { buckets } else { 1 };
+    let width = (max - min) / buckets as f64;
+    let mut counts = vec![0.0; buckets];
+    let (mut sum, mut sum_squares) = (0.0, 0.0);
+    for v in finite.clone() {
+        // A value on an edge belongs to the bucket on its left.
+        let i = if width > 0.0 {
+            ((v - min) / width).ceil() as usize
+        } else {
+            1
+        };
+        counts[i.clamp(1, buckets) - 1] += 1.0;
+        sum += v;
+        sum_squares += v * v;
+    }
+    let bucket_limit = (1..=buckets).map(|i| min + width * i as f64).collect();
+    HistogramProto {
+        min,
+        max,
+        num: finite.count() as f64,
+        sum,
+        sum_squares,
+        bucket_limit,
+        bucket: counts,
     }
 }
 
@@ -271,5 +301,48 @@ mod tests {
                 .to_string()
                 .contains("checksum")
         );
+    }
+
+    #[test]
+    fn histogram_counts_every_value_once_in_its_bucket() {
+        let values = [-1.0f32, -0.5, 0.0, 0.25, 1.0, f32::NAN];
+        let h = histogram(&values, 4);
+        assert_eq!((h.min, h.max, h.num), (-1.0, 1.0, 5.0));
+        assert_eq!(h.bucket_limit, vec![-0.5, 0.0, 0.5, 1.0]);
+        // (-1, -0.5] holds -1 and -0.5; (-0.5, 0] holds 0; (0, 0.5] 0.25; (0.5, 1] 1.
+        assert_eq!(h.bucket, vec![2.0, 1.0, 1.0, 1.0]);
+        assert!((h.sum - -0.25).abs() < 1e-12);
+        assert!((h.sum_squares - 2.3125).abs() < 1e-12);
+
+        let constant = histogram(&[0.0; 7], 30);
+        assert_eq!(
+            (constant.bucket_limit, constant.bucket),
+            (vec![0.0], vec![7.0])
+        );
+    }
+
+    #[test]
+    fn text_histogram_and_session_events_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = EventWriter::create(dir.path()).unwrap();
+        w.text(0, "config", "`epochs = 1`").unwrap();
+        w.histograms(3, &[("G/fc.weight".into(), vec![1.0, 2.0])])
+            .unwrap();
+        w.session_start(4).unwrap();
+        let events = read_events(w.path()).unwrap();
+        assert_eq!(events.len(), 4);
+        let Some(EventKind::Summary(text)) = &events[1].what else {
+            panic!("not a summary")
+        };
+        let Some(ValueKind::Tensor(t)) = &text.value[0].value else {
+            panic!("not a tensor")
+        };
+        assert_eq!(t.string_val, vec![b"`epochs = 1`".to_vec()]);
+        let Some(EventKind::Summary(h)) = &events[2].what else {
+            panic!("not a summary")
+        };
+        assert!(matches!(&h.value[0].value, Some(ValueKind::Histo(h)) if h.num == 2.0));
+        assert!(matches!(&events[3].what, Some(EventKind::SessionLog(s)) if s.status == 1));
+        assert_eq!(events[3].step, 4);
     }
 }

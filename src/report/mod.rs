@@ -1,0 +1,89 @@
+//! Pictures of a whole run: `OUT/loss.png` (the curves of `metrics.jsonl`) and
+//! `OUT/progress.gif` (the sample pictures of all epochs in order). Written at the end of
+//! training and by `dcgan report --run DIR` at any time.
+
+mod loss_plot;
+mod progress_gif;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+pub use loss_plot::{MetricsRecord, draw_loss_plot, read_metrics};
+pub use progress_gif::{draw_progress_gif, epoch_pictures};
+
+/// What [`write_report`] wrote.
+#[derive(Debug)]
+pub struct Report {
+    /// `loss.png`, unless the run has logged no step yet.
+    pub loss_plot: Option<PathBuf>,
+    /// `progress.gif`, unless the run has saved no picture yet.
+    pub progress_gif: Option<PathBuf>,
+}
+
+impl Report {
+    /// The files written.
+    pub fn written(&self) -> impl Iterator<Item = &Path> {
+        [&self.loss_plot, &self.progress_gif]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+    }
+}
+
+/// Writes `run/loss.png` and `run/progress.gif` from the run's `metrics.jsonl` and
+/// `samples/epoch_*.png`, each atomically; what a run does not have yet is skipped.
+pub fn write_report(run: &Path) -> anyhow::Result<Report> {
+    if !run.is_dir() {
+        bail!(
+            "{} is not a directory; pass the --out of a training run",
+            run.display()
+        );
+    }
+    let metrics = run.join("metrics.jsonl");
+    let pictures = epoch_pictures(&run.join("samples"))?;
+    if !metrics.exists() && pictures.is_empty() {
+        bail!(
+            "{} holds no metrics.jsonl and no samples/epoch_*.png; is it the --out of a training run?",
+            run.display()
+        );
+    }
+    let records = if metrics.exists() {
+        read_metrics(&metrics)?
+    } else {
+        Vec::new()
+    };
+    let loss_plot = if records.is_empty() {
+        None
+    } else {
+        let png = draw_loss_plot(&records)?;
+        let path = run.join("loss.png");
+        crate::atomic_file::write(&path, &png)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Some(path)
+    };
+    let progress_gif = if pictures.is_empty() {
+        None
+    } else {
+        let gif = draw_progress_gif(&pictures)?;
+        let path = run.join("progress.gif");
+        crate::atomic_file::write(&path, &gif)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Some(path)
+    };
+    Ok(Report {
+        loss_plot,
+        progress_gif,
+    })
+}
+
+/// The embedded font of the plots' text (DejaVu Sans cut to ASCII by
+/// `scripts/subset_font.sh`; licence in `assets/fonts/LICENSE`), registered once.
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let bytes = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
+        plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, bytes)
+            .unwrap_or_else(|_| panic!("the embedded font is a valid TrueType font"));
+    });
+}

@@ -1,0 +1,131 @@
+//! What the training loop logs, and when: scalars every `--log-every` steps (TensorBoard and
+//! `metrics.jsonl`), histograms of weights and gradients every `--histogram-every` steps,
+//! the run's configuration and architecture as text, and the sample pictures.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::inspect::{self, NamedValues};
+use super::state::{Gan, RunState};
+use super::step::{Gradients, StepLosses};
+use crate::logging::{EventWriter, MetricsLog};
+
+/// The run's log files and the clock behind its images-per-second figure.
+pub struct TrainingLog {
+    events: EventWriter,
+    metrics: MetricsLog,
+    log_every: u64,
+    histogram_every: u64,
+    batch_size: usize,
+    lr: f32,
+    /// When and at which step the last scalars were logged.
+    last: (Instant, u64),
+}
+
+impl TrainingLog {
+    /// Opens the logs in `out`. A fresh run (step 0) gets its configuration and architecture
+    /// as text; a resumed one drops what a killed run logged after its last checkpoint.
+    pub fn open(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<Self> {
+        let mut events = EventWriter::create(out)?;
+        let step = state.g_step;
+        let metrics = if step == 0 {
+            events.text(0, "config", &config_text(state))?;
+            events.text(0, "architecture", &architecture_text(gan))?;
+            MetricsLog::open(out)?
+        } else {
+            events.session_start(step + 1)?;
+            MetricsLog::resume(out, step)?
+        };
+        let config = &state.config;
+        Ok(TrainingLog {
+            events,
+            metrics,
+            log_every: config.log_every as u64,
+            histogram_every: config.histogram_every as u64,
+            batch_size: config.batch_size,
+            lr: config.optimizer.lr as f32,
+            last: (Instant::now(), step),
+        })
+    }
+
+    /// True when the step about to run (`g_step + 1`) should also report its gradients.
+    pub fn wants_gradients(&self, state: &RunState) -> bool {
+        self.histogram_every > 0 && (state.g_step + 1).is_multiple_of(self.histogram_every)
+    }
+
+    /// Logs what is due after the step `state.g_step`, done in `epoch`.
+    pub fn step(
+        &mut self,
+        state: &RunState,
+        epoch: usize,
+        losses: &StepLosses,
+        gradients: Option<Gradients>,
+        gan: &Gan,
+    ) -> anyhow::Result<()> {
+        let step = state.g_step;
+        if step.is_multiple_of(self.log_every) {
+            let images = (step - self.last.1) as usize * self.batch_size;
+            let rate = images as f32 / self.last.0.elapsed().as_secs_f32();
+            self.last = (Instant::now(), step);
+            let scalars = [
+                ("loss_D", losses.loss_d),
+                ("loss_G", losses.loss_g),
+                ("D_x", losses.d_real),
+                ("D_G_z", losses.d_fake),
+                ("lr_D", self.lr),
+                ("lr_G", self.lr),
+                ("images_per_sec", rate),
+            ];
+            self.events.scalars(step, &scalars)?;
+            self.metrics.write(step, epoch, &scalars)?;
+        }
+        if let Some(gradients) = gradients {
+            self.histograms(step, gradients, gan)?;
+        }
+        Ok(())
+    }
+
+    /// Histograms of every weight and gradient, and each gradient's norm as a scalar.
+    fn histograms(&mut self, step: u64, gradients: Gradients, gan: &Gan) -> anyhow::Result<()> {
+        let grads: Vec<NamedValues> = gradients
+            .generator
+            .into_iter()
+            .chain(gradients.discriminator)
+            .collect();
+        let norms: Vec<(String, f32)> = grads
+            .iter()
+            .map(|(name, g)| (format!("grad_norm/{name}"), inspect::l2_norm(g)))
+            .collect();
+        let norms: Vec<(&str, f32)> = norms.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        self.events.scalars(step, &norms)?;
+        let prefixed = |prefix: &str, values: Vec<NamedValues>| -> Vec<NamedValues> {
+            values
+                .into_iter()
+                .map(|(name, v)| (format!("{prefix}/{name}"), v))
+                .collect()
+        };
+        let mut weights = inspect::parameters(&gan.generator, "G");
+        weights.extend(inspect::parameters(&gan.discriminator, "D"));
+        self.events
+            .histograms(step, &prefixed("weights", weights))?;
+        self.events.histograms(step, &prefixed("gradients", grads))
+    }
+
+    /// Logs a sample picture (PNG bytes and size) at `step`.
+    pub fn picture(&mut self, step: u64, png: &[u8], size: (u32, u32)) -> anyhow::Result<()> {
+        self.events.image(step, "samples", png, size)
+    }
+}
+
+/// The run's configuration as Markdown: its TOML in a code block.
+fn config_text(state: &RunState) -> String {
+    format!("```toml\n{}```", state.config.to_toml())
+}
+
+/// Both networks as burn prints them (layers, sizes, parameter counts), as Markdown.
+fn architecture_text(gan: &Gan) -> String {
+    format!(
+        "Generator\n```\n{}\n```\nDiscriminator\n```\n{}\n```",
+        gan.generator, gan.discriminator
+    )
+}
