@@ -1,27 +1,25 @@
 //! Checkpoints: a whole run in one file, written atomically after every epoch.
 //!
-//! Layout (all integers little-endian):
-//! `b"DCGANCKP"`, `u32` format version, `u32` section count, then per section a `u32` name
-//! length, the name, a `u64` byte length and the bytes; last, the SHA-256 of everything
-//! before it. Sections: `state` (JSON [`RunState`]), `generator` and `discriminator`
-//! (burn records), `optim_g` and `optim_d` (burn optimiser records).
+//! Layout: [`crate::sections`] with magic `b"DCGANCKP"` and the sections `state` (JSON
+//! [`RunState`]), `generator` and `discriminator` (burn records), `optim_g` and `optim_d`
+//! (burn optimiser records).
 //!
 //! A run directory keeps the latest checkpoint and the one before it, so a checkpoint
 //! damaged on disk costs one epoch, not the run.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use sha2::{Digest, Sha256};
 
-use crate::atomic_file;
-use crate::train::{Gan, RunState, adam, model_configs};
+use crate::model::Generator;
+use crate::train::{Gan, RunState, TrainConfig, adam, model_configs};
+use crate::{atomic_file, sections};
 
 /// The latest checkpoint's file name in a run directory.
 pub const LATEST: &str = "checkpoint.dcgan";
@@ -73,6 +71,21 @@ pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
     }
 }
 
+/// Loads a generator for inference (BatchNorm on its moving averages) from a run directory,
+/// a checkpoint file or a `generator.safetensors`, with the run's configuration when the
+/// file holds one.
+pub fn load_generator(
+    path: &Path,
+    device: &Device,
+) -> anyhow::Result<(Generator, Option<TrainConfig>)> {
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        Ok((crate::weights::load_generator(path, device)?.valid(), None))
+    } else {
+        let (state, gan) = load(path, device)?;
+        Ok((gan.generator.valid(), Some(state.config)))
+    }
+}
+
 /// Loads one checkpoint file.
 pub fn load_file(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
     let bytes = std::fs::read(path).with_context(|| {
@@ -96,18 +109,12 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
         optim(&gan.optim_g)?,
         optim(&gan.optim_d)?,
     ];
-    let mut out = MAGIC.to_vec();
-    out.extend(FORMAT_VERSION.to_le_bytes());
-    out.extend((SECTIONS.len() as u32).to_le_bytes());
-    for (name, body) in SECTIONS.iter().zip(&sections) {
-        out.extend((name.len() as u32).to_le_bytes());
-        out.extend(name.as_bytes());
-        out.extend((body.len() as u64).to_le_bytes());
-        out.extend(body);
-    }
-    let digest = Sha256::digest(&out);
-    out.extend(digest);
-    Ok(out)
+    let named: Vec<(&str, &[u8])> = SECTIONS
+        .iter()
+        .zip(&sections)
+        .map(|(name, body)| (*name, body.as_slice()))
+        .collect();
+    Ok(sections::encode(MAGIC, FORMAT_VERSION, &named))
 }
 
 /// Rewrites a burnpack record with its tensors sorted by name.
@@ -132,38 +139,8 @@ fn canonical(record: Bytes) -> anyhow::Result<Vec<u8>> {
 }
 
 fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
-    if bytes.len() < MAGIC.len() + 8 + 32 || &bytes[..8] != MAGIC {
-        bail!("not a dcgan checkpoint (bad magic bytes or too short)");
-    }
-    let (body, digest) = bytes.split_at(bytes.len() - 32);
-    if Sha256::digest(body).as_slice() != digest {
-        bail!("checksum mismatch: the file is truncated or corrupt");
-    }
-    let version = u32::from_le_bytes(body[8..12].try_into().unwrap());
-    if version != FORMAT_VERSION {
-        bail!("format version {version}, this dcgan reads version {FORMAT_VERSION}");
-    }
-    let mut sections = std::collections::HashMap::new();
-    let mut rest = &body[16..];
-    let take = |n: usize, rest: &mut &[u8]| -> anyhow::Result<Vec<u8>> {
-        if rest.len() < n {
-            bail!("section table runs past the end of the file");
-        }
-        let (head, tail) = rest.split_at(n);
-        *rest = tail;
-        Ok(head.to_vec())
-    };
-    for _ in 0..u32::from_le_bytes(body[12..16].try_into().unwrap()) {
-        let name_len = u32::from_le_bytes(take(4, &mut rest)?.try_into().unwrap()) as usize;
-        let name = String::from_utf8(take(name_len, &mut rest)?)?;
-        let len = u64::from_le_bytes(take(8, &mut rest)?.try_into().unwrap()) as usize;
-        sections.insert(name, take(len, &mut rest)?);
-    }
-    let mut section = |name: &str| {
-        sections
-            .remove(name)
-            .with_context(|| format!("section {name} is missing"))
-    };
+    let mut sections = sections::decode(bytes, MAGIC, FORMAT_VERSION, "checkpoint")?;
+    let mut section = |name: &str| sections.take(name);
     let state: RunState =
         serde_json::from_slice(&section("state")?).context("section state is not valid")?;
     let record = |bytes: Vec<u8>, name: &str| {
@@ -200,7 +177,6 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::TrainConfig;
 
     #[test]
     fn a_failed_write_leaves_the_checkpoints_as_they_were() {

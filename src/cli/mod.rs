@@ -1,9 +1,11 @@
 //! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan report`,
-//! `dcgan bench`.
+//! `dcgan eval`, `dcgan classifier`, `dcgan bench`.
 //!
 //! Each subcommand has a file that turns its flags into library calls.
 
 mod bench;
+mod classifier;
+mod eval;
 mod report;
 mod sample;
 mod train;
@@ -30,6 +32,11 @@ enum Command {
     Interpolate(sample::InterpolateArgs),
     /// Draw a run's loss curves (OUT/loss.png) and progress GIF (OUT/progress.gif).
     Report(report::ReportArgs),
+    /// Score a generator: FID, KID, Inception Score, precision/recall, mode coverage.
+    Eval(eval::EvalArgs),
+    /// The classifier behind `dcgan eval`.
+    #[command(subcommand)]
+    Classifier(classifier::ClassifierCommand),
     /// Measure training and sampling speed on random data.
     Bench(bench::BenchArgs),
 }
@@ -42,6 +49,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Sample(args) => sample::sample(args).map(|()| ExitCode::SUCCESS),
         Command::Interpolate(args) => sample::interpolate(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::report(args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(args) => eval::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Classifier(command) => classifier::run(command).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::bench(args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,9 +1,8 @@
 //! `dcgan sample` and `dcgan interpolate`: pictures from a trained generator.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::bail;
-use burn::module::Module;
 use burn::tensor::Device;
 use clap::Args;
 use rand::SeedableRng;
@@ -14,7 +13,6 @@ use crate::device::DeviceKind;
 use crate::logging::progress;
 use crate::model::Generator;
 use crate::picture::{ImageGrid, Noise, images_from_tensor, moving_noise, uniform_noise};
-use crate::weights;
 
 /// Where the generator comes from.
 #[derive(Debug, Args)]
@@ -66,16 +64,6 @@ pub struct InterpolateArgs {
     out: PathBuf,
 }
 
-/// Loads the generator in inference mode (BatchNorm on its moving averages).
-fn load(path: &Path, device: &Device) -> anyhow::Result<Generator> {
-    let generator = if path.extension().is_some_and(|e| e == "safetensors") {
-        weights::load_generator(path, device)?
-    } else {
-        checkpoint::load(path, device)?.1.generator
-    };
-    Ok(generator.valid())
-}
-
 /// Generates images for `noise` in chunks, with a progress bar for large counts.
 fn generate(g: &Generator, noise: &Noise, columns: usize, device: &Device) -> ImageGrid {
     const CHUNK: usize = 500;
@@ -106,7 +94,7 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         bail!("--n and --columns must be at least 1");
     }
     let device = args.generator.device.device()?;
-    let g = load(&args.generator.checkpoint, &device)?;
+    let (g, _) = checkpoint::load_generator(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
     let noise = uniform_noise(args.n, g.noise_dim(), &mut rng);
     generate(&g, &noise, args.columns, &device).save_png(&args.out, args.generator.scale)?;
@@ -120,7 +108,7 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
         bail!("--steps must be at least 2 and --rows at least 1");
     }
     let device = args.generator.device.device()?;
-    let g = load(&args.generator.checkpoint, &device)?;
+    let (g, _) = checkpoint::load_generator(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
     let dim = g.noise_dim();
     let mut values = Vec::new();

@@ -60,6 +60,16 @@ pub struct TrainArgs {
     /// Write histograms of weights and gradients every N steps; 0 for never [default: 100].
     #[arg(long, value_name = "N")]
     histogram_every: Option<usize>,
+    /// Score the generator (FID, KID, …) every N epochs and after the last, keeping the
+    /// best checkpoint by FID; 0 for never [default: 0].
+    #[arg(long, value_name = "N")]
+    eval_every: Option<usize>,
+    /// Images generated for each evaluation [default: 2000].
+    #[arg(long, value_name = "N")]
+    eval_n: Option<usize>,
+    /// The evaluation classifier [default: ~/.cache/dcgan/classifier-<dataset>.dcgan].
+    #[arg(long, value_name = "FILE")]
+    classifier: Option<PathBuf>,
     /// Where to compute [default: cpu].
     #[arg(long)]
     device: Option<DeviceKind>,
@@ -99,6 +109,11 @@ impl TrainArgs {
         }
         set(&mut c.log_every, self.log_every);
         set(&mut c.histogram_every, self.histogram_every);
+        set(&mut c.eval_every, self.eval_every);
+        set(&mut c.eval_n, self.eval_n);
+        if self.classifier.is_some() {
+            c.classifier = self.classifier.clone();
+        }
         set(&mut c.device, self.device);
         c.seed = match (self.seed, &self.config) {
             (Some(seed), _) => seed,
@@ -179,6 +194,11 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         set(&mut c.sample_every, args.sample_every);
         set(&mut c.log_every, args.log_every);
         set(&mut c.histogram_every, args.histogram_every);
+        set(&mut c.eval_every, args.eval_every);
+        set(&mut c.eval_n, args.eval_n);
+        if args.classifier.is_some() {
+            c.classifier = args.classifier.clone();
+        }
         set(&mut c.device, args.device);
         c.validate()?;
         if state.epochs_done >= c.epochs {

@@ -1,10 +1,10 @@
 //! Shuffled mini-batches of images as `[-1, 1]` tensors.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use super::{Dataset, scale_pixel};
+use super::Dataset;
 
 /// Cuts a data set into shuffled batches, a new order every epoch.
 ///
@@ -44,13 +44,18 @@ impl<'a> Batcher<'a> {
     /// # Shapes
     /// - output: `[batch_size, 1, height, width]`, values in `[-1, 1]`
     pub fn batch(&self, index: usize, device: &Device) -> Tensor<4> {
-        let d = self.dataset;
-        let ids = &self.order[index * self.batch_size..(index + 1) * self.batch_size];
-        let pixels: Vec<f32> = ids
-            .iter()
-            .flat_map(|&i| d.image(i).iter().map(|&p| scale_pixel(p)))
-            .collect();
-        let shape = [self.batch_size, 1, d.height, d.width];
-        Tensor::from_data(TensorData::new(pixels, shape), device)
+        self.dataset.images(self.ids(index), device)
+    }
+
+    /// The class labels of batch `index`.
+    ///
+    /// # Shapes
+    /// - output: `[batch_size]`
+    pub fn labels(&self, index: usize, device: &Device) -> Tensor<1, Int> {
+        self.dataset.label_tensor(self.ids(index), device)
+    }
+
+    fn ids(&self, index: usize) -> &[usize] {
+        &self.order[index * self.batch_size..(index + 1) * self.batch_size]
     }
 }

@@ -12,6 +12,8 @@ mod spec;
 
 use std::path::{Path, PathBuf};
 
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
 pub use batcher::Batcher;
 pub use locate::{
     DATA_DIR_VAR, DataSource, LocateOptions, MIRROR_VAR, OFFLINE_VAR, cache_dir, locate,
@@ -126,6 +128,34 @@ impl Dataset {
             pixels: images.data,
             labels: labels.data,
         })
+    }
+
+    /// The images `ids` as a tensor.
+    ///
+    /// # Shapes
+    /// - output: `[ids.len(), 1, height, width]`, values in `[-1, 1]`
+    pub fn images(&self, ids: &[usize], device: &Device) -> Tensor<4> {
+        let pixels: Vec<f32> = ids
+            .iter()
+            .flat_map(|&i| self.image(i).iter().map(|&p| scale_pixel(p)))
+            .collect();
+        let shape = [ids.len(), 1, self.height, self.width];
+        Tensor::from_data(TensorData::new(pixels, shape), device)
+    }
+
+    /// The class labels of the images `ids`.
+    pub fn label_tensor(&self, ids: &[usize], device: &Device) -> Tensor<1, Int> {
+        let labels: Vec<i64> = ids.iter().map(|&i| i64::from(self.labels[i])).collect();
+        Tensor::from_data(TensorData::new(labels, [ids.len()]), device)
+    }
+
+    /// The first `n` images (all when there are fewer).
+    pub fn first(mut self, n: usize) -> Dataset {
+        let n = n.min(self.len);
+        self.pixels.truncate(n * self.height * self.width);
+        self.labels.truncate(n);
+        self.len = n;
+        self
     }
 
     /// The pixels of image `index`, `height * width` bytes.

@@ -1,4 +1,5 @@
-//! `OUT/metrics.jsonl`: one JSON object per logged step, for scripts and plots.
+//! JSON-lines logs (`OUT/metrics.jsonl`, `OUT/eval.jsonl`): one JSON object per logged step,
+//! for scripts and plots.
 //!
 //! Each line is written whole and flushed at once, so a crash loses at most the line being
 //! written; a resumed run appends to the same file.
@@ -9,16 +10,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-/// Appends records to `metrics.jsonl`.
+/// Appends records to a JSON-lines file.
 pub struct MetricsLog {
     file: File,
     path: PathBuf,
 }
 
 impl MetricsLog {
-    /// Opens (or creates) `dir/metrics.jsonl` for appending.
-    pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join("metrics.jsonl");
+    /// Opens (or creates) `dir/name` for appending.
+    pub fn open(dir: &Path, name: &str) -> anyhow::Result<Self> {
+        let path = dir.join(name);
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -27,11 +28,11 @@ impl MetricsLog {
         Ok(MetricsLog { file, path })
     }
 
-    /// Opens `dir/metrics.jsonl` to continue a run resumed at `step`: lines of later steps,
-    /// logged by a killed run after its last checkpoint, are dropped (the resumed run logs
-    /// those steps again), as is a last line cut short by the crash.
-    pub fn resume(dir: &Path, step: u64) -> anyhow::Result<Self> {
-        let path = dir.join("metrics.jsonl");
+    /// Opens `dir/name` to continue a run resumed at `step`: lines of later steps, logged
+    /// by a killed run after its last checkpoint, are dropped (the resumed run logs those
+    /// steps again), as is a last line cut short by the crash.
+    pub fn resume(dir: &Path, name: &str, step: u64) -> anyhow::Result<Self> {
+        let path = dir.join(name);
         if let Ok(text) = std::fs::read_to_string(&path) {
             let keep: String = text
                 .lines()
@@ -48,17 +49,42 @@ impl MetricsLog {
                     .with_context(|| format!("cannot rewrite {}", path.display()))?;
             }
         }
-        Self::open(dir)
+        Self::open(dir, name)
     }
 
     /// Appends `{"step": …, "epoch": …, name: value, …}` as one line.
     pub fn write(&mut self, step: u64, epoch: usize, values: &[(&str, f32)]) -> anyhow::Result<()> {
         let mut record = serde_json::Map::new();
-        record.insert("step".into(), step.into());
-        record.insert("epoch".into(), epoch.into());
         for &(name, value) in values {
             record.insert(name.into(), f64::from(value).into());
         }
+        self.write_record(step, epoch, record)
+    }
+
+    /// Appends `{"step": …, "epoch": …, …the fields of value}` as one line; `value` must
+    /// serialise to a JSON object.
+    pub fn write_json(
+        &mut self,
+        step: u64,
+        epoch: usize,
+        value: &impl serde::Serialize,
+    ) -> anyhow::Result<()> {
+        let serde_json::Value::Object(fields) = serde_json::to_value(value)? else {
+            anyhow::bail!("a log record must be a JSON object");
+        };
+        self.write_record(step, epoch, fields)
+    }
+
+    fn write_record(
+        &mut self,
+        step: u64,
+        epoch: usize,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<()> {
+        let mut record = serde_json::Map::new();
+        record.insert("step".into(), step.into());
+        record.insert("epoch".into(), epoch.into());
+        record.extend(fields);
         let mut line = serde_json::to_vec(&record)?;
         line.push(b'\n');
         self.file
@@ -75,11 +101,11 @@ mod tests {
     #[test]
     fn appends_one_json_object_per_line() {
         let dir = tempfile::tempdir().unwrap();
-        MetricsLog::open(dir.path())
+        MetricsLog::open(dir.path(), "metrics.jsonl")
             .unwrap()
             .write(10, 0, &[("loss_D", 0.5)])
             .unwrap();
-        MetricsLog::open(dir.path())
+        MetricsLog::open(dir.path(), "metrics.jsonl")
             .unwrap()
             .write(20, 1, &[("loss_D", 0.25)])
             .unwrap();
@@ -102,7 +128,7 @@ mod tests {
             "{\"step\":10,\"epoch\":0}\n{\"step\":20,\"epoch\":0}\n{\"step\":30,\"ep",
         )
         .unwrap();
-        let mut log = MetricsLog::resume(dir.path(), 20).unwrap();
+        let mut log = MetricsLog::resume(dir.path(), "metrics.jsonl", 20).unwrap();
         log.write(30, 1, &[("loss_D", 1.0)]).unwrap();
         let steps: Vec<u64> = std::fs::read_to_string(&path)
             .unwrap()

@@ -3,7 +3,7 @@
 
 mod discriminator;
 mod generator;
-mod init;
+pub mod init;
 mod padding;
 
 pub use discriminator::{Discriminator, DiscriminatorConfig};

@@ -40,6 +40,12 @@ pub struct TrainConfig {
     pub histogram_every: usize,
     /// Where to compute.
     pub device: DeviceKind,
+    /// Score the generator every this many epochs (and after the last); 0 for never.
+    pub eval_every: usize,
+    /// Images generated for each of those evaluations.
+    pub eval_n: usize,
+    /// The evaluation classifier; the data set's default file when unset.
+    pub classifier: Option<PathBuf>,
 }
 
 /// Adam's settings. The defaults are the DCGAN paper's; see [`Preset::Seed`] for the seed's.
@@ -82,6 +88,9 @@ impl Default for TrainConfig {
             log_every: 10,
             histogram_every: 100,
             device: DeviceKind::Cpu,
+            eval_every: 0,
+            eval_n: 2000,
+            classifier: None,
         }
     }
 }
@@ -136,6 +145,9 @@ impl TrainConfig {
             if value == 0 {
                 bail!("{flag} must be at least 1");
             }
+        }
+        if self.eval_every > 0 && self.eval_n < 20 {
+            bail!("--eval-n must be at least 20, got {}", self.eval_n);
         }
         if self.limit_batches == Some(0) {
             bail!("--limit-batches must be at least 1");

@@ -8,12 +8,19 @@ use std::time::Instant;
 use super::inspect::{self, NamedValues};
 use super::state::{Gan, RunState};
 use super::step::{Gradients, StepLosses};
+use crate::eval::Scores;
 use crate::logging::{EventWriter, MetricsLog};
+
+/// The scalars, one JSON line per logged step.
+pub const METRICS: &str = "metrics.jsonl";
+/// The evaluations (`--eval-every`), one JSON line each.
+pub const EVALS: &str = "eval.jsonl";
 
 /// The run's log files and the clock behind its images-per-second figure.
 pub struct TrainingLog {
     events: EventWriter,
     metrics: MetricsLog,
+    evals: MetricsLog,
     log_every: u64,
     histogram_every: u64,
     batch_size: usize,
@@ -28,18 +35,25 @@ impl TrainingLog {
     pub fn open(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<Self> {
         let mut events = EventWriter::create(out)?;
         let step = state.g_step;
-        let metrics = if step == 0 {
+        let (metrics, evals) = if step == 0 {
             events.text(0, "config", &config_text(state))?;
             events.text(0, "architecture", &architecture_text(gan))?;
-            MetricsLog::open(out)?
+            (
+                MetricsLog::open(out, METRICS)?,
+                MetricsLog::open(out, EVALS)?,
+            )
         } else {
             events.session_start(step + 1)?;
-            MetricsLog::resume(out, step)?
+            (
+                MetricsLog::resume(out, METRICS, step)?,
+                MetricsLog::resume(out, EVALS, step)?,
+            )
         };
         let config = &state.config;
         Ok(TrainingLog {
             events,
             metrics,
+            evals,
             log_every: config.log_every as u64,
             histogram_every: config.histogram_every as u64,
             batch_size: config.batch_size,
@@ -109,6 +123,22 @@ impl TrainingLog {
         self.events
             .histograms(step, &prefixed("weights", weights))?;
         self.events.histograms(step, &prefixed("gradients", grads))
+    }
+
+    /// Logs an evaluation's figures as `eval/…` scalars and as one line of `eval.jsonl`.
+    pub fn eval(&mut self, step: u64, epoch: usize, scores: &Scores) -> anyhow::Result<()> {
+        let figures = [
+            ("eval/FID", scores.fid),
+            ("eval/KID", scores.kid.mean),
+            ("eval/IS", scores.inception_score.mean),
+            ("eval/precision", scores.precision_recall.precision),
+            ("eval/recall", scores.precision_recall.recall),
+            ("eval/classes", scores.modes.classes_present as f64),
+            ("eval/class_KL", scores.modes.kl_to_real),
+        ];
+        let figures: Vec<(&str, f32)> = figures.iter().map(|&(n, v)| (n, v as f32)).collect();
+        self.events.scalars(step, &figures)?;
+        self.evals.write_json(step, epoch, scores)
     }
 
     /// Logs a sample picture (PNG bytes and size) at `step`.

@@ -1,6 +1,7 @@
 //! Training: the configuration, one iteration's two steps, and the loop over epochs.
 
 mod config;
+mod evaluation;
 pub mod inspect;
 mod log;
 mod run;
@@ -8,5 +9,6 @@ mod state;
 pub mod step;
 
 pub use config::{AdamSettings, Preset, TrainConfig};
+pub use evaluation::{BEST_CHECKPOINT, BEST_GENERATOR};
 pub use run::{Outcome, Start, train};
 pub use state::{Gan, RunState, SAMPLE_COLUMNS, adam, model_configs};

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 
+use super::evaluation::{TrainingEvaluator, is_new_best, keep_as_best};
 use super::log::TrainingLog;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
 use super::step::{StepLosses, all_finite, train_iteration};
@@ -71,6 +72,7 @@ pub fn train(
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
         .context("cannot write config.toml")?;
+    let evaluator = TrainingEvaluator::prepare(&config, device)?;
     let mut log = TrainingLog::open(out, &state, &gan)?;
 
     let mut batcher = Batcher::new(&dataset, config.batch_size);
@@ -161,10 +163,29 @@ pub fn train(
                 out.display()
             );
         }
+        let mut new_best = false;
+        if let Some(evaluator) = evaluator.as_ref().filter(|e| e.due(epoch, last)) {
+            let scores = evaluator.score(&gan);
+            new_best = is_new_best(&mut state, &scores);
+            println!(
+                "  eval: FID {:.3}  KID {:.5}  IS {:.3}  precision {:.3}  recall {:.3}  classes {}{}",
+                scores.fid,
+                scores.kid.mean,
+                scores.inception_score.mean,
+                scores.precision_recall.precision,
+                scores.precision_recall.recall,
+                scores.modes.classes_present,
+                if new_best { "  (best so far)" } else { "" }
+            );
+            log.eval(state.g_step, epoch, &scores)?;
+        }
         state.epochs_done = epoch + 1;
         state.batches_done = 0;
         state.epoch_loss_sums = (0.0, 0.0);
         save(out, &state, &gan)?;
+        if new_best {
+            keep_as_best(out)?;
+        }
         if stop.is_requested() && !last {
             return Ok(stopped(out, &state));
         }

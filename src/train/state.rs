@@ -55,6 +55,10 @@ pub struct RunState {
     /// The run trains on the embedded MNIST subset because the full set was not found.
     #[serde(default)]
     pub embedded_data: bool,
+    /// The best FID of the evaluations so far (`--eval-every`); its checkpoint is
+    /// `checkpoint.best.dcgan`.
+    #[serde(default)]
+    pub best_fid: Option<f64>,
 }
 
 /// The generator's and discriminator's configurations for a run.
@@ -106,6 +110,7 @@ impl RunState {
             fixed_samples,
             fixed_path,
             embedded_data: false,
+            best_fid: None,
         };
         (state, gan)
     }

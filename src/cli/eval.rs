@@ -1,0 +1,101 @@
+//! `dcgan eval`: how good a generator is, in figures.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkpoint;
+use crate::data::{Dataset, DatasetKind, LocateOptions, Split, locate};
+use crate::device::DeviceKind;
+use crate::eval::{EvalOptions, Evaluator, Scores, classifier, evaluate};
+
+/// Flags of `dcgan eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A run directory, a checkpoint file or a generator .safetensors file.
+    #[arg(long, value_name = "PATH", required_unless_present = "real_vs_real")]
+    checkpoint: Option<PathBuf>,
+    /// Instead of a generator, score real training images against the test split: the
+    /// best any generator can do.
+    #[arg(long, conflicts_with = "checkpoint")]
+    real_vs_real: bool,
+    /// The classifier file [default: ~/.cache/dcgan/classifier-<dataset>.dcgan].
+    #[arg(long, value_name = "FILE")]
+    classifier: Option<PathBuf>,
+    /// Images to generate (and real test images to compare with, at most the split's size).
+    #[arg(long, default_value_t = 10_000)]
+    n: usize,
+    /// Seed of the noise and of KID's subsets.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Also write every figure to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Data set [default: the run's; mnist for a .safetensors file].
+    #[arg(long)]
+    dataset: Option<DatasetKind>,
+    /// Directory with the data set's IDX files [default: the run's, else the usual search].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where to compute.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceKind,
+}
+
+/// Runs `dcgan eval`.
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if args.n < 20 {
+        bail!("--n must be at least 20 (10 splits of the Inception Score need 2 images each)");
+    }
+    let device = args.device.device()?;
+    let loaded = match &args.checkpoint {
+        Some(path) => Some(checkpoint::load_generator(path, &device)?),
+        None => None,
+    };
+    let run_config = loaded.as_ref().and_then(|(_, c)| c.clone());
+    let dataset = args
+        .dataset
+        .or(run_config.as_ref().map(|c| c.dataset))
+        .unwrap_or(DatasetKind::Mnist);
+    let options = LocateOptions {
+        data_dir: args
+            .data_dir
+            .clone()
+            .or(run_config.and_then(|c| c.data_dir)),
+        explicit: true,
+    };
+    let model = classifier::load_for(args.classifier.as_deref(), dataset, &device)?;
+    let (test, _) = locate(dataset, Split::Test, &options)?;
+    let evaluator = Evaluator::new(model, &test, args.n, &device);
+    let eval_options = EvalOptions {
+        seed: args.seed,
+        ..EvalOptions::default()
+    };
+    let scores = match loaded {
+        Some((generator, _)) => evaluator.score_generator(&generator, args.n, &eval_options),
+        None => {
+            let (train, _) = locate(dataset, Split::Train, &options)?;
+            real_vs_real(&evaluator, &train, args.n, &eval_options)
+        }
+    };
+    println!("{scores}");
+    if let Some(path) = &args.json {
+        let json = serde_json::to_vec_pretty(&scores)?;
+        crate::atomic_file::write(path, &json)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `n` random training images scored as if generated: the floor of every metric.
+fn real_vs_real(evaluator: &Evaluator, train: &Dataset, n: usize, options: &EvalOptions) -> Scores {
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let ids = sample(&mut rng, train.len, n.min(train.len)).into_vec();
+    let features = evaluator.features_of(train, &ids);
+    evaluate(evaluator.real(), &features, options)
+}

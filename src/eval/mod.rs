@@ -1,0 +1,19 @@
+//! How good is a generator? Metrics on the features and predictions of a classifier trained
+//! on the data set itself (InceptionV3 features mean little on 28×28 digits): the Fréchet
+//! distance (FID), the kernel distance (KID), the Inception-Score analogue, improved
+//! precision and recall, and mode coverage.
+
+pub mod classifier;
+mod classifier_training;
+mod features;
+pub mod frechet;
+pub mod inception_score;
+pub mod kid;
+pub mod modes;
+pub mod precision_recall;
+mod scores;
+
+pub use classifier::{Classifier, ClassifierConfig, ClassifierInfo};
+pub use classifier_training::{ClassifierTraining, test_accuracy, train_classifier};
+pub use features::{Features, extract};
+pub use scores::{EvalOptions, Evaluator, Scores, evaluate};

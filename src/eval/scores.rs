@@ -1,0 +1,231 @@
+//! All metrics of one comparison, as a table and as JSON.
+
+use std::fmt;
+
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::classifier::Classifier;
+use super::features::{Features, extract};
+use super::frechet::{Gaussian, frechet_distance};
+use super::inception_score::{InceptionScore, inception_score};
+use super::kid::{Kid, kid};
+use super::modes::{ModeCoverage, mode_coverage};
+use super::precision_recall::{PrecisionRecall, precision_recall};
+use crate::data::Dataset;
+use crate::model::Generator;
+use crate::picture::uniform_noise;
+
+/// The metrics' settings; the defaults are torch-fidelity's and the papers'.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalOptions {
+    /// KID: number of random subsets.
+    pub kid_subsets: usize,
+    /// KID: samples per subset (fewer when a set is smaller).
+    pub kid_subset_size: usize,
+    /// Inception Score: number of splits.
+    pub is_splits: usize,
+    /// Precision and recall: the neighbour that sets each ball's radius.
+    pub k: usize,
+    /// Seed of the generator's noise and of KID's subsets.
+    pub seed: u64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            kid_subsets: 100,
+            kid_subset_size: 1000,
+            is_splits: 10,
+            k: 3,
+            seed: 0,
+        }
+    }
+}
+
+/// Every metric of a generated (or second real) set against the real test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scores {
+    /// Real images compared.
+    pub n_real: usize,
+    /// Generated images compared.
+    pub n_generated: usize,
+    /// Fréchet distance of the classifier's features (lower is better; 0 is identical).
+    pub fid: f64,
+    /// Kernel distance (lower is better; about 0 for the same distribution).
+    pub kid: Kid,
+    /// Inception-Score analogue of the generated images (higher is better, at most the
+    /// number of classes).
+    pub inception_score: InceptionScore,
+    /// Inception-Score analogue of the real images, for scale.
+    pub real_inception_score: InceptionScore,
+    /// Improved precision and recall (k = 3).
+    pub precision_recall: PrecisionRecall,
+    /// Class histogram of the generated images and its distance from the real one.
+    pub modes: ModeCoverage,
+    /// The settings used.
+    pub options: EvalOptions,
+}
+
+/// Computes every metric of `generated` against `real`.
+pub fn evaluate(real: &Features, generated: &Features, options: &EvalOptions) -> Scores {
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let fid = frechet_distance(
+        &Gaussian::fit(&real.features),
+        &Gaussian::fit(&generated.features),
+    );
+    Scores {
+        n_real: real.len(),
+        n_generated: generated.len(),
+        fid,
+        kid: kid(
+            &real.features,
+            &generated.features,
+            options.kid_subsets,
+            options.kid_subset_size,
+            &mut rng,
+        ),
+        inception_score: inception_score(&generated.probs, options.is_splits),
+        real_inception_score: inception_score(&real.probs, options.is_splits),
+        precision_recall: precision_recall(&real.features, &generated.features, options.k),
+        modes: mode_coverage(&real.probs, &generated.probs),
+        options: options.clone(),
+    }
+}
+
+impl fmt::Display for Scores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.options;
+        let rows = [
+            (
+                "FID",
+                format!("{:.3}", self.fid),
+                "lower is better; 0 = same features",
+            ),
+            (
+                "KID",
+                format!("{:.5} ± {:.5}", self.kid.mean, self.kid.std),
+                "lower is better; ~0 = same distribution",
+            ),
+            (
+                "IS",
+                format!(
+                    "{:.3} ± {:.3}",
+                    self.inception_score.mean, self.inception_score.std
+                ),
+                "higher is better; real images score the figure below",
+            ),
+            (
+                "IS (real)",
+                format!(
+                    "{:.3} ± {:.3}",
+                    self.real_inception_score.mean, self.real_inception_score.std
+                ),
+                "",
+            ),
+            (
+                "precision",
+                format!("{:.4}", self.precision_recall.precision),
+                "share of samples that look real",
+            ),
+            (
+                "recall",
+                format!("{:.4}", self.precision_recall.recall),
+                "share of the real variety covered",
+            ),
+            (
+                "classes",
+                format!(
+                    "{} of {}",
+                    self.modes.classes_present,
+                    self.modes.histogram.len()
+                ),
+                "present (≥ 10 % of a fair share)",
+            ),
+            (
+                "class KL",
+                format!("{:.4}", self.modes.kl_to_real),
+                "to the real class mix; 0 is the same mix",
+            ),
+        ];
+        writeln!(
+            f,
+            "{} generated vs {} real images (KID {}×{}, IS {} splits, k = {})",
+            self.n_generated, self.n_real, o.kid_subsets, o.kid_subset_size, o.is_splits, o.k
+        )?;
+        for (name, value, note) in rows {
+            writeln!(f, "  {name:<10} {value:>20}   {note}")?;
+        }
+        let histogram: Vec<String> = self.modes.histogram.iter().map(|c| c.to_string()).collect();
+        write!(f, "  histogram  {}", histogram.join(" "))
+    }
+}
+
+/// A classifier with the real test set's features, computed once: scores generators
+/// against it (`dcgan eval`, and `dcgan train --eval-every`).
+pub struct Evaluator {
+    classifier: Classifier,
+    real: Features,
+    device: Device,
+}
+
+impl Evaluator {
+    /// Extracts the features of the first `n` images of `real` (all when it has fewer).
+    pub fn new(classifier: Classifier, real: &Dataset, n: usize, device: &Device) -> Self {
+        let n = n.min(real.len);
+        let features = extract(
+            &classifier,
+            n,
+            |range| real.images(&range.collect::<Vec<_>>(), device),
+            "real images",
+        );
+        Evaluator {
+            classifier,
+            real: features,
+            device: device.clone(),
+        }
+    }
+
+    /// The real images' features.
+    pub fn real(&self) -> &Features {
+        &self.real
+    }
+
+    /// The features of `images`, e.g. a second real set.
+    pub fn features_of(&self, images: &Dataset, ids: &[usize]) -> Features {
+        extract(
+            &self.classifier,
+            ids.len(),
+            |range| images.images(&ids[range], &self.device),
+            "images",
+        )
+    }
+
+    /// The features of `n` images drawn by `generator` (in inference mode) from U(-1, 1)
+    /// noise seeded by `seed`.
+    pub fn features_of_generator(&self, generator: &Generator, n: usize, seed: u64) -> Features {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        extract(
+            &self.classifier,
+            n,
+            |range| {
+                let noise = uniform_noise(range.len(), generator.noise_dim(), &mut rng);
+                generator.forward(noise.to_tensor(&self.device))
+            },
+            "generating",
+        )
+    }
+
+    /// Every metric of `n` generated images against the real ones.
+    pub fn score_generator(
+        &self,
+        generator: &Generator,
+        n: usize,
+        options: &EvalOptions,
+    ) -> Scores {
+        let generated = self.features_of_generator(generator, n, options.seed);
+        evaluate(&self.real, &generated, options)
+    }
+}

@@ -1,0 +1,92 @@
+//! Scoring the generator while it trains (`--eval-every`) and keeping the best checkpoint
+//! by FID beside the latest.
+
+use std::path::Path;
+
+use anyhow::Context;
+use burn::module::Module;
+use burn::tensor::Device;
+
+use super::TrainConfig;
+use super::state::{Gan, RunState};
+use crate::checkpoint;
+use crate::data::{LocateOptions, Split, locate};
+use crate::eval::{EvalOptions, Evaluator, Scores, classifier};
+
+/// The best checkpoint's file name in a run directory.
+pub const BEST_CHECKPOINT: &str = "checkpoint.best.dcgan";
+/// The best generator's weights.
+pub const BEST_GENERATOR: &str = "generator.best.safetensors";
+
+/// The evaluation classifier with the test split's features, ready for the epochs to come.
+pub struct TrainingEvaluator {
+    evaluator: Evaluator,
+    n: usize,
+    every: usize,
+    seed: u64,
+}
+
+impl TrainingEvaluator {
+    /// Prepares the evaluations of a run, or `None` when `--eval-every` is 0. Fails before
+    /// training starts when the classifier or the test split is missing.
+    pub fn prepare(config: &TrainConfig, device: &Device) -> anyhow::Result<Option<Self>> {
+        if config.eval_every == 0 {
+            return Ok(None);
+        }
+        let inference = device.clone().without_autodiff();
+        let model = classifier::load_for(config.classifier.as_deref(), config.dataset, &inference)
+            .context("--eval-every needs the evaluation classifier")?;
+        let options = LocateOptions {
+            data_dir: config.data_dir.clone(),
+            explicit: true,
+        };
+        let (test, _) = locate(config.dataset, Split::Test, &options)
+            .context("--eval-every compares with the data set's test split")?;
+        Ok(Some(TrainingEvaluator {
+            evaluator: Evaluator::new(model, &test, test.len, &inference),
+            n: config.eval_n,
+            every: config.eval_every,
+            seed: config.seed,
+        }))
+    }
+
+    /// True when the epoch just finished (`epoch`, counted from 0) is to be scored.
+    pub fn due(&self, epoch: usize, last: bool) -> bool {
+        last || (epoch + 1).is_multiple_of(self.every)
+    }
+
+    /// Scores the generator on the same noise every time (the run's seed), so epochs
+    /// compare. KID uses subsets of at most the generated count.
+    pub fn score(&self, gan: &Gan) -> Scores {
+        let options = EvalOptions {
+            kid_subset_size: EvalOptions::default().kid_subset_size.min(self.n),
+            seed: self.seed,
+            ..EvalOptions::default()
+        };
+        self.evaluator
+            .score_generator(&gan.generator.valid(), self.n, &options)
+    }
+}
+
+/// Records `scores` in the state; true when its FID is the best so far.
+pub fn is_new_best(state: &mut RunState, scores: &Scores) -> bool {
+    let better = state.best_fid.is_none_or(|best| scores.fid < best);
+    if better {
+        state.best_fid = Some(scores.fid);
+    }
+    better
+}
+
+/// Copies the latest checkpoint and generator, just written, to the best ones, atomically.
+pub fn keep_as_best(out: &Path) -> anyhow::Result<()> {
+    for (from, to) in [
+        (checkpoint::LATEST, BEST_CHECKPOINT),
+        ("generator.safetensors", BEST_GENERATOR),
+    ] {
+        let bytes = std::fs::read(out.join(from))
+            .with_context(|| format!("cannot read {}", out.join(from).display()))?;
+        crate::atomic_file::write(&out.join(to), &bytes)
+            .with_context(|| format!("cannot write {}", out.join(to).display()))?;
+    }
+    Ok(())
+}
