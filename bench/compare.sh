@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# dcgan against the TensorFlow 2 and PyTorch references of the seed model, side by side.
+#
+# Usage: bench/compare.sh [ROUNDS=3] [ITERS=20]
+#
+# Builds dcgan (release), sets up the references' virtual environments if missing (see
+# ../shared/bench/README.md; PyPI only), then runs `dcgan bench` and the two reference
+# benchmarks alternately, ROUNDS times, on 2 threads each. Prints the medians over rounds of
+# each figure (training iteration of batch 100, 1000 generated images, peak memory of the
+# whole process) and dcgan's ratio to each reference. Ratios from one run are what count;
+# absolute times on a shared machine are noisy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-3}"
+iters="${2:-20}"
+warmup=3
+bench_dir="$(cd ../shared/bench && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dcgan/target}"
+
+cargo build --release --quiet
+dcgan="$CARGO_TARGET_DIR/release/dcgan"
+
+venv() { # name packages...
+    local dir="$HOME/.venvs/$1"
+    shift
+    if [ ! -x "$dir/bin/python" ] || ! "$dir/bin/python" -c "import ${1%%-*}" 2>/dev/null; then
+        echo "setting up $dir ($*)" >&2
+        python3 -m venv "$dir"
+        "$dir/bin/pip" install --quiet "$@" numpy safetensors pillow
+    fi
+    echo "$dir/bin/python"
+}
+tf_python="$(venv tf tensorflow-cpu)"
+torch_python="$(venv torch torch)"
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+# Runs a benchmark under /usr/bin/time; keeps its JSON line and the peak RSS in KiB.
+measure() { # name round command...
+    local name="$1" round="$2"
+    shift 2
+    /usr/bin/time -f "%M" -o "$out/$name.$round.rss" "$@" > "$out/$name.$round.log" 2>&1
+    grep -E '^(JSON )?\{' "$out/$name.$round.log" | tail -1 | sed 's/^JSON //' > "$out/$name.$round.json"
+}
+
+for round in $(seq 1 "$rounds"); do
+    echo "round $round of $rounds" >&2
+    measure dcgan "$round" env RAYON_NUM_THREADS=2 "$dcgan" bench --iters "$iters" --warmup "$warmup" --json
+    measure tf "$round" "$tf_python" "$bench_dir/dcgan_tf.py" bench --threads 2 --inter 1 \
+        --iters "$iters" --warmup "$warmup" --json
+    measure torch "$round" "$torch_python" "$bench_dir/dcgan_torch.py" bench --threads 2 \
+        --iters "$iters" --warmup "$warmup" --padding tf --json
+done
+
+python3 - "$out" "$rounds" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+def figures(name):
+    rows = []
+    for r in range(1, rounds + 1):
+        j = json.load(open(f"{out}/{name}.{r}.json"))
+        rss = int(open(f"{out}/{name}.{r}.rss").read().split()[-1]) / 1024
+        if name == "dcgan":
+            rows.append((j["train_iteration"]["median_ms"], j["generate_1000"]["median_ms"], rss))
+        else:
+            rows.append((j["train_iter_ms_median"], j["g_infer_1000_ms_median"], rss))
+    return [statistics.median(col) for col in zip(*rows)]
+names = {"dcgan": "dcgan (burn flex)", "tf": "TensorFlow 2", "torch": "PyTorch"}
+f = {n: figures(n) for n in names}
+print(f"medians of {rounds} alternating rounds; ratio = dcgan / reference (below 1: dcgan faster)")
+print(f"{'':22}{'train iter (ms)':>16}{'1000 images (ms)':>18}{'peak RSS (MiB)':>16}")
+for n, label in names.items():
+    print(f"{label:22}" + "".join(f"{v:>{w}.1f}" for v, w in zip(f[n], (16, 18, 16))))
+for ref in ("tf", "torch"):
+    ratios = [d / r for d, r in zip(f["dcgan"], f[ref])]
+    print(f"{'ratio to ' + names[ref]:22}" + "".join(f"{v:>{w}.2f}" for v, w in zip(ratios, (16, 18, 16))))
+PY
