@@ -36,12 +36,8 @@ pub fn inception_score(probs: &DMatrix<f64>, splits: usize) -> InceptionScore {
             kl.exp()
         })
         .collect();
-    let mean = scores.iter().sum::<f64>() / splits as f64;
-    let var = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / splits as f64;
-    InceptionScore {
-        mean,
-        std: var.sqrt(),
-    }
+    let (mean, std) = super::mean_and_std(&scores);
+    InceptionScore { mean, std }
 }
 
 #[cfg(test)]

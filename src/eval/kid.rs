@@ -40,12 +40,8 @@ pub fn kid(
         .par_iter()
         .map(|(r, f)| mmd2_unbiased(&real.select_rows(r), &fake.select_rows(f)))
         .collect();
-    let mean = estimates.iter().sum::<f64>() / subsets as f64;
-    let var = estimates.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / subsets as f64;
-    Kid {
-        mean,
-        std: var.sqrt(),
-    }
+    let (mean, std) = super::mean_and_std(&estimates);
+    Kid { mean, std }
 }
 
 /// The cubic polynomial kernel matrix of the rows of `x` and `y`.

@@ -17,3 +17,11 @@ pub use classifier::{Classifier, ClassifierConfig, ClassifierInfo};
 pub use classifier_training::{ClassifierTraining, test_accuracy, train_classifier};
 pub use features::{Features, extract};
 pub use scores::{EvalOptions, Evaluator, Scores, evaluate};
+
+/// Mean and population standard deviation (NumPy's `np.std`), as the metrics report them.
+fn mean_and_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}

@@ -53,28 +53,24 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
     } else {
         Vec::new()
     };
-    let loss_plot = if records.is_empty() {
-        None
-    } else {
-        let png = draw_loss_plot(&records)?;
-        let path = run.join("loss.png");
-        crate::atomic_file::write(&path, &png)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Some(path)
-    };
-    let progress_gif = if pictures.is_empty() {
-        None
-    } else {
-        let gif = draw_progress_gif(&pictures)?;
-        let path = run.join("progress.gif");
-        crate::atomic_file::write(&path, &gif)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Some(path)
-    };
+    let loss_plot = (!records.is_empty())
+        .then(|| write_file(run, "loss.png", draw_loss_plot(&records)?))
+        .transpose()?;
+    let progress_gif = (!pictures.is_empty())
+        .then(|| write_file(run, "progress.gif", draw_progress_gif(&pictures)?))
+        .transpose()?;
     Ok(Report {
         loss_plot,
         progress_gif,
     })
+}
+
+/// Writes `bytes` to `run/name` atomically; returns the path.
+fn write_file(run: &Path, name: &str, bytes: Vec<u8>) -> anyhow::Result<PathBuf> {
+    let path = run.join(name);
+    crate::atomic_file::write(&path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 /// The embedded font of the plots' text (DejaVu Sans cut to ASCII by
