@@ -3,9 +3,10 @@
 //! The library holds everything; the `dcgan` binary is a thin command line over it.
 //! Modules follow the architecture: [`data`] reads and batches images, [`model`] holds the
 //! generator and discriminator, [`train`] the training loop and its configuration,
-//! [`checkpoint`] saving and resuming, [`picture`] noise and image grids, [`logging`]
-//! TensorBoard events and progress, [`weights`] the portable generator file, and [`cli`] the
-//! commands.
+//! [`checkpoint`] saving and resuming (in the file layout of [`sections`]), [`picture`] noise
+//! and image grids, [`logging`] TensorBoard events, metrics and progress, [`report`] loss
+//! curves and the progress GIF, [`eval`] the classifier and the quality metrics, [`bench`]
+//! timings, [`weights`] the portable generator file, and [`cli`] the commands.
 
 pub mod atomic_file;
 pub mod bench;
