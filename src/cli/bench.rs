@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::bench::{BenchConfig, GENERATED, run};
+use crate::bench::{BenchConfig, GENERATED, layers, run};
 use crate::device::DeviceKind;
 
 /// Flags of `dcgan bench`.
@@ -23,6 +23,10 @@ pub struct BenchArgs {
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Time each layer's forward and backward pass, the optimiser steps and the data
+    /// pipeline instead: where an iteration spends its time.
+    #[arg(long)]
+    layers: bool,
 }
 
 /// Runs `dcgan bench`.
@@ -33,6 +37,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         warmup: args.warmup,
         device: args.device,
     };
+    if args.layers {
+        return print_layers(&config, args.json);
+    }
     let report = run(&config)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -52,5 +59,44 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(mib) = report.peak_memory_mib {
         println!("peak memory: {mib:.0} MiB");
     }
+    Ok(())
+}
+
+/// Runs and prints the per-layer profile.
+fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
+    let device = config.device.device()?.autodiff();
+    let parts = layers::profile(config.batch_size, config.iters, config.warmup, &device)?;
+    if json {
+        println!("{}", serde_json::to_string(&parts)?);
+        return Ok(());
+    }
+    let total: f64 = parts.iter().map(|p| p.ms_per_iteration()).sum();
+    let title = format!("part (batch {})", config.batch_size);
+    println!(
+        "{title:<44} {:>10} {:>10} {:>6} {:>12} {:>6}",
+        "forward", "backward", "×/iter", "ms/iteration", "share"
+    );
+    for part in &parts {
+        let backward = part
+            .backward
+            .as_ref()
+            .map_or("-".to_string(), |t| format!("{:.2}", t.median_ms));
+        println!(
+            "{:<44} {:>10.2} {:>10} {:>6} {:>12.1} {:>5.1}%",
+            part.name,
+            part.forward.median_ms,
+            backward,
+            part.per_iteration,
+            part.ms_per_iteration(),
+            100.0 * part.ms_per_iteration() / total
+        );
+    }
+    println!(
+        "{:<44} {:>10} {:>10} {:>6} {:>12.1}",
+        "sum", "", "", "", total
+    );
+    println!(
+        "(medians in ms; a training iteration also pays for the losses and the autodiff tape)"
+    );
     Ok(())
 }

@@ -38,12 +38,12 @@ pub struct DiscriminatorConfig {
 /// LeakyReLU; flatten; Dense →1 logit.
 #[derive(Module, Debug)]
 pub struct Discriminator {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    bn2: BatchNorm,
-    conv3: Conv2d,
-    bn3: BatchNorm,
-    fc: Linear,
+    pub(crate) conv1: Conv2d,
+    pub(crate) conv2: Conv2d,
+    pub(crate) bn2: BatchNorm,
+    pub(crate) conv3: Conv2d,
+    pub(crate) bn3: BatchNorm,
+    pub(crate) fc: Linear,
 }
 
 impl DiscriminatorConfig {

@@ -100,6 +100,20 @@ impl Generator {
         }
     }
 
+    /// Generates the images of one training iteration, used by both of its steps: the seed
+    /// runs G twice on the same noise, once for the D step and once for the G step, with the
+    /// same weights, so the images are the same and one forward pass does. Its BatchNorm
+    /// moving averages then advance twice, as the seed's two passes make them.
+    pub fn forward_for_both_steps(&self, noise: Tensor<2>) -> Tensor<4> {
+        let norms = [&self.bn0, &self.bn1, &self.bn2];
+        let before = norms.map(super::batch_norm::moving_statistics);
+        let images = self.forward(noise);
+        for (bn, before) in norms.into_iter().zip(before) {
+            super::batch_norm::repeat_update(bn, before);
+        }
+        images
+    }
+
     /// Length of the noise vectors this generator takes.
     pub fn noise_dim(&self) -> usize {
         self.fc.weight.shape().dims::<2>()[0]
@@ -148,6 +162,38 @@ mod tests {
             values.iter().any(|v| v.abs() > 1e-3),
             "output is not all zero"
         );
+    }
+
+    /// One pass for both steps gives the images of one pass and the moving averages of two.
+    #[test]
+    fn forward_for_both_steps_matches_two_passes() {
+        let device = Device::flex().autodiff();
+        let init = || GeneratorConfig::new().init(&mut ChaCha8Rng::seed_from_u64(3), &device);
+        let (twice, once) = (init(), init());
+        let noise = Tensor::random(
+            [8, 100],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            &device,
+        );
+        let first = twice.forward(noise.clone());
+        let _second = twice.forward(noise.clone());
+        let images = once.forward_for_both_steps(noise);
+        let values = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(values(first), values(images));
+        for (a, b) in [
+            (&twice.bn0, &once.bn0),
+            (&twice.bn1, &once.bn1),
+            (&twice.bn2, &once.bn2),
+        ] {
+            let [mean_a, var_a] = super::super::batch_norm::moving_statistics(a);
+            let [mean_b, var_b] = super::super::batch_norm::moving_statistics(b);
+            let moved: f32 = mean_a.clone().abs().max().into_scalar();
+            assert!(moved > 1e-4, "the moving mean moved ({moved})");
+            for (x, y) in [(mean_a, mean_b), (var_a, var_b)] {
+                let diff: f32 = (x - y).abs().max().into_scalar();
+                assert!(diff < 1e-6, "moving statistics differ by {diff}");
+            }
+        }
     }
 
     #[test]

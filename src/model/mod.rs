@@ -14,7 +14,7 @@ pub use padding::{TfConvTranspose2d, tf_same_padding};
 pub mod batch_norm {
     use burn::module::{ParamId, RunningState};
     use burn::nn::{BatchNorm, BatchNormConfig};
-    use burn::tensor::Device;
+    use burn::tensor::{Device, Tensor};
 
     /// TF's moving-average momentum, 0.99: `moving = 0.99 * moving + 0.01 * batch`.
     pub const TF_MOMENTUM: f64 = 0.99;
@@ -33,6 +33,23 @@ pub mod batch_norm {
         bn.running_mean = RunningState::with_id(ParamId::from(id), bn.running_mean.value());
         bn.running_var = RunningState::with_id(ParamId::from(id + 1), bn.running_var.value());
         bn
+    }
+
+    /// The moving mean and variance of `bn`, with any pending update applied.
+    pub fn moving_statistics(bn: &BatchNorm) -> [Tensor<1>; 2] {
+        [bn.running_mean.value_sync(), bn.running_var.value_sync()]
+    }
+
+    /// Applies once more the update that took `bn`'s moving statistics from `before` to their
+    /// current values, as a second forward pass on the same batch would: with burn's momentum
+    /// μ, `m1 = (1 - μ) m0 + μ b` gives `m2 = (1 - μ) m1 + μ b = m1 + (1 - μ) (m1 - m0)`.
+    pub fn repeat_update(bn: &BatchNorm, before: [Tensor<1>; 2]) {
+        let [mean_before, var_before] = before;
+        let [mean, var] = moving_statistics(bn);
+        let keep = 1.0 - bn.momentum;
+        let again = |now: Tensor<1>, then: Tensor<1>| now.clone() + (now - then).mul_scalar(keep);
+        bn.running_mean.update(again(mean, mean_before));
+        bn.running_var.update(again(var, var_before));
     }
 
     /// Applies the moving statistics' pending update.

@@ -44,23 +44,19 @@ pub struct DiscriminatorStep {
     pub d_fake: Tensor<1>,
 }
 
-/// Updates the discriminator on a batch of real images and a batch generated from
-/// `noise`, calling D separately on each as the seed does. Returns D, its loss and its mean
-/// outputs.
+/// Updates the discriminator on a batch of real images and a batch of generated ones,
+/// calling D separately on each as the seed does. Returns D, its loss and its mean outputs.
 ///
-/// G runs in training mode (batch statistics, and its moving averages advance, as TF's
-/// `update_ops` make them do in the seed's D step), but no gradient reaches it. With
-/// `gradients`, D's gradients are copied there (named `D/…`) for the logs.
+/// `fake` carries no gradient to G (detach it first). With `gradients`, D's gradients are
+/// copied there (named `D/…`) for the logs.
 pub fn discriminator_step(
-    generator: &Generator,
     discriminator: Discriminator,
     optimizer: &mut ModuleOptimizer,
     real: Tensor<4>,
-    noise: Tensor<2>,
+    fake: Tensor<4>,
     lr: f64,
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Discriminator, DiscriminatorStep) {
-    let fake = generator.forward(noise).detach();
     let logits_real = discriminator.forward(real);
     let logits_fake = discriminator.forward(fake);
     let d_real = sigmoid(logits_real.clone().detach()).mean();
@@ -79,18 +75,21 @@ pub fn discriminator_step(
     (discriminator, step)
 }
 
-/// Updates the generator so that D scores its images as real (the non-saturating loss).
-/// Only G's parameters change; D's gradients are computed and dropped. With `gradients`,
+/// Updates the generator so that D scores its images `fake` (G's output, with its autodiff
+/// graph) as real: the non-saturating loss. Only G's parameters change: D's are taken as
+/// constants, so its weight gradients are never computed (its BatchNorm layers still use
+/// batch statistics and advance their moving averages, as in the seed). With `gradients`,
 /// G's gradients are copied there (named `G/…`) for the logs.
 pub fn generator_step(
     generator: Generator,
     discriminator: &Discriminator,
     optimizer: &mut ModuleOptimizer,
-    noise: Tensor<2>,
+    fake: Tensor<4>,
     lr: f64,
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Generator, Tensor<1>) {
-    let loss = sigmoid_cross_entropy(discriminator.forward(generator.forward(noise)), 1.0);
+    let frozen = discriminator.clone().no_grad();
+    let loss = sigmoid_cross_entropy(frozen.forward(fake), 1.0);
     let grads = GradientsParams::from_grads(loss.backward(), &generator);
     if let Some(out) = gradients {
         *out = inspect::gradients(&generator, &grads, "G");
@@ -112,6 +111,10 @@ pub struct Gradients {
 /// same `Z` to both). Returns the updated networks, both losses and D's mean outputs, and
 /// with `inspect` the gradients of both networks (a copy to the CPU; for the logs, now and
 /// then).
+///
+/// G is unchanged between the two steps, so its images are generated once and serve both:
+/// detached for the D step, with their graph for the G step (see
+/// [`Generator::forward_for_both_steps`] for its BatchNorm moving averages).
 pub fn train_iteration(
     gan: Gan,
     real: Tensor<4>,
@@ -126,12 +129,12 @@ pub fn train_iteration(
         mut optim_d,
     } = gan;
     let mut gradients = inspect.then(Gradients::default);
+    let fake = generator.forward_for_both_steps(noise);
     let (discriminator, d_step) = discriminator_step(
-        &generator,
         discriminator,
         &mut optim_d,
         real,
-        noise.clone(),
+        fake.clone().detach(),
         lr,
         gradients.as_mut().map(|g| &mut g.discriminator),
     );
@@ -139,7 +142,7 @@ pub fn train_iteration(
         generator,
         &discriminator,
         &mut optim_g,
-        noise,
+        fake,
         lr,
         gradients.as_mut().map(|g| &mut g.generator),
     );
@@ -243,8 +246,8 @@ mod tests {
         let mut losses = Vec::new();
         let mut scores = Vec::new();
         for _ in 0..8 {
-            let (next, step) =
-                discriminator_step(&g, d, &mut optim, real.clone(), noise.clone(), 2e-4, None);
+            let fake = g.forward(noise.clone()).detach();
+            let (next, step) = discriminator_step(d, &mut optim, real.clone(), fake, 2e-4, None);
             d = next;
             losses.push(scalar(step.loss));
             scores.push((scalar(step.d_real), scalar(step.d_fake)));
@@ -264,7 +267,8 @@ mod tests {
         let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
         let mut losses = Vec::new();
         for _ in 0..8 {
-            let (next, loss) = generator_step(g, &d, &mut optim, noise.clone(), 2e-4, None);
+            let fake = g.forward(noise.clone());
+            let (next, loss) = generator_step(g, &d, &mut optim, fake, 2e-4, None);
             g = next;
             losses.push(scalar(loss));
         }

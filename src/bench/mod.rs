@@ -5,6 +5,8 @@
 //! timed repetitions after warm-up; compare them with other tools as ratios measured in the
 //! same session (`bench/compare.sh` in issue 4's plan), never across machines or days.
 
+pub mod layers;
+
 use std::time::Instant;
 
 use burn::module::Module;
@@ -44,7 +46,7 @@ pub struct Timing {
 }
 
 impl Timing {
-    fn of(mut ms: Vec<f64>) -> Timing {
+    pub(crate) fn of(mut ms: Vec<f64>) -> Timing {
         ms.sort_by(f64::total_cmp);
         let mid = ms.len() / 2;
         let median_ms = if ms.len() % 2 == 1 {

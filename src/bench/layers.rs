@@ -1,0 +1,274 @@
+//! `dcgan bench --layers`: where one training iteration spends its time, layer by layer.
+//!
+//! Each layer of the seed model runs on its own, on random input of the shape it sees in
+//! training: the forward pass on the autodiff device (as in training, with the tape), then
+//! the backward pass of `sum(output * r)` for a random `r`, which computes the same
+//! gradients the real loss would send through the layer (weights, and the input where an
+//! earlier layer needs it). The optimiser steps and the data pipeline are timed the same
+//! way. A layer's figures include its BatchNorm and activation when it has them, as the
+//! network applies them together.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::{Device, Distribution, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::Timing;
+use crate::data::{Batcher, Dataset};
+use crate::model::{Discriminator, Generator};
+use crate::train::{RunState, TrainConfig};
+
+/// D's LeakyReLU slope, as in the model.
+const LEAK: f64 = 0.2;
+
+/// Timings of one part of the iteration.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartTiming {
+    /// What was timed, e.g. `G deconv1 128→64 7→14 + BN + ReLU`.
+    pub name: String,
+    /// How many times one training iteration runs it (D runs twice in the D step and once
+    /// in the G step).
+    pub per_iteration: usize,
+    /// The forward pass (or the whole operation for the optimiser and data parts).
+    pub forward: Timing,
+    /// The backward pass; absent for parts without one.
+    pub backward: Option<Timing>,
+}
+
+impl PartTiming {
+    /// Median milliseconds this part costs one training iteration.
+    pub fn ms_per_iteration(&self) -> f64 {
+        let backward = self.backward.as_ref().map_or(0.0, |t| t.median_ms);
+        (self.forward.median_ms + backward) * self.per_iteration as f64
+    }
+}
+
+/// A layer under test: its input shape, whether that input needs a gradient, how many
+/// times an iteration runs it, and the forward function.
+struct Layer<'a> {
+    name: String,
+    input: [usize; 4],
+    input_grad: bool,
+    per_iteration: usize,
+    forward: Box<dyn Fn(Tensor<4>) -> Tensor<4> + 'a>,
+}
+
+/// The seed model's layers as a training iteration meets them: G once (its images serve
+/// both steps), D on real and fake images in the D step (weight gradients; input gradients
+/// from the second layer on), and D once more in the G step, with constant weights (input
+/// gradients only). `frozen` is `d` with its parameters taken as constants.
+fn layers<'a>(
+    g: &'a Generator,
+    d: &'a Discriminator,
+    frozen: &'a Discriminator,
+    batch: usize,
+) -> Vec<Layer<'a>> {
+    let mut layers = vec![
+        Layer {
+            name: "G fc 100→6272 + BN + ReLU".into(),
+            input: [batch, 100, 1, 1],
+            input_grad: false,
+            per_iteration: 1,
+            forward: Box::new(move |x: Tensor<4>| {
+                let x =
+                    g.fc.forward(x.flatten::<2>(1, 3))
+                        .reshape([batch, 128, 7, 7]);
+                relu(g.bn0.forward(x))
+            }),
+        },
+        Layer {
+            name: "G deconv1 128→64 7→14 + BN + ReLU".into(),
+            input: [batch, 128, 7, 7],
+            input_grad: true,
+            per_iteration: 1,
+            forward: Box::new(move |x| relu(g.bn1.forward(g.deconv1.forward(x)))),
+        },
+        Layer {
+            name: "G deconv2 64→32 14→28 + BN + ReLU".into(),
+            input: [batch, 64, 14, 14],
+            input_grad: true,
+            per_iteration: 1,
+            forward: Box::new(move |x| relu(g.bn2.forward(g.deconv2.forward(x)))),
+        },
+        Layer {
+            name: "G deconv3 32→1 28→28 + tanh".into(),
+            input: [batch, 32, 28, 28],
+            input_grad: true,
+            per_iteration: 1,
+            forward: Box::new(move |x| tanh(g.deconv3.forward(x))),
+        },
+    ];
+    for (d, step, per_iteration, first_input_grad) in
+        [(d, "D step", 2, false), (frozen, "G step", 1, true)]
+    {
+        layers.extend([
+            Layer {
+                name: format!("D conv1 1→32 28→14 + LReLU, {step}"),
+                input: [batch, 1, 28, 28],
+                input_grad: first_input_grad,
+                per_iteration,
+                forward: Box::new(move |x| leaky_relu(d.conv1.forward(x), LEAK)),
+            },
+            Layer {
+                name: format!("D conv2 32→64 14→7 + BN + LReLU, {step}"),
+                input: [batch, 32, 14, 14],
+                input_grad: true,
+                per_iteration,
+                forward: Box::new(move |x| leaky_relu(d.bn2.forward(d.conv2.forward(x)), LEAK)),
+            },
+            Layer {
+                name: format!("D conv3 64→128 7→4 + BN + LReLU, {step}"),
+                input: [batch, 64, 7, 7],
+                input_grad: true,
+                per_iteration,
+                forward: Box::new(move |x| leaky_relu(d.bn3.forward(d.conv3.forward(x)), LEAK)),
+            },
+            Layer {
+                name: format!("D fc 2048→1, {step}"),
+                input: [batch, 128, 4, 4],
+                input_grad: true,
+                per_iteration,
+                forward: Box::new(move |x| {
+                    d.fc.forward(x.flatten::<2>(1, 3)).reshape([batch, 1, 1, 1])
+                }),
+            },
+        ]);
+    }
+    layers
+}
+
+/// Profiles every part of a training iteration with `batch` images on `device` (an
+/// autodiff device), `iters` timed runs after `warmup` untimed ones each.
+pub fn profile(
+    batch: usize,
+    iters: usize,
+    warmup: usize,
+    device: &Device,
+) -> anyhow::Result<Vec<PartTiming>> {
+    let config = TrainConfig {
+        batch_size: batch,
+        seed: 0,
+        ..TrainConfig::default()
+    };
+    let (_, gan) = RunState::start(config.clone(), device);
+    let mut parts = Vec::new();
+    let frozen = gan.discriminator.clone().no_grad();
+    for layer in layers(&gan.generator, &gan.discriminator, &frozen, batch) {
+        parts.push(time_layer(&layer, iters, warmup, device));
+    }
+
+    let lr = config.optimizer.lr;
+    let (mut g, mut d) = (gan.generator, gan.discriminator);
+    let (mut optim_g, mut optim_d) = (gan.optim_g, gan.optim_d);
+    let (mut g_ms, mut d_ms) = (Vec::new(), Vec::new());
+    for i in 0..warmup + iters {
+        let noise = Tensor::<2>::random([batch, 100], Distribution::Uniform(-1.0, 1.0), device);
+        let loss = d.forward(g.forward(noise)).mean();
+        let mut grads = loss.backward();
+        let grads_g = GradientsParams::from_module(&mut grads, &g);
+        let grads_d = GradientsParams::from_module(&mut grads, &d);
+        let start = Instant::now();
+        g = optim_g.step(lr, g, grads_g);
+        sync(device);
+        let g_time = start.elapsed();
+        let start = Instant::now();
+        d = optim_d.step(lr, d, grads_d);
+        sync(device);
+        let d_time = start.elapsed();
+        if i >= warmup {
+            g_ms.push(g_time.as_secs_f64() * 1e3);
+            d_ms.push(d_time.as_secs_f64() * 1e3);
+        }
+    }
+    for (name, ms) in [("Adam step, G", g_ms), ("Adam step, D", d_ms)] {
+        parts.push(PartTiming {
+            name: name.into(),
+            per_iteration: 1,
+            forward: Timing::of(ms),
+            backward: None,
+        });
+    }
+    parts.push(time_batching(
+        batch,
+        iters,
+        warmup,
+        &device.clone().without_autodiff(),
+    ));
+    Ok(parts)
+}
+
+/// Times one layer's forward and backward passes.
+fn time_layer(layer: &Layer, iters: usize, warmup: usize, device: &Device) -> PartTiming {
+    let (mut forward_ms, mut backward_ms) = (Vec::new(), Vec::new());
+    for i in 0..warmup + iters {
+        let mut x = Tensor::<4>::random(layer.input, Distribution::Uniform(-1.0, 1.0), device);
+        if layer.input_grad {
+            x = x.require_grad();
+        }
+        sync(device);
+        let start = Instant::now();
+        let y = (layer.forward)(x);
+        sync(device);
+        let forward = start.elapsed();
+        let r = Tensor::<4>::random(y.dims(), Distribution::Uniform(-1.0, 1.0), device);
+        let loss = (y * r).sum();
+        sync(device);
+        let start = Instant::now();
+        let grads = loss.backward();
+        sync(device);
+        let backward = start.elapsed();
+        drop(grads);
+        if i >= warmup {
+            forward_ms.push(forward.as_secs_f64() * 1e3);
+            backward_ms.push(backward.as_secs_f64() * 1e3);
+        }
+    }
+    PartTiming {
+        name: layer.name.clone(),
+        per_iteration: layer.per_iteration,
+        forward: Timing::of(forward_ms),
+        backward: Some(Timing::of(backward_ms)),
+    }
+}
+
+/// Times building one shuffled batch of 28×28 images from a 60000-image data set.
+fn time_batching(batch: usize, iters: usize, warmup: usize, device: &Device) -> PartTiming {
+    let len = 60_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let dataset = Dataset {
+        len,
+        height: 28,
+        width: 28,
+        pixels: (0..len * 28 * 28).map(|i| (i * 31 % 256) as u8).collect(),
+        labels: (0..len).map(|i| (i % 10) as u8).collect(),
+    };
+    let mut batcher = Batcher::new(&dataset, batch);
+    batcher.shuffle(&mut rng);
+    let mut ms = Vec::new();
+    for i in 0..warmup + iters {
+        let start = Instant::now();
+        let images = batcher.batch(i % batcher.batches_per_epoch(), device);
+        sync(device);
+        if i >= warmup {
+            ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        drop(images);
+    }
+    PartTiming {
+        name: "data: one shuffled batch".into(),
+        per_iteration: 1,
+        forward: Timing::of(ms),
+        backward: None,
+    }
+}
+
+/// Waits for the device's queued work (a no-op on the eager CPU backend).
+fn sync(device: &Device) {
+    // An error here would surface again at the next read; timing goes on regardless.
+    let _ = device.sync();
+}
