@@ -16,6 +16,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod interrupt;
+pub mod kernels;
 pub mod logging;
 pub mod model;
 pub mod picture;

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::Timing;
 use crate::data::{Batcher, Dataset};
-use crate::model::{Discriminator, Generator};
+use crate::model::{Discriminator, Generator, tf_conv2d};
 use crate::train::{RunState, TrainConfig};
 
 /// D's LeakyReLU slope, as in the model.
@@ -112,21 +112,21 @@ fn layers<'a>(
                 input: [batch, 1, 28, 28],
                 input_grad: first_input_grad,
                 per_iteration,
-                forward: Box::new(move |x| leaky_relu(d.conv1.forward(x), LEAK)),
+                forward: Box::new(move |x| leaky_relu(tf_conv2d(&d.conv1, x), LEAK)),
             },
             Layer {
                 name: format!("D conv2 32→64 14→7 + BN + LReLU, {step}"),
                 input: [batch, 32, 14, 14],
                 input_grad: true,
                 per_iteration,
-                forward: Box::new(move |x| leaky_relu(d.bn2.forward(d.conv2.forward(x)), LEAK)),
+                forward: Box::new(move |x| leaky_relu(d.bn2.forward(tf_conv2d(&d.conv2, x)), LEAK)),
             },
             Layer {
                 name: format!("D conv3 64→128 7→4 + BN + LReLU, {step}"),
                 input: [batch, 64, 7, 7],
                 input_grad: true,
                 per_iteration,
-                forward: Box::new(move |x| leaky_relu(d.bn3.forward(d.conv3.forward(x)), LEAK)),
+                forward: Box::new(move |x| leaky_relu(d.bn3.forward(tf_conv2d(&d.conv3, x)), LEAK)),
             },
             Layer {
                 name: format!("D fc 2048→1, {step}"),

@@ -10,7 +10,7 @@ use rand::Rng;
 
 use super::batch_norm::tf_batch_norm;
 use super::init::{glorot_uniform, number_params, zeros};
-use super::padding::tf_same_padding;
+use super::padding::{tf_conv2d, tf_same_padding};
 
 /// The seed's LeakyReLU slope.
 const LEAK: f64 = 0.2;
@@ -97,9 +97,9 @@ impl Discriminator {
     /// - images: `[batch, image_channels, image_size, image_size]`, in `[-1, 1]`
     /// - output: `[batch, 1]` logits
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = leaky_relu(self.conv1.forward(images), LEAK); // [batch, 32, 14, 14]
-        let x = leaky_relu(self.bn2.forward(self.conv2.forward(x)), LEAK); // [batch, 64, 7, 7]
-        let x = leaky_relu(self.bn3.forward(self.conv3.forward(x)), LEAK); // [batch, 128, 4, 4]
+        let x = leaky_relu(tf_conv2d(&self.conv1, images), LEAK); // [batch, 32, 14, 14]
+        let x = leaky_relu(self.bn2.forward(tf_conv2d(&self.conv2, x)), LEAK); // [batch, 64, 7, 7]
+        let x = leaky_relu(self.bn3.forward(tf_conv2d(&self.conv3, x)), LEAK); // [batch, 128, 4, 4]
         // Flattened in (C, H, W) order; TF flattens NHWC as (H, W, C), a fixed permutation.
         let x: Tensor<2> = x.flatten(1, 3); // [batch, 2048]
         self.fc.forward(x) // [batch, 1]

@@ -8,7 +8,7 @@ mod padding;
 
 pub use discriminator::{Discriminator, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig};
-pub use padding::{TfConvTranspose2d, tf_same_padding};
+pub use padding::{TfConvTranspose2d, tf_conv2d, tf_same_padding};
 
 /// BatchNorm settings of TensorFlow's `tf.layers.batch_normalization`, which the seed uses.
 pub mod batch_norm {

@@ -6,8 +6,10 @@
 //! seed and with the reference implementations.
 
 use burn::module::Module;
-use burn::nn::conv::ConvTranspose2d;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::tensor::Tensor;
+
+use crate::kernels::ops as kernels;
 
 /// Padding `(before, after)` that TF's 'SAME' adds to one axis of `size_in` for a
 /// convolution with `kernel` and `stride`: the output has `ceil(size_in / stride)` positions
@@ -47,6 +49,10 @@ impl TfConvTranspose2d {
     /// - input: `[batch, channels_in, h, w]`
     /// - output: `[batch, channels_out, h * stride, w * stride]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let (stride, bias) = (self.conv.stride, self.conv.bias.as_ref());
+        if let Some(bias) = bias.filter(|_| stride[0] == stride[1] && kernels::supported(&input)) {
+            return kernels::conv_transpose2d(input, self.conv.weight.val(), bias.val(), stride[0]);
+        }
         let [_, _, h, w] = input.dims();
         let (out_h, out_w) = (h * self.conv.stride[0], w * self.conv.stride[1]);
         let output = self.conv.forward(input);
@@ -56,6 +62,20 @@ impl TfConvTranspose2d {
         } else {
             output.slice([0..batch, 0..channels, 0..out_h, 0..out_w])
         }
+    }
+}
+
+/// Applies `conv`, a convolution with TF's 'SAME' padding (as [`tf_same_padding`] sets it),
+/// with dcgan's own kernels where they run and burn's otherwise.
+///
+/// # Shapes
+/// - input: `[batch, channels_in, h, w]`
+/// - output: `[batch, channels_out, ceil(h / stride), ceil(w / stride)]`
+pub fn tf_conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    let (stride, bias) = (conv.stride, conv.bias.as_ref());
+    match bias.filter(|_| stride[0] == stride[1] && kernels::supported(&input)) {
+        Some(bias) => kernels::conv2d(input, conv.weight.val(), bias.val(), stride[0]),
+        None => conv.forward(input),
     }
 }
 

@@ -1,0 +1,582 @@
+//! TF 'SAME' convolutions on the CPU as im2col + GEMM, forward and backward, on plain `f32`
+//! slices in NCHW order.
+//!
+//! Everything is one convolution seen three ways: a strided convolution maps a large map `x`
+//! (`[batch, channels_in, height_in, width_in]`) to a small one `y` (`[batch, channels_out,
+//! height_out, width_out]`); its input gradient maps small to large (this is also the
+//! transposed convolution's forward pass), and its weight gradient pairs the two. Each works
+//! on a few images at a time, so the patch matrix stays in cache, and the images are shared
+//! among threads by rayon; the matrix products are the `gemm` crate's (the one burn's CPU
+//! backend uses), single-threaded inside a chunk.
+//!
+//! burn's own CPU kernels compute the weight gradients as a dilated convolution whose
+//! "kernel" is the whole gradient map, a matrix product with 25 columns, and its transposed
+//! convolution's backward through the same path; written out here as plain products they are
+//! several times faster (see docs/performance.md).
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::model::tf_same_padding;
+
+/// Output positions a chunk of images should give a matrix product, at least: fewer make
+/// the product too thin for the GEMM kernels to run at speed.
+const MIN_CHUNK_COLUMNS: usize = 256;
+
+/// The shape of a TF 'SAME' convolution with a square kernel and equal strides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Images.
+    pub batch: usize,
+    /// Channels of the large map (the convolution's input).
+    pub channels_in: usize,
+    /// Height of the large map.
+    pub height_in: usize,
+    /// Width of the large map.
+    pub width_in: usize,
+    /// Channels of the small map (the convolution's output).
+    pub channels_out: usize,
+    /// Side of the kernel.
+    pub kernel: usize,
+    /// Stride along both axes.
+    pub stride: usize,
+}
+
+impl ConvGeometry {
+    /// Height of the small map: `ceil(height_in / stride)`.
+    pub fn height_out(&self) -> usize {
+        self.height_in.div_ceil(self.stride)
+    }
+
+    /// Width of the small map.
+    pub fn width_out(&self) -> usize {
+        self.width_in.div_ceil(self.stride)
+    }
+
+    /// Rows of the patch matrix: one per input channel and kernel position.
+    fn patch_len(&self) -> usize {
+        self.channels_in * self.kernel * self.kernel
+    }
+
+    /// Positions of one small map.
+    fn positions(&self) -> usize {
+        self.height_out() * self.width_out()
+    }
+
+    /// Elements of one image of the large map.
+    fn image_in(&self) -> usize {
+        self.channels_in * self.height_in * self.width_in
+    }
+
+    /// Elements of one image of the small map.
+    fn image_out(&self) -> usize {
+        self.channels_out * self.positions()
+    }
+
+    /// Elements of the weight, `[channels_out, channels_in, kernel, kernel]`.
+    pub fn weight_len(&self) -> usize {
+        self.channels_out * self.patch_len()
+    }
+
+    /// Padding before the first row and column (TF's 'SAME': any odd pixel goes after).
+    fn padding(&self) -> (usize, usize) {
+        (
+            tf_same_padding(self.height_in, self.kernel, self.stride).0,
+            tf_same_padding(self.width_in, self.kernel, self.stride).0,
+        )
+    }
+
+    /// Images per chunk of work.
+    fn chunk_images(&self) -> usize {
+        MIN_CHUNK_COLUMNS
+            .div_ceil(self.positions().max(1))
+            .clamp(1, self.batch.max(1))
+    }
+}
+
+/// The strided convolution: `y = conv(x, weight) + bias`.
+///
+/// # Shapes
+/// - x: `[batch, channels_in, height_in, width_in]`
+/// - weight: `[channels_out, channels_in, kernel, kernel]`
+/// - bias: `[channels_out]`
+/// - output: `[batch, channels_out, height_out, width_out]`
+pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+    let g = geometry;
+    assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
+    assert_eq!(weight.len(), g.weight_len(), "conv weight size");
+    assert_eq!(bias.len(), g.channels_out, "conv bias size");
+    let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+    let mut y = vec![0.0f32; g.batch * g.image_out()];
+    y.par_chunks_mut(nb * g.image_out())
+        .enumerate()
+        .for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(cols, product), (chunk, y)| {
+                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                let n = images.len() * p;
+                cols.resize(k * n, 0.0);
+                product.resize(g.channels_out * n, 0.0);
+                im2col(g, x, images.clone(), cols);
+                // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
+                matmul(
+                    product,
+                    MatrixRef::row_major(weight, g.channels_out, k),
+                    MatrixRef::row_major(cols, k, n),
+                );
+                for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
+                    for (c, y) in y.chunks_mut(p).enumerate() {
+                        let row = &product[c * n + i * p..][..p];
+                        for (out, value) in y.iter_mut().zip(row) {
+                            *out = value + bias[c];
+                        }
+                    }
+                }
+            },
+        );
+    y
+}
+
+/// The gradient of [`forward`] with respect to `x`, given the gradient `grad_y` of its
+/// output; also the forward pass of the transposed convolution with the same weight.
+///
+/// # Shapes
+/// - grad_y: `[batch, channels_out, height_out, width_out]`
+/// - weight: `[channels_out, channels_in, kernel, kernel]`
+/// - output: `[batch, channels_in, height_in, width_in]`
+pub fn input_grad(geometry: &ConvGeometry, grad_y: &[f32], weight: &[f32]) -> Vec<f32> {
+    let g = geometry;
+    assert_eq!(
+        grad_y.len(),
+        g.batch * g.image_out(),
+        "conv output gradient size"
+    );
+    assert_eq!(weight.len(), g.weight_len(), "conv weight size");
+    let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+    let mut grad_x = vec![0.0f32; g.batch * g.image_in()];
+    grad_x
+        .par_chunks_mut(nb * g.image_in())
+        .enumerate()
+        .for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(gathered, cols), (chunk, grad_x)| {
+                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                let n = images.len() * p;
+                gathered.resize(g.channels_out * n, 0.0);
+                gather_channels_first(g, grad_y, images, gathered);
+                cols.resize(k * n, 0.0);
+                // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n]
+                matmul(
+                    cols,
+                    MatrixRef::row_major(weight, g.channels_out, k).transposed(),
+                    MatrixRef::row_major(gathered, g.channels_out, n),
+                );
+                col2im(g, cols, n, grad_x);
+            },
+        );
+    grad_x
+}
+
+/// The gradient of [`forward`] with respect to its weight, given its input `x` and the
+/// gradient `grad_y` of its output.
+///
+/// # Shapes
+/// - x: `[batch, channels_in, height_in, width_in]`
+/// - grad_y: `[batch, channels_out, height_out, width_out]`
+/// - output: `[channels_out, channels_in, kernel, kernel]`
+pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f32> {
+    let g = geometry;
+    assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
+    assert_eq!(
+        grad_y.len(),
+        g.batch * g.image_out(),
+        "conv output gradient size"
+    );
+    let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+    let chunks = g.batch.div_ceil(nb);
+    (0..chunks)
+        .into_par_iter()
+        .fold(
+            || (vec![0.0f32; g.weight_len()], Vec::new(), Vec::new()),
+            |(mut sum, mut cols, mut gathered), chunk| {
+                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                let n = images.len() * p;
+                cols.resize(k * n, 0.0);
+                im2col(g, x, images.clone(), &mut cols);
+                gathered.resize(g.channels_out * n, 0.0);
+                gather_channels_first(g, grad_y, images, &mut gathered);
+                // sum [channels_out, k] += grad_y [channels_out, n] × colsᵀ [n, k]
+                matmul_add(
+                    &mut sum,
+                    MatrixRef::row_major(&gathered, g.channels_out, n),
+                    MatrixRef::row_major(&cols, k, n).transposed(),
+                );
+                (sum, cols, gathered)
+            },
+        )
+        .map(|(sum, _, _)| sum)
+        .reduce(
+            || vec![0.0f32; g.weight_len()],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                a
+            },
+        )
+}
+
+/// Sums of `values` (`[batch, channels, positions]`) per channel: the bias gradient of a
+/// layer whose output gradient this is.
+pub fn channel_sums(values: &[f32], batch: usize, channels: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f64; channels];
+    let plane = values.len() / (batch * channels).max(1);
+    for (i, plane_values) in values.chunks(plane.max(1)).enumerate() {
+        sums[i % channels] += plane_values.iter().map(|&v| f64::from(v)).sum::<f64>();
+    }
+    sums.into_iter().map(|s| s as f32).collect()
+}
+
+/// Adds `bias` to every position of each channel of `values` (`[batch, channels,
+/// positions]`).
+pub fn add_channel_bias(values: &mut [f32], batch: usize, bias: &[f32]) {
+    let channels = bias.len();
+    let plane = values.len() / (batch * channels).max(1);
+    for (i, plane_values) in values.chunks_mut(plane.max(1)).enumerate() {
+        let b = bias[i % channels];
+        plane_values.iter_mut().for_each(|v| *v += b);
+    }
+}
+
+/// Fills `cols` (`[patch_len, images * positions]`, row-major) with the patches of `images`:
+/// row `(c, ky, kx)`, column `(image, oy, ox)` holds `x[image, c, oy·s + ky − top, ox·s + kx −
+/// left]`, zero outside the map.
+fn im2col(g: &ConvGeometry, x: &[f32], images: Range<usize>, cols: &mut [f32]) {
+    let (ho, wo, s) = (g.height_out(), g.width_out(), g.stride);
+    let (top, left) = g.padding();
+    let (h, w, kernel) = (g.height_in, g.width_in, g.kernel);
+    let n = images.len() * ho * wo;
+    for (row, cols) in cols.chunks_mut(n).enumerate() {
+        let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
+        let (xs, xe) = valid_range(kx, left, s, w, wo);
+        for (i, image) in images.clone().enumerate() {
+            let plane = &x[(image * g.channels_in + c) * h * w..][..h * w];
+            for oy in 0..ho {
+                let out = &mut cols[(i * ho + oy) * wo..][..wo];
+                let iy = (oy * s + ky) as isize - top as isize;
+                if iy < 0 || iy >= h as isize {
+                    out.fill(0.0);
+                    continue;
+                }
+                let line = &plane[iy as usize * w..][..w];
+                out[..xs].fill(0.0);
+                out[xe.max(xs)..].fill(0.0);
+                for (ox, value) in out.iter_mut().enumerate().take(xe).skip(xs) {
+                    *value = line[ox * s + kx - left];
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`] for one chunk: adds each column entry of `cols`
+/// (`[patch_len, n]`) into `grad_x`, the chunk's images of the large map, which start at
+/// zero.
+fn col2im(g: &ConvGeometry, cols: &[f32], n: usize, grad_x: &mut [f32]) {
+    let (ho, wo, s) = (g.height_out(), g.width_out(), g.stride);
+    let (top, left) = g.padding();
+    let (h, w, kernel) = (g.height_in, g.width_in, g.kernel);
+    let images = n / (ho * wo);
+    for (row, cols) in cols.chunks(n).enumerate() {
+        let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
+        let (xs, xe) = valid_range(kx, left, s, w, wo);
+        for i in 0..images {
+            let plane = &mut grad_x[(i * g.channels_in + c) * h * w..][..h * w];
+            for oy in 0..ho {
+                let iy = (oy * s + ky) as isize - top as isize;
+                if iy < 0 || iy >= h as isize {
+                    continue;
+                }
+                let line = &mut plane[iy as usize * w..][..w];
+                let values = &cols[(i * ho + oy) * wo..][..wo];
+                for (ox, value) in values.iter().enumerate().take(xe).skip(xs) {
+                    line[ox * s + kx - left] += value;
+                }
+            }
+        }
+    }
+}
+
+/// Output columns `ox` in `start..end` whose input column `ox·stride + k − left` lies in
+/// `0..width`.
+fn valid_range(
+    k: usize,
+    left: usize,
+    stride: usize,
+    width: usize,
+    width_out: usize,
+) -> (usize, usize) {
+    let start = left.saturating_sub(k).div_ceil(stride);
+    // ox·stride + k − left ≤ width − 1
+    let end = if width + left > k {
+        ((width + left - k - 1) / stride + 1).min(width_out)
+    } else {
+        0
+    };
+    (start.min(width_out), end)
+}
+
+/// Copies `images` of `y` (`[batch, channels_out, positions]`) into `out`
+/// (`[channels_out, images * positions]`), the layout the matrix products take.
+fn gather_channels_first(g: &ConvGeometry, y: &[f32], images: Range<usize>, out: &mut [f32]) {
+    let p = g.positions();
+    let n = images.len() * p;
+    for (i, image) in images.enumerate() {
+        let image = &y[image * g.image_out()..][..g.image_out()];
+        for (c, plane) in image.chunks(p).enumerate() {
+            out[c * n + i * p..][..p].copy_from_slice(plane);
+        }
+    }
+}
+
+/// A read-only matrix: a slice with its row and column strides.
+#[derive(Clone, Copy)]
+struct MatrixRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> MatrixRef<'a> {
+    fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert!(
+            data.len() >= rows * cols,
+            "matrix of {rows}×{cols} from {}",
+            data.len()
+        );
+        MatrixRef {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    fn transposed(self) -> Self {
+        MatrixRef {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+}
+
+/// `dst = lhs × rhs`, `dst` row-major.
+fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef) {
+    gemm_into(dst, lhs, rhs, false);
+}
+
+/// `dst += lhs × rhs`, `dst` row-major.
+fn matmul_add(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef) {
+    gemm_into(dst, lhs, rhs, true);
+}
+
+fn gemm_into(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "inner dimensions");
+    assert!(dst.len() >= m * n, "product of {m}×{n} into {}", dst.len());
+    // Every element either slice addresses lies within it: the strides and sizes were
+    // checked against the slice lengths above and in `MatrixRef::row_major`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The convolution written as its definition, in f64.
+    fn naive_forward(g: &ConvGeometry, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
+        let (ho, wo, k) = (g.height_out(), g.width_out(), g.kernel);
+        let (top, left) = g.padding();
+        let mut y = vec![0.0f64; g.batch * g.image_out()];
+        for n in 0..g.batch {
+            for co in 0..g.channels_out {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let mut sum = f64::from(b[co]);
+                        for ci in 0..g.channels_in {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let iy = (oy * g.stride + ky) as isize - top as isize;
+                                    let ix = (ox * g.stride + kx) as isize - left as isize;
+                                    if iy < 0 || ix < 0 {
+                                        continue;
+                                    }
+                                    let (iy, ix) = (iy as usize, ix as usize);
+                                    if iy >= g.height_in || ix >= g.width_in {
+                                        continue;
+                                    }
+                                    let xv = x[((n * g.channels_in + ci) * g.height_in + iy)
+                                        * g.width_in
+                                        + ix];
+                                    let wv = w[((co * g.channels_in + ci) * k + ky) * k + kx];
+                                    sum += f64::from(xv) * f64::from(wv);
+                                }
+                            }
+                        }
+                        y[((n * g.channels_out + co) * ho + oy) * wo + ox] = sum;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn random(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+    }
+
+    fn dot(a: &[f32], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(&a, b)| f64::from(a) * b).sum()
+    }
+
+    fn assert_close(got: &[f32], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-6);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (f64::from(*g) - w).abs() <= 1e-4 * scale,
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    /// The seed's layers' geometries, small batches, odd and even sizes.
+    fn geometries() -> Vec<ConvGeometry> {
+        let geometry = |batch, channels_in, size, channels_out, stride| ConvGeometry {
+            batch,
+            channels_in,
+            height_in: size,
+            width_in: size,
+            channels_out,
+            kernel: 5,
+            stride,
+        };
+        vec![
+            geometry(3, 1, 28, 4, 2),
+            geometry(2, 3, 14, 5, 2),
+            geometry(13, 4, 7, 3, 2),
+            geometry(2, 3, 28, 1, 1),
+            geometry(1, 2, 9, 2, 2),
+            ConvGeometry {
+                height_in: 6,
+                width_in: 11,
+                ..geometry(2, 2, 6, 3, 2)
+            },
+        ]
+    }
+
+    #[test]
+    fn forward_matches_the_definition() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for g in geometries() {
+            let x = random(g.batch * g.image_in(), &mut rng);
+            let w = random(g.weight_len(), &mut rng);
+            let b = random(g.channels_out, &mut rng);
+            assert_close(
+                &forward(&g, &x, &w, &b),
+                &naive_forward(&g, &x, &w, &b),
+                "y",
+            );
+        }
+    }
+
+    /// Each gradient is checked as the adjoint it is: for a random output gradient `r`,
+    /// `⟨r, conv(x, w)⟩` is linear in `x` and in `w`, so its gradient with respect to one
+    /// input element equals the change of the dot product when that element is 1 and the
+    /// rest 0, which the definition computes.
+    #[test]
+    fn gradients_match_the_definition() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for g in geometries() {
+            let x = random(g.batch * g.image_in(), &mut rng);
+            let w = random(g.weight_len(), &mut rng);
+            let r = random(g.batch * g.image_out(), &mut rng);
+            let zero_bias = vec![0.0f32; g.channels_out];
+
+            let mut unit = vec![0.0f32; x.len()];
+            let want_x: Vec<f64> = (0..x.len())
+                .map(|i| {
+                    unit[i] = 1.0;
+                    let value = dot(&r, &naive_forward(&g, &unit, &w, &zero_bias));
+                    unit[i] = 0.0;
+                    value
+                })
+                .collect();
+            assert_close(&input_grad(&g, &r, &w), &want_x, "grad x");
+
+            let mut unit = vec![0.0f32; w.len()];
+            let want_w: Vec<f64> = (0..w.len())
+                .map(|i| {
+                    unit[i] = 1.0;
+                    let value = dot(&r, &naive_forward(&g, &x, &unit, &zero_bias));
+                    unit[i] = 0.0;
+                    value
+                })
+                .collect();
+            assert_close(&weight_grad(&g, &x, &r), &want_w, "grad w");
+        }
+    }
+
+    #[test]
+    fn channel_sums_and_bias() {
+        // [batch 2, channels 3, positions 2]
+        let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        assert_eq!(
+            channel_sums(&values, 2, 3),
+            vec![0. + 1. + 6. + 7., 2. + 3. + 8. + 9., 4. + 5. + 10. + 11.]
+        );
+        let mut with_bias = values.clone();
+        add_channel_bias(&mut with_bias, 2, &[10.0, 20.0, 30.0]);
+        assert_eq!(&with_bias[..6], &[10.0, 11.0, 22.0, 23.0, 34.0, 35.0]);
+        assert_eq!(&with_bias[6..], &[16.0, 17.0, 28.0, 29.0, 40.0, 41.0]);
+    }
+
+    #[test]
+    fn valid_ranges() {
+        // 28 → 14, stride 2, left 1, kernel 5: kx = 0 needs ox ≥ 1; kx = 4 needs 2 ox + 3 ≤ 27.
+        assert_eq!(valid_range(0, 1, 2, 28, 14), (1, 14));
+        assert_eq!(valid_range(4, 1, 2, 28, 14), (0, 13));
+        // Stride 1, left 2: kx = 0 needs ox ≥ 2; kx = 4 needs ox + 2 ≤ 27.
+        assert_eq!(valid_range(0, 2, 1, 28, 28), (2, 28));
+        assert_eq!(valid_range(4, 2, 1, 28, 28), (0, 26));
+    }
+}

@@ -1,0 +1,449 @@
+//! The kernels of [`super::conv`] as burn operations on the `flex` backend, with their
+//! backward passes for autodiff, and the tensor functions the model calls.
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+
+use super::conv::{self, ConvGeometry};
+
+/// TF 'SAME' convolutions as backend operations.
+#[backend_extension(Flex, Autodiff)]
+pub trait TfConvBackend: Backend {
+    /// A strided convolution: `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, k, k]`,
+    /// `bias` `[c_out]` to `[batch, c_out, ceil(h / stride), ceil(w / stride)]`.
+    fn tf_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self>;
+
+    /// A transposed convolution: `x` `[batch, c_in, h, w]`, `weight` `[c_in, c_out, k, k]`,
+    /// `bias` `[c_out]` to `[batch, c_out, h * stride, w * stride]`.
+    fn tf_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self>;
+}
+
+/// True when [`conv2d`] and [`conv_transpose2d`] run on `x`: f32 tensors on the `flex`
+/// backend, with or without autodiff.
+pub fn supported(x: &Tensor<4>) -> bool {
+    x.dtype() == DType::F32 && x.device().without_autodiff() == Device::flex()
+}
+
+/// A TF 'SAME' convolution (see [`TfConvBackend::tf_conv2d`]); only where [`supported`].
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, stride: usize) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as TfConvBackend>::tf_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        stride,
+    ))
+}
+
+/// A TF 'SAME' transposed convolution (see [`TfConvBackend::tf_conv_transpose2d`]); only
+/// where [`supported`].
+pub fn conv_transpose2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    stride: usize,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as TfConvBackend>::tf_conv_transpose2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        stride,
+    ))
+}
+
+/// A flex tensor's dimensions and its values in row-major order.
+fn values(tensor: &FlexTensor) -> (Vec<usize>, std::borrow::Cow<'_, [f32]>) {
+    assert_eq!(
+        tensor.dtype(),
+        DType::F32,
+        "dcgan's kernels take f32 tensors"
+    );
+    let dims = tensor.layout().shape().to_vec();
+    let len: usize = dims.iter().product();
+    let layout = tensor.layout();
+    let values = if layout.is_contiguous() && layout.start_offset() == 0 {
+        std::borrow::Cow::Borrowed(&tensor.storage::<f32>()[..len])
+    } else {
+        std::borrow::Cow::Owned(tensor.to_contiguous().storage::<f32>()[..len].to_vec())
+    };
+    (dims, values)
+}
+
+fn flex_tensor(values: Vec<f32>, dims: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, dims))
+}
+
+fn flex_vector(values: Vec<f32>) -> FlexTensor {
+    let len = values.len();
+    FlexTensor::from_data(TensorData::new(values, [len]))
+}
+
+/// The geometry of a strided convolution from its input's and weight's dimensions.
+fn conv_geometry(x: &[usize], weight: &[usize], stride: usize) -> ConvGeometry {
+    assert_eq!(
+        x[1], weight[1],
+        "input channels of the input and the weight"
+    );
+    assert_eq!(weight[2], weight[3], "a square kernel");
+    ConvGeometry {
+        batch: x[0],
+        channels_in: x[1],
+        height_in: x[2],
+        width_in: x[3],
+        channels_out: weight[0],
+        kernel: weight[2],
+        stride,
+    }
+}
+
+/// The geometry of the strided convolution whose input gradient a transposed convolution
+/// of `x` (the small map) with `weight` `[c_in, c_out, k, k]` is.
+fn transposed_geometry(x: &[usize], weight: &[usize], stride: usize) -> ConvGeometry {
+    assert_eq!(
+        x[1], weight[0],
+        "input channels of the input and the weight"
+    );
+    assert_eq!(weight[2], weight[3], "a square kernel");
+    ConvGeometry {
+        batch: x[0],
+        channels_in: weight[1],
+        height_in: x[2] * stride,
+        width_in: x[3] * stride,
+        channels_out: weight[0],
+        kernel: weight[2],
+        stride,
+    }
+}
+
+fn out_dims(g: &ConvGeometry) -> [usize; 4] {
+    [g.batch, g.channels_out, g.height_out(), g.width_out()]
+}
+
+fn in_dims(g: &ConvGeometry) -> [usize; 4] {
+    [g.batch, g.channels_in, g.height_in, g.width_in]
+}
+
+impl TfConvBackend for Flex {
+    fn tf_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, stride: usize) -> FlexTensor {
+        let (x_dims, x) = values(&x);
+        let (w_dims, w) = values(&weight);
+        let (_, b) = values(&bias);
+        let g = conv_geometry(&x_dims, &w_dims, stride);
+        flex_tensor(conv::forward(&g, &x, &w, &b), out_dims(&g))
+    }
+
+    fn tf_conv_transpose2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        stride: usize,
+    ) -> FlexTensor {
+        let (x_dims, x) = values(&x);
+        let (w_dims, w) = values(&weight);
+        let (_, b) = values(&bias);
+        let g = transposed_geometry(&x_dims, &w_dims, stride);
+        let mut out = conv::input_grad(&g, &x, &w);
+        conv::add_channel_bias(&mut out, g.batch, &b);
+        flex_tensor(out, in_dims(&g))
+    }
+}
+
+/// The backward pass of [`TfConvBackend::tf_conv2d`].
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl Backward<Flex, 3> for Conv2dBackward {
+    type State = (NodeId, NodeId, usize);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, weight_state, stride) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight_state);
+        let (x_dims, x) = values(&x);
+        let (w_dims, w) = values(&weight);
+        let (_, grad) = values(&grad);
+        let g = conv_geometry(&x_dims, &w_dims, stride);
+        if let Some(node) = node_x {
+            let grad_x = conv::input_grad(&g, &grad, &w);
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, in_dims(&g)));
+        }
+        if let Some(node) = node_weight {
+            let grad_w = conv::weight_grad(&g, &x, &grad);
+            grads.register::<Flex>(
+                node.id,
+                flex_tensor(grad_w, [w_dims[0], w_dims[1], w_dims[2], w_dims[3]]),
+            );
+        }
+        if let Some(node) = node_bias {
+            let grad_b = conv::channel_sums(&grad, g.batch, g.channels_out);
+            grads.register::<Flex>(node.id, flex_vector(grad_b));
+        }
+    }
+}
+
+/// The backward pass of [`TfConvBackend::tf_conv_transpose2d`]: the transposed
+/// convolution is the input gradient of a strided one, so its own input gradient is that
+/// convolution's forward pass and its weight gradient that convolution's weight gradient
+/// with the roles of input and output swapped.
+#[derive(Debug)]
+struct ConvTranspose2dBackward;
+
+impl Backward<Flex, 3> for ConvTranspose2dBackward {
+    type State = (NodeId, NodeId, usize);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, weight_state, stride) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight_state);
+        let (x_dims, x) = values(&x);
+        let (w_dims, w) = values(&weight);
+        let (_, grad) = values(&grad);
+        let g = transposed_geometry(&x_dims, &w_dims, stride);
+        if let Some(node) = node_x {
+            let zero_bias = vec![0.0f32; g.channels_out];
+            let grad_x = conv::forward(&g, &grad, &w, &zero_bias);
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, out_dims(&g)));
+        }
+        if let Some(node) = node_weight {
+            let grad_w = conv::weight_grad(&g, &grad, &x);
+            grads.register::<Flex>(
+                node.id,
+                flex_tensor(grad_w, [w_dims[0], w_dims[1], w_dims[2], w_dims[3]]),
+            );
+        }
+        if let Some(node) = node_bias {
+            let grad_b = conv::channel_sums(&grad, g.batch, g.channels_in);
+            grads.register::<Flex>(node.id, flex_vector(grad_b));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> TfConvBackend for Autodiff<Flex, C> {
+    fn tf_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        match Conv2dBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride);
+                let out = Flex::tf_conv2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    stride,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
+            )),
+        }
+    }
+
+    fn tf_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        match ConvTranspose2dBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride);
+                let out = Flex::tf_conv_transpose2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    stride,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_conv_transpose2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+    use burn::tensor::Distribution;
+
+    use crate::model::{TfConvTranspose2d, tf_same_padding};
+
+    fn assert_close(got: Tensor<4>, want: Tensor<4>, what: &str) {
+        assert_eq!(got.dims(), want.dims(), "{what}: shape");
+        let scale: f32 = want.clone().abs().max().into_scalar();
+        let diff: f32 = (got - want).abs().max().into_scalar();
+        assert!(
+            diff <= 1e-4 * scale.max(1e-6),
+            "{what}: off by {diff} (scale {scale})"
+        );
+    }
+
+    fn random<const D: usize>(dims: [usize; D], device: &Device) -> Tensor<D> {
+        Tensor::random(dims, Distribution::Uniform(-1.0, 1.0), device)
+    }
+
+    /// Runs `forward` on a copy of `x` that needs a gradient and back-propagates
+    /// `sum(output * r)`: the output and the gradients of the input, weight and bias.
+    fn output_and_gradients(
+        forward: impl Fn(Tensor<4>) -> Tensor<4>,
+        x: &Tensor<4>,
+        r: &Tensor<4>,
+        weight: &Param<Tensor<4>>,
+        bias: &Param<Tensor<1>>,
+    ) -> [Tensor<4>; 4] {
+        let x = Tensor::from_data(x.to_data(), &x.device()).require_grad();
+        let y = forward(x.clone());
+        let grads = (y.clone() * r.clone()).sum().backward();
+        let grad = |t: Option<Tensor<4>>| t.expect("a gradient");
+        let bias_grad = bias.grad(&grads).expect("a bias gradient");
+        let bias_len = bias_grad.dims()[0];
+        [
+            y.inner(),
+            grad(x.grad(&grads)),
+            grad(weight.grad(&grads)),
+            bias_grad.reshape([1, bias_len, 1, 1]),
+        ]
+    }
+
+    /// The seed's layer shapes, smaller batches, and an odd size.
+    const SHAPES: [(usize, usize, usize, usize, usize); 5] = [
+        (3, 1, 28, 4, 2),
+        (2, 3, 14, 5, 2),
+        (5, 4, 7, 3, 2),
+        (2, 3, 28, 2, 1),
+        (2, 2, 9, 3, 2),
+    ];
+
+    #[test]
+    fn conv2d_matches_burns_forward_and_gradients() {
+        let device = Device::flex().autodiff();
+        for (batch, c_in, size, c_out, stride) in SHAPES {
+            let mut conv = Conv2dConfig::new([c_in, c_out], [5, 5])
+                .with_stride([stride, stride])
+                .init(&device);
+            let (before, after) = tf_same_padding(size, 5, stride);
+            conv.padding = PaddingConfig2d::Explicit(before, before, after, after);
+            conv.bias = Some(Param::from_tensor(random([c_out], &device)));
+            let x = random([batch, c_in, size, size], &device);
+            let out = size.div_ceil(stride);
+            let r = random([batch, c_out, out, out], &device);
+            let bias = conv.bias.as_ref().unwrap();
+            let theirs = output_and_gradients(|x| conv.forward(x), &x, &r, &conv.weight, bias);
+            let ours = output_and_gradients(
+                |x| conv2d(x, conv.weight.val(), bias.val(), stride),
+                &x,
+                &r,
+                &conv.weight,
+                bias,
+            );
+            for ((ours, theirs), what) in ours.into_iter().zip(theirs).zip(["y", "dx", "dw", "db"])
+            {
+                assert_close(
+                    ours,
+                    theirs,
+                    &format!("{what} of conv {c_in}→{c_out} {size} s{stride}"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn conv_transpose2d_matches_burns_forward_and_gradients() {
+        let device = Device::flex().autodiff();
+        for (batch, c_out, size, c_in, stride) in SHAPES {
+            let mut conv = ConvTranspose2dConfig::new([c_in, c_out], [5, 5])
+                .with_stride([stride, stride])
+                .init(&device);
+            conv.bias = Some(Param::from_tensor(random([c_out], &device)));
+            let layer = TfConvTranspose2d::new(conv);
+            let small = size.div_ceil(stride);
+            let x = random([batch, c_in, small, small], &device);
+            let r = random([batch, c_out, small * stride, small * stride], &device);
+            let conv = &layer.conv;
+            let bias = conv.bias.as_ref().unwrap();
+            // burn's transposed convolution, cropped as TF's: the model's path elsewhere.
+            let reference = |x: Tensor<4>| {
+                let out = conv.forward(x);
+                let [b, c, _, _] = out.dims();
+                out.slice([0..b, 0..c, 0..small * stride, 0..small * stride])
+            };
+            let theirs = output_and_gradients(reference, &x, &r, &conv.weight, bias);
+            let ours = output_and_gradients(
+                |x| conv_transpose2d(x, conv.weight.val(), bias.val(), stride),
+                &x,
+                &r,
+                &conv.weight,
+                bias,
+            );
+            for ((ours, theirs), what) in ours.into_iter().zip(theirs).zip(["y", "dx", "dw", "db"])
+            {
+                assert_close(
+                    ours,
+                    theirs,
+                    &format!("{what} of deconv {c_in}→{c_out} {small} s{stride}"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn runs_only_on_flex_f32() {
+        let device = Device::flex();
+        assert!(supported(&random([1, 1, 4, 4], &device)));
+        assert!(supported(&random([1, 1, 4, 4], &device.clone().autodiff())));
+        let half = random::<4>([1, 1, 4, 4], &device).cast(DType::F16);
+        assert!(!supported(&half));
+    }
+}
