@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::activation::{leaky_relu, tanh};
 use burn::tensor::{Device, Distribution, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::Timing;
 use crate::data::{Batcher, Dataset};
+use crate::model::batch_norm::normalize_and_activate;
 use crate::model::{Discriminator, Generator, tf_conv2d};
 use crate::train::{RunState, TrainConfig};
 
@@ -78,7 +79,7 @@ fn layers<'a>(
                 let x =
                     g.fc.forward(x.flatten::<2>(1, 3))
                         .reshape([batch, 128, 7, 7]);
-                relu(g.bn0.forward(x))
+                normalize_and_activate(&g.bn0, x, 0.0)
             }),
         },
         Layer {
@@ -86,14 +87,14 @@ fn layers<'a>(
             input: [batch, 128, 7, 7],
             input_grad: true,
             per_iteration: 1,
-            forward: Box::new(move |x| relu(g.bn1.forward(g.deconv1.forward(x)))),
+            forward: Box::new(move |x| normalize_and_activate(&g.bn1, g.deconv1.forward(x), 0.0)),
         },
         Layer {
             name: "G deconv2 64→32 14→28 + BN + ReLU".into(),
             input: [batch, 64, 14, 14],
             input_grad: true,
             per_iteration: 1,
-            forward: Box::new(move |x| relu(g.bn2.forward(g.deconv2.forward(x)))),
+            forward: Box::new(move |x| normalize_and_activate(&g.bn2, g.deconv2.forward(x), 0.0)),
         },
         Layer {
             name: "G deconv3 32→1 28→28 + tanh".into(),
@@ -119,14 +120,18 @@ fn layers<'a>(
                 input: [batch, 32, 14, 14],
                 input_grad: true,
                 per_iteration,
-                forward: Box::new(move |x| leaky_relu(d.bn2.forward(tf_conv2d(&d.conv2, x)), LEAK)),
+                forward: Box::new(move |x| {
+                    normalize_and_activate(&d.bn2, tf_conv2d(&d.conv2, x), LEAK)
+                }),
             },
             Layer {
                 name: format!("D conv3 64→128 7→4 + BN + LReLU, {step}"),
                 input: [batch, 64, 7, 7],
                 input_grad: true,
                 per_iteration,
-                forward: Box::new(move |x| leaky_relu(d.bn3.forward(tf_conv2d(&d.conv3, x)), LEAK)),
+                forward: Box::new(move |x| {
+                    normalize_and_activate(&d.bn3, tf_conv2d(&d.conv3, x), LEAK)
+                }),
             },
             Layer {
                 name: format!("D fc 2048→1, {step}"),

@@ -24,6 +24,10 @@ use crate::model::tf_same_padding;
 /// the product too thin for the GEMM kernels to run at speed.
 const MIN_CHUNK_COLUMNS: usize = 256;
 
+/// Groups of images whose weight gradients are summed separately, then added: enough for
+/// the threads of any common CPU to share, few enough that the partial sums stay small.
+const WEIGHT_GRAD_GROUPS: usize = 8;
+
 /// The shape of a TF 'SAME' convolution with a square kernel and equal strides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvGeometry {
@@ -195,11 +199,16 @@ pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f3
     );
     let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
     let chunks = g.batch.div_ceil(nb);
-    (0..chunks)
+    // A fixed number of groups of consecutive chunks, each summed in order and the groups
+    // then added in order: the same rounding whatever the threads do, so seeded runs repeat
+    // exactly.
+    let groups = chunks.min(WEIGHT_GRAD_GROUPS);
+    let partials: Vec<Vec<f32>> = (0..groups)
         .into_par_iter()
-        .fold(
-            || (vec![0.0f32; g.weight_len()], Vec::new(), Vec::new()),
-            |(mut sum, mut cols, mut gathered), chunk| {
+        .map(|group| {
+            let mut sum = vec![0.0f32; g.weight_len()];
+            let (mut cols, mut gathered) = (Vec::new(), Vec::new());
+            for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
                 let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                 let n = images.len() * p;
                 cols.resize(k * n, 0.0);
@@ -212,17 +221,16 @@ pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f3
                     MatrixRef::row_major(&gathered, g.channels_out, n),
                     MatrixRef::row_major(&cols, k, n).transposed(),
                 );
-                (sum, cols, gathered)
-            },
-        )
-        .map(|(sum, _, _)| sum)
-        .reduce(
-            || vec![0.0f32; g.weight_len()],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                a
-            },
-        )
+            }
+            sum
+        })
+        .collect();
+    let mut partials = partials.into_iter();
+    let mut total = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
+    for partial in partials {
+        total.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
+    }
+    total
 }
 
 /// Sums of `values` (`[batch, channels, positions]`) per channel: the bias gradient of a
@@ -270,8 +278,11 @@ fn im2col(g: &ConvGeometry, x: &[f32], images: Range<usize>, cols: &mut [f32]) {
                 let line = &plane[iy as usize * w..][..w];
                 out[..xs].fill(0.0);
                 out[xe.max(xs)..].fill(0.0);
-                for (ox, value) in out.iter_mut().enumerate().take(xe).skip(xs) {
-                    *value = line[ox * s + kx - left];
+                if xs < xe {
+                    let inputs = line[xs * s + kx - left..].iter().step_by(s);
+                    for (value, input) in out[xs..xe].iter_mut().zip(inputs) {
+                        *value = *input;
+                    }
                 }
             }
         }
@@ -296,10 +307,14 @@ fn col2im(g: &ConvGeometry, cols: &[f32], n: usize, grad_x: &mut [f32]) {
                 if iy < 0 || iy >= h as isize {
                     continue;
                 }
+                if xs >= xe {
+                    continue;
+                }
                 let line = &mut plane[iy as usize * w..][..w];
-                let values = &cols[(i * ho + oy) * wo..][..wo];
-                for (ox, value) in values.iter().enumerate().take(xe).skip(xs) {
-                    line[ox * s + kx - left] += value;
+                let values = &cols[(i * ho + oy) * wo..][xs..xe];
+                let targets = line[xs * s + kx - left..].iter_mut().step_by(s);
+                for (target, value) in targets.zip(values) {
+                    *target += value;
                 }
             }
         }
@@ -553,6 +568,31 @@ mod tests {
                 })
                 .collect();
             assert_close(&weight_grad(&g, &x, &r), &want_w, "grad w");
+        }
+    }
+
+    /// Seeded runs repeat bit for bit only if the sums do not depend on the threads.
+    #[test]
+    fn weight_gradients_do_not_depend_on_the_threads() {
+        let g = ConvGeometry {
+            batch: 37,
+            channels_in: 3,
+            height_in: 14,
+            width_in: 14,
+            channels_out: 4,
+            kernel: 5,
+            stride: 2,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = random(g.batch * g.image_in(), &mut rng);
+        let r = random(g.batch * g.image_out(), &mut rng);
+        let with_threads = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| weight_grad(&g, &x, &r))
+        };
+        let one = with_threads(1);
+        for threads in [2, 3, 5] {
+            assert!(one == with_threads(threads), "{threads} threads changed the sums");
         }
     }
 

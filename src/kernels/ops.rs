@@ -11,6 +11,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
+use super::batch_norm::{self, BatchNormShape};
 use super::conv::{self, ConvGeometry};
 
 /// TF 'SAME' convolutions as backend operations.
@@ -33,6 +34,17 @@ pub trait TfConvBackend: Backend {
         bias: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self>;
+
+    /// Training-mode BatchNorm of `x` `[batch, channels, h, w]` with batch statistics,
+    /// followed by a leaky ReLU of slope `leak` (0: ReLU). Returns the output, and each
+    /// channel's batch mean and biased variance for the moving averages (constants).
+    fn tf_batch_norm_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        leak: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// True when [`conv2d`] and [`conv_transpose2d`] run on `x`: f32 tensors on the `flex`
@@ -65,6 +77,40 @@ pub fn conv_transpose2d(
         bias.into_dispatch(),
         stride,
     ))
+}
+
+/// Training-mode BatchNorm and activation (see [`TfConvBackend::tf_batch_norm_act`]);
+/// only where [`supported`]. Returns the output, the batch mean and the biased variance.
+pub fn batch_norm_act(
+    x: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+    leak: f64,
+) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+    let (out, mean, variance) = <Dispatch as TfConvBackend>::tf_batch_norm_act(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+        leak,
+    );
+    (
+        Tensor::from_dispatch(out),
+        Tensor::from_dispatch(mean),
+        Tensor::from_dispatch(variance),
+    )
+}
+
+/// The shape of a fused BatchNorm from its input's dimensions.
+fn batch_norm_shape(dims: &[usize], epsilon: f64, leak: f64) -> BatchNormShape {
+    BatchNormShape {
+        batch: dims[0],
+        channels: dims[1],
+        positions: dims[2..].iter().product(),
+        epsilon,
+        leak,
+    }
 }
 
 /// A flex tensor's dimensions and its values in row-major order.
@@ -161,6 +207,70 @@ impl TfConvBackend for Flex {
         let mut out = conv::input_grad(&g, &x, &w);
         conv::add_channel_bias(&mut out, g.batch, &b);
         flex_tensor(out, in_dims(&g))
+    }
+
+    fn tf_batch_norm_act(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        leak: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (dims, x) = values(&x);
+        let (_, gamma) = values(&gamma);
+        let (_, beta) = values(&beta);
+        let shape = batch_norm_shape(&dims, epsilon, leak);
+        let out = batch_norm::forward_train(&shape, &x, &gamma, &beta);
+        let dims = [dims[0], dims[1], dims[2], dims[3]];
+        (
+            flex_tensor(out.output, dims),
+            flex_vector(out.mean),
+            flex_vector(out.variance),
+        )
+    }
+}
+
+/// The backward pass of [`TfConvBackend::tf_batch_norm_act`].
+#[derive(Debug)]
+struct BatchNormActBackward;
+
+/// Checkpoints of the input, γ and β, the batch statistics, ε and the leak.
+type BatchNormState = (NodeId, NodeId, NodeId, FlexTensor, FlexTensor, f64, f64);
+
+impl Backward<Flex, 3> for BatchNormActBackward {
+    type State = BatchNormState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, gamma_state, beta_state, mean, variance, epsilon, leak) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
+        let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta_state);
+        let (dims, x) = values(&x);
+        let (_, gamma) = values(&gamma);
+        let (_, beta) = values(&beta);
+        let (_, mean) = values(&mean);
+        let (_, variance) = values(&variance);
+        let (_, grad) = values(&grad);
+        let shape = batch_norm_shape(&dims, epsilon, leak);
+        let (grad_x, grad_gamma, grad_beta) =
+            batch_norm::backward_train(&shape, &x, &gamma, &beta, &mean, &variance, &grad);
+        if let Some(node) = node_x {
+            let dims = [dims[0], dims[1], dims[2], dims[3]];
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, dims));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, flex_vector(grad_gamma));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, flex_vector(grad_beta));
+        }
     }
 }
 
@@ -308,6 +418,57 @@ impl<C: CheckpointStrategy> TfConvBackend for Autodiff<Flex, C> {
             )),
         }
     }
+
+    fn tf_batch_norm_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        leak: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // The statistics leave as constants: the moving averages take no gradient.
+        let constant = <FloatTensor<Self>>::new;
+        match BatchNormActBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let (x_state, gamma_state, beta_state) = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&gamma),
+                    prep.checkpoint(&beta),
+                );
+                let (out, mean, variance) = Flex::tf_batch_norm_act(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                    leak,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    beta_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    leak,
+                );
+                (prep.finish(state, out), constant(mean), constant(variance))
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, mean, variance) = Flex::tf_batch_norm_act(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                    leak,
+                );
+                (prep.finish(out), constant(mean), constant(variance))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -433,6 +594,55 @@ mod tests {
                     ours,
                     theirs,
                     &format!("{what} of deconv {c_in}→{c_out} {small} s{stride}"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn batch_norm_act_matches_burns_batch_norm_and_activation() {
+        let device = Device::flex().autodiff();
+        for (dims, leak) in [
+            ([4, 3, 5, 5], 0.0),
+            ([3, 6, 7, 7], 0.2),
+            ([100, 2, 1, 1], 0.0),
+        ] {
+            let x = random(dims, &device).mul_scalar(2.0).add_scalar(0.5);
+            let gamma = Param::from_tensor(random([dims[1]], &device).add_scalar(1.0));
+            let beta = Param::from_tensor(random([dims[1]], &device));
+            let r = random(dims, &device);
+            let run = |fused: bool| {
+                let x = Tensor::from_data(x.to_data(), &device).require_grad();
+                let (y, mean, variance) = if fused {
+                    batch_norm_act(x.clone(), gamma.val(), beta.val(), 1e-3, leak)
+                } else {
+                    let out = burn::tensor::module::batch_norm_train(
+                        x.clone(),
+                        gamma.val(),
+                        beta.val(),
+                        1e-3,
+                    );
+                    let y = burn::tensor::activation::leaky_relu(out.output, leak);
+                    (y, out.mean, out.variance)
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                let as4 = |t: Tensor<1>| t.reshape([1, dims[1], 1, 1]);
+                [
+                    y.inner(),
+                    x.grad(&grads).expect("dx"),
+                    as4(gamma.grad(&grads).expect("dγ")),
+                    as4(beta.grad(&grads).expect("dβ")),
+                    as4(mean.inner()),
+                    as4(variance.inner()),
+                ]
+            };
+            let (ours, theirs) = (run(true), run(false));
+            let names = ["y", "dx", "dγ", "dβ", "mean", "variance"];
+            for ((ours, theirs), what) in ours.into_iter().zip(theirs).zip(names) {
+                assert_close(
+                    ours,
+                    theirs,
+                    &format!("{what} of batch norm {dims:?}, leak {leak}"),
                 );
             }
         }

@@ -8,7 +8,7 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
-use super::batch_norm::tf_batch_norm;
+use super::batch_norm::{normalize_and_activate, tf_batch_norm};
 use super::init::{glorot_uniform, number_params, zeros};
 use super::padding::{tf_conv2d, tf_same_padding};
 
@@ -98,8 +98,8 @@ impl Discriminator {
     /// - output: `[batch, 1]` logits
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = leaky_relu(tf_conv2d(&self.conv1, images), LEAK); // [batch, 32, 14, 14]
-        let x = leaky_relu(self.bn2.forward(tf_conv2d(&self.conv2, x)), LEAK); // [batch, 64, 7, 7]
-        let x = leaky_relu(self.bn3.forward(tf_conv2d(&self.conv3, x)), LEAK); // [batch, 128, 4, 4]
+        let x = normalize_and_activate(&self.bn2, tf_conv2d(&self.conv2, x), LEAK); // [batch, 64, 7, 7]
+        let x = normalize_and_activate(&self.bn3, tf_conv2d(&self.conv3, x), LEAK); // [batch, 128, 4, 4]
         // Flattened in (C, H, W) order; TF flattens NHWC as (H, W, C), a fixed permutation.
         let x: Tensor<2> = x.flatten(1, 3); // [batch, 2048]
         self.fc.forward(x) // [batch, 1]

@@ -4,11 +4,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::ConvTranspose2dConfig;
 use burn::nn::{BatchNorm, Linear};
-use burn::tensor::activation::{relu, tanh};
+use burn::tensor::activation::tanh;
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
-use super::batch_norm::tf_batch_norm;
+use super::batch_norm::{normalize_and_activate, tf_batch_norm};
 use super::init::{glorot_uniform, number_params, zeros};
 use super::padding::TfConvTranspose2d;
 
@@ -132,9 +132,9 @@ impl Generator {
         // The dense output is read as (C, H, W), PyTorch's order; TF's reshape reads (H, W, C).
         // With i.i.d. initial weights the two are the same model up to a fixed permutation.
         let x = x.reshape([batch, c, s, s]); // [batch, 128, 7, 7]
-        let x = relu(self.bn0.forward(x));
-        let x = relu(self.bn1.forward(self.deconv1.forward(x))); // [batch, 64, 14, 14]
-        let x = relu(self.bn2.forward(self.deconv2.forward(x))); // [batch, 32, 28, 28]
+        let x = normalize_and_activate(&self.bn0, x, 0.0);
+        let x = normalize_and_activate(&self.bn1, self.deconv1.forward(x), 0.0); // [batch, 64, 14, 14]
+        let x = normalize_and_activate(&self.bn2, self.deconv2.forward(x), 0.0); // [batch, 32, 28, 28]
         tanh(self.deconv3.forward(x)) // [batch, 1, 28, 28]
     }
 }

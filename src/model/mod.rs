@@ -14,7 +14,10 @@ pub use padding::{TfConvTranspose2d, tf_conv2d, tf_same_padding};
 pub mod batch_norm {
     use burn::module::{ParamId, RunningState};
     use burn::nn::{BatchNorm, BatchNormConfig};
+    use burn::tensor::activation::{leaky_relu, relu};
     use burn::tensor::{Device, Tensor};
+
+    use crate::kernels::ops as kernels;
 
     /// TF's moving-average momentum, 0.99: `moving = 0.99 * moving + 0.01 * batch`.
     pub const TF_MOMENTUM: f64 = 0.99;
@@ -50,6 +53,37 @@ pub mod batch_norm {
         let again = |now: Tensor<1>, then: Tensor<1>| now.clone() + (now - then).mul_scalar(keep);
         bn.running_mean.update(again(mean, mean_before));
         bn.running_var.update(again(var, var_before));
+    }
+
+    /// `bn` then a leaky ReLU of slope `leak` (0: a ReLU), as the seed's layers apply them.
+    ///
+    /// In training (an autodiff device and a BatchNorm that trains) on the CPU backend, both
+    /// run as one of dcgan's kernels, and the moving averages advance exactly as burn's
+    /// BatchNorm advances them; elsewhere burn's layers run.
+    pub fn normalize_and_activate(bn: &BatchNorm, x: Tensor<4>, leak: f64) -> Tensor<4> {
+        let device = x.device();
+        let training = device.is_autodiff() && bn.training.is_enabled();
+        if !(training && kernels::supported(&x)) {
+            let y = bn.forward(x);
+            return if leak == 0.0 {
+                relu(y)
+            } else {
+                leaky_relu(y, leak)
+            };
+        }
+        let (output, mean, variance) =
+            kernels::batch_norm_act(x, bn.gamma.val(), bn.beta.val(), bn.epsilon, leak);
+        let advance = |state: &RunningState<Tensor<1>>, batch: Tensor<1>| {
+            let moved = state
+                .value_sync()
+                .to_device(&device)
+                .mul_scalar(1.0 - bn.momentum)
+                .add(batch.mul_scalar(bn.momentum));
+            state.update(moved.detach());
+        };
+        advance(&bn.running_mean, mean);
+        advance(&bn.running_var, variance);
+        output
     }
 
     /// Applies the moving statistics' pending update.

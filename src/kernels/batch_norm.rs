@@ -1,0 +1,279 @@
+//! Training-mode BatchNorm fused with the (leaky) ReLU after it, forward and backward, on
+//! plain `f32` slices in NCHW order.
+//!
+//! burn's CPU BatchNorm makes about a dozen passes over the activations (transposes, means,
+//! broadcasts), and the activation after it two more each way; these kernels make two in
+//! each direction. Sums are accumulated in f64.
+
+use rayon::prelude::*;
+
+/// Shape and settings of one fused BatchNorm + activation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchNormShape {
+    /// Images.
+    pub batch: usize,
+    /// Channels, each normalised on its own.
+    pub channels: usize,
+    /// Positions per channel and image (height × width).
+    pub positions: usize,
+    /// Added to the variance before its square root.
+    pub epsilon: f64,
+    /// Slope of the activation below zero: 0 for ReLU, 0.2 for D's LeakyReLU.
+    pub leak: f64,
+}
+
+impl BatchNormShape {
+    fn len(&self) -> usize {
+        self.batch * self.channels * self.positions
+    }
+
+    /// Values per channel.
+    fn count(&self) -> f64 {
+        (self.batch * self.positions) as f64
+    }
+
+    /// The `positions`-long planes of channel `c`, one per image.
+    fn planes<'a>(&self, values: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> {
+        let (p, channels) = (self.positions, self.channels);
+        (0..self.batch).map(move |b| &values[(b * channels + c) * p..][..p])
+    }
+
+    fn activate(&self, y: f32) -> f32 {
+        if y > 0.0 { y } else { y * self.leak as f32 }
+    }
+
+    fn slope(&self, y: f32) -> f32 {
+        if y > 0.0 { 1.0 } else { self.leak as f32 }
+    }
+}
+
+/// What the forward pass returns: the activations and the batch statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNormOutput {
+    /// `act(γ (x − mean) / √(var + ε) + β)`, the input's shape.
+    pub output: Vec<f32>,
+    /// Mean of each channel.
+    pub mean: Vec<f32>,
+    /// Biased variance of each channel (divided by the count, as TF's moving average takes it).
+    pub variance: Vec<f32>,
+}
+
+/// The forward pass with batch statistics.
+///
+/// # Shapes
+/// - x: `[batch, channels, positions]`
+/// - gamma, beta: `[channels]`
+pub fn forward_train(
+    shape: &BatchNormShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+) -> BatchNormOutput {
+    assert_eq!(x.len(), shape.len(), "batch norm input size");
+    let (mean, variance): (Vec<f32>, Vec<f32>) = (0..shape.channels)
+        .into_par_iter()
+        .map(|c| {
+            let (mut sum, mut squares) = (0.0f64, 0.0f64);
+            for plane in shape.planes(x, c) {
+                for &v in plane {
+                    sum += f64::from(v);
+                    squares += f64::from(v) * f64::from(v);
+                }
+            }
+            let mean = sum / shape.count();
+            let variance = (squares / shape.count() - mean * mean).max(0.0);
+            (mean as f32, variance as f32)
+        })
+        .unzip();
+    let mut output = vec![0.0f32; x.len()];
+    output
+        .par_chunks_mut(shape.positions)
+        .zip(x.par_chunks(shape.positions))
+        .enumerate()
+        .for_each(|(plane, (out, x))| {
+            let c = plane % shape.channels;
+            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            for (out, &x) in out.iter_mut().zip(x) {
+                *out = shape.activate(x * scale + shift);
+            }
+        });
+    BatchNormOutput {
+        output,
+        mean,
+        variance,
+    }
+}
+
+/// `γ / √(var + ε)` and `β − mean · γ / √(var + ε)`: the output before the activation is
+/// `x · scale + shift`.
+fn scale_and_shift(
+    shape: &BatchNormShape,
+    gamma: f32,
+    beta: f32,
+    mean: f32,
+    var: f32,
+) -> (f32, f32) {
+    let inv_std = 1.0 / (f64::from(var) + shape.epsilon).sqrt();
+    let scale = f64::from(gamma) * inv_std;
+    (
+        scale as f32,
+        (f64::from(beta) - f64::from(mean) * scale) as f32,
+    )
+}
+
+/// The gradients of [`forward_train`] with respect to `x`, `gamma` and `beta`, given the
+/// gradient of its output and the statistics it returned.
+pub fn backward_train(
+    shape: &BatchNormShape,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    variance: &[f32],
+    grad_output: &[f32],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    assert_eq!(x.len(), shape.len(), "batch norm input size");
+    assert_eq!(
+        grad_output.len(),
+        shape.len(),
+        "batch norm output gradient size"
+    );
+    let inv_std: Vec<f64> = variance
+        .iter()
+        .map(|&v| 1.0 / (f64::from(v) + shape.epsilon).sqrt())
+        .collect();
+    // Per channel: Σ g and Σ g·x̂, with g the gradient before the activation.
+    let (grad_beta, grad_gamma): (Vec<f64>, Vec<f64>) = (0..shape.channels)
+        .into_par_iter()
+        .map(|c| {
+            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            let (mut sum, mut sum_normalized) = (0.0f64, 0.0f64);
+            for (x, g) in shape.planes(x, c).zip(shape.planes(grad_output, c)) {
+                for (&x, &g) in x.iter().zip(g) {
+                    let g = f64::from(g * shape.slope(x * scale + shift));
+                    sum += g;
+                    sum_normalized += g * (f64::from(x) - f64::from(mean[c])) * inv_std[c];
+                }
+            }
+            (sum, sum_normalized)
+        })
+        .unzip();
+    let mut grad_x = vec![0.0f32; x.len()];
+    grad_x
+        .par_chunks_mut(shape.positions)
+        .zip(x.par_chunks(shape.positions))
+        .zip(grad_output.par_chunks(shape.positions))
+        .enumerate()
+        .for_each(|(plane, ((out, x), g))| {
+            let c = plane % shape.channels;
+            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            let mean_g = (grad_beta[c] / shape.count()) as f32;
+            let mean_gx = (grad_gamma[c] / shape.count()) as f32;
+            let (mu, inv) = (mean[c], inv_std[c] as f32);
+            for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
+                let g = g * shape.slope(x * scale + shift);
+                let normalized = (x - mu) * inv;
+                *out = scale * (g - mean_g - normalized * mean_gx);
+            }
+        });
+    let to_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
+    (grad_x, to_f32(grad_gamma), to_f32(grad_beta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The loss `Σ r · forward(x)`, in f64 from the definition.
+    fn loss(shape: &BatchNormShape, x: &[f64], gamma: &[f64], beta: &[f64], r: &[f64]) -> f64 {
+        let mut total = 0.0;
+        for c in 0..shape.channels {
+            let idx: Vec<usize> = (0..shape.batch)
+                .flat_map(|b| {
+                    (0..shape.positions)
+                        .map(move |p| (b * shape.channels + c) * shape.positions + p)
+                })
+                .collect();
+            let mean = idx.iter().map(|&i| x[i]).sum::<f64>() / idx.len() as f64;
+            let var = idx.iter().map(|&i| (x[i] - mean).powi(2)).sum::<f64>() / idx.len() as f64;
+            for &i in &idx {
+                let y = gamma[c] * (x[i] - mean) / (var + shape.epsilon).sqrt() + beta[c];
+                total += r[i] * if y > 0.0 { y } else { y * shape.leak };
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn forward_and_backward_match_the_definition() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for leak in [0.0, 0.2] {
+            let shape = BatchNormShape {
+                batch: 3,
+                channels: 2,
+                positions: 5,
+                epsilon: 1e-3,
+                leak,
+            };
+            let mut random = |n: usize, lo: f32, hi: f32| -> Vec<f32> {
+                (0..n).map(|_| rng.random_range(lo..hi)).collect()
+            };
+            let x = random(shape.len(), -2.0, 3.0);
+            let gamma = random(2, 0.5, 1.5);
+            let beta = random(2, -0.3, 0.3);
+            let r = random(shape.len(), -1.0, 1.0);
+            let out = forward_train(&shape, &x, &gamma, &beta);
+            let f64s = |v: &[f32]| v.iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
+            let (x64, g64, b64, r64) = (f64s(&x), f64s(&gamma), f64s(&beta), f64s(&r));
+
+            let want = loss(&shape, &x64, &g64, &b64, &r64);
+            let got: f64 = out
+                .output
+                .iter()
+                .zip(&r64)
+                .map(|(&y, r)| f64::from(y) * r)
+                .sum();
+            assert!(
+                (got - want).abs() < 1e-4 * want.abs().max(1.0),
+                "{got} vs {want}"
+            );
+
+            let (gx, gg, gb) =
+                backward_train(&shape, &x, &gamma, &beta, &out.mean, &out.variance, &r);
+            // Central differences of the f64 loss.
+            let h = 1e-6;
+            let numeric = |i: usize, which: u8| {
+                let (mut xp, mut gp, mut bp) = (x64.clone(), g64.clone(), b64.clone());
+                let (mut xm, mut gm, mut bm) = (x64.clone(), g64.clone(), b64.clone());
+                match which {
+                    0 => (xp[i] += h, xm[i] -= h),
+                    1 => (gp[i] += h, gm[i] -= h),
+                    _ => (bp[i] += h, bm[i] -= h),
+                };
+                (loss(&shape, &xp, &gp, &bp, &r64) - loss(&shape, &xm, &gm, &bm, &r64)) / (2.0 * h)
+            };
+            for (i, &g) in gx.iter().enumerate() {
+                let want = numeric(i, 0);
+                assert!(
+                    (f64::from(g) - want).abs() < 1e-3,
+                    "dx[{i}] {g} vs {want} (leak {leak})"
+                );
+            }
+            for c in 0..2 {
+                let (want_g, want_b) = (numeric(c, 1), numeric(c, 2));
+                assert!(
+                    (f64::from(gg[c]) - want_g).abs() < 1e-3,
+                    "dγ[{c}] {} vs {want_g}",
+                    gg[c]
+                );
+                assert!(
+                    (f64::from(gb[c]) - want_b).abs() < 1e-3,
+                    "dβ[{c}] {} vs {want_b}",
+                    gb[c]
+                );
+            }
+        }
+    }
+}
