@@ -180,6 +180,70 @@ pub fn backward_train(
     (grad_x, to_f32(grad_gamma), to_f32(grad_beta))
 }
 
+/// The forward pass with given statistics (the moving averages, at inference):
+/// `act(γ (x − mean) / √(var + ε) + β)`.
+///
+/// # Shapes
+/// - x: `[batch, channels, positions]`
+/// - gamma, beta, mean, variance: `[channels]`
+pub fn forward_inference(
+    shape: &BatchNormShape,
+    x: &[f32],
+    [gamma, beta, mean, variance]: [&[f32]; 4],
+) -> Vec<f32> {
+    assert_eq!(x.len(), shape.len(), "batch norm input size");
+    let mut output = vec![0.0f32; x.len()];
+    output
+        .par_chunks_mut(shape.positions)
+        .zip(x.par_chunks(shape.positions))
+        .enumerate()
+        .for_each(|(plane, (out, x))| {
+            let c = plane % shape.channels;
+            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            for (out, &x) in out.iter_mut().zip(x) {
+                *out = shape.activate(x * scale + shift);
+            }
+        });
+    output
+}
+
+/// The gradients of [`forward_inference`] with respect to `x`, `gamma` and `beta` (the
+/// statistics are constants there).
+pub fn backward_inference(
+    shape: &BatchNormShape,
+    x: &[f32],
+    [gamma, beta, mean, variance]: [&[f32]; 4],
+    grad_output: &[f32],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    assert_eq!(x.len(), shape.len(), "batch norm input size");
+    assert_eq!(
+        grad_output.len(),
+        shape.len(),
+        "batch norm output gradient size"
+    );
+    let mut grad_x = vec![0.0f32; x.len()];
+    let (mut grad_gamma, mut grad_beta) =
+        (vec![0.0f64; shape.channels], vec![0.0f64; shape.channels]);
+    for (plane, ((out, x), g)) in grad_x
+        .chunks_mut(shape.positions)
+        .zip(x.chunks(shape.positions))
+        .zip(grad_output.chunks(shape.positions))
+        .enumerate()
+    {
+        let c = plane % shape.channels;
+        let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+        let inv_std = 1.0 / (f64::from(variance[c]) + shape.epsilon).sqrt();
+        for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
+            let g = g * shape.slope(x * scale + shift);
+            *out = g * scale;
+            grad_beta[c] += f64::from(g);
+            grad_gamma[c] += f64::from(g) * (f64::from(x) - f64::from(mean[c])) * inv_std;
+        }
+    }
+    let to_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
+    (grad_x, to_f32(grad_gamma), to_f32(grad_beta))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +338,85 @@ mod tests {
                     gb[c]
                 );
             }
+        }
+    }
+
+    #[test]
+    fn inference_forward_and_backward_match_the_definition() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let shape = BatchNormShape {
+            batch: 2,
+            channels: 3,
+            positions: 4,
+            epsilon: 1e-3,
+            leak: 0.2,
+        };
+        let mut random = |n: usize, lo: f32, hi: f32| -> Vec<f32> {
+            (0..n).map(|_| rng.random_range(lo..hi)).collect()
+        };
+        let x = random(shape.len(), -2.0, 2.0);
+        let [gamma, beta, mean] = [
+            random(3, 0.5, 1.5),
+            random(3, -0.5, 0.5),
+            random(3, -0.5, 0.5),
+        ];
+        let variance = random(3, 0.5, 2.0);
+        let r = random(shape.len(), -1.0, 1.0);
+        let stats = [&gamma[..], &beta, &mean, &variance];
+        // Σ r · act(γ (x − m) / √(v + ε) + β) in f64, as a function of x, γ and β.
+        let loss = |x: &[f64], gamma: &[f64], beta: &[f64]| -> f64 {
+            (0..shape.len())
+                .map(|i| {
+                    let c = i / shape.positions % shape.channels;
+                    let inv = 1.0 / (f64::from(variance[c]) + shape.epsilon).sqrt();
+                    let y = gamma[c] * (x[i] - f64::from(mean[c])) * inv + beta[c];
+                    f64::from(r[i]) * if y > 0.0 { y } else { 0.2 * y }
+                })
+                .sum()
+        };
+        let f64s = |v: &[f32]| v.iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
+        let (x64, g64, b64) = (f64s(&x), f64s(&gamma), f64s(&beta));
+        let out = forward_inference(&shape, &x, stats);
+        let got: f64 = out
+            .iter()
+            .zip(&r)
+            .map(|(&y, &r)| f64::from(y) * f64::from(r))
+            .sum();
+        let want = loss(&x64, &g64, &b64);
+        assert!(
+            (got - want).abs() < 1e-4 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+
+        let (gx, gg, gb) = backward_inference(&shape, &x, stats, &r);
+        let h = 1e-6;
+        let bump = |v: &[f64], i: usize, by: f64| {
+            let mut v = v.to_vec();
+            v[i] += by;
+            v
+        };
+        for (i, &g) in gx.iter().enumerate() {
+            let want = (loss(&bump(&x64, i, h), &g64, &b64) - loss(&bump(&x64, i, -h), &g64, &b64))
+                / (2.0 * h);
+            assert!((f64::from(g) - want).abs() < 1e-3, "dx[{i}] {g} vs {want}");
+        }
+        for c in 0..3 {
+            let want_g = (loss(&x64, &bump(&g64, c, h), &b64)
+                - loss(&x64, &bump(&g64, c, -h), &b64))
+                / (2.0 * h);
+            let want_b = (loss(&x64, &g64, &bump(&b64, c, h))
+                - loss(&x64, &g64, &bump(&b64, c, -h)))
+                / (2.0 * h);
+            assert!(
+                (f64::from(gg[c]) - want_g).abs() < 1e-3,
+                "dγ[{c}] {} vs {want_g}",
+                gg[c]
+            );
+            assert!(
+                (f64::from(gb[c]) - want_b).abs() < 1e-3,
+                "dβ[{c}] {} vs {want_b}",
+                gb[c]
+            );
         }
     }
 }

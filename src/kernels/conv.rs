@@ -587,12 +587,18 @@ mod tests {
         let x = random(g.batch * g.image_in(), &mut rng);
         let r = random(g.batch * g.image_out(), &mut rng);
         let with_threads = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             pool.install(|| weight_grad(&g, &x, &r))
         };
         let one = with_threads(1);
         for threads in [2, 3, 5] {
-            assert!(one == with_threads(threads), "{threads} threads changed the sums");
+            assert!(
+                one == with_threads(threads),
+                "{threads} threads changed the sums"
+            );
         }
     }
 

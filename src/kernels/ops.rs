@@ -45,6 +45,19 @@ pub trait TfConvBackend: Backend {
         epsilon: f64,
         leak: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// BatchNorm of `x` `[batch, channels, h, w]` with given statistics (the moving
+    /// averages), followed by a leaky ReLU of slope `leak` (0: ReLU).
+    #[allow(clippy::too_many_arguments)]
+    fn tf_batch_norm_act_inference(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        leak: f64,
+    ) -> FloatTensor<Self>;
 }
 
 /// True when [`conv2d`] and [`conv_transpose2d`] run on `x`: f32 tensors on the `flex`
@@ -100,6 +113,25 @@ pub fn batch_norm_act(
         Tensor::from_dispatch(mean),
         Tensor::from_dispatch(variance),
     )
+}
+
+/// BatchNorm with the given statistics and activation (see
+/// [`TfConvBackend::tf_batch_norm_act_inference`]); only where [`supported`].
+pub fn batch_norm_act_inference(
+    x: Tensor<4>,
+    [gamma, beta, mean, variance]: [Tensor<1>; 4],
+    epsilon: f64,
+    leak: f64,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as TfConvBackend>::tf_batch_norm_act_inference(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        mean.into_dispatch(),
+        variance.into_dispatch(),
+        epsilon,
+        leak,
+    ))
 }
 
 /// The shape of a fused BatchNorm from its input's dimensions.
@@ -227,6 +259,64 @@ impl TfConvBackend for Flex {
             flex_vector(out.mean),
             flex_vector(out.variance),
         )
+    }
+
+    fn tf_batch_norm_act_inference(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        leak: f64,
+    ) -> FlexTensor {
+        let (dims, x) = values(&x);
+        let stats = [&gamma, &beta, &mean, &variance].map(|t| values(t).1);
+        let shape = batch_norm_shape(&dims, epsilon, leak);
+        let out = batch_norm::forward_inference(&shape, &x, stats.each_ref().map(|v| &v[..]));
+        flex_tensor(out, [dims[0], dims[1], dims[2], dims[3]])
+    }
+}
+
+/// The backward pass of [`TfConvBackend::tf_batch_norm_act_inference`]: gradients for the
+/// input, γ and β; the statistics are constants.
+#[derive(Debug)]
+struct BatchNormActInferenceBackward;
+
+/// Checkpoints of the input, γ and β, the statistics, ε and the leak.
+type BatchNormInferenceState = (NodeId, NodeId, NodeId, FlexTensor, FlexTensor, f64, f64);
+
+impl Backward<Flex, 3> for BatchNormActInferenceBackward {
+    type State = BatchNormInferenceState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, gamma_state, beta_state, mean, variance, epsilon, leak) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
+        let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta_state);
+        let (dims, x) = values(&x);
+        let stats = [&gamma, &beta, &mean, &variance].map(|t| values(t).1);
+        let (_, grad) = values(&grad);
+        let shape = batch_norm_shape(&dims, epsilon, leak);
+        let (grad_x, grad_gamma, grad_beta) =
+            batch_norm::backward_inference(&shape, &x, stats.each_ref().map(|v| &v[..]), &grad);
+        if let Some(node) = node_x {
+            let dims = [dims[0], dims[1], dims[2], dims[3]];
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, dims));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, flex_vector(grad_gamma));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, flex_vector(grad_beta));
+        }
     }
 }
 
@@ -469,6 +559,59 @@ impl<C: CheckpointStrategy> TfConvBackend for Autodiff<Flex, C> {
             }
         }
     }
+
+    fn tf_batch_norm_act_inference(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        leak: f64,
+    ) -> FloatTensor<Self> {
+        let (mean, variance) = (mean.into_primitive(), variance.into_primitive());
+        match BatchNormActInferenceBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let (x_state, gamma_state, beta_state) = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&gamma),
+                    prep.checkpoint(&beta),
+                );
+                let out = Flex::tf_batch_norm_act_inference(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    leak,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    beta_state,
+                    mean,
+                    variance,
+                    epsilon,
+                    leak,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_batch_norm_act_inference(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                mean,
+                variance,
+                epsilon,
+                leak,
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -646,6 +789,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn inference_batch_norm_act_matches_burns() {
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let dims = [3, 4, 6, 6];
+            let x = random(dims, &device).mul_scalar(2.0);
+            let stat = |shift: f64| random::<1>([4], &device).add_scalar(shift);
+            let [gamma, beta, mean, variance] = [stat(1.0), stat(0.0), stat(0.0), stat(1.5)];
+            let stats = [gamma.clone(), beta.clone(), mean.clone(), variance.clone()];
+            let ours = batch_norm_act_inference(x.clone(), stats, 1e-3, 0.2);
+            let y = burn::tensor::module::batch_norm(x, gamma, beta, mean, variance, 1e-3);
+            let theirs = burn::tensor::activation::leaky_relu(y, 0.2);
+            assert_close(ours, theirs, "inference batch norm");
+        }
+        // With autodiff: the input's gradient is the slope times γ / √(v + ε).
+        let device = Device::flex().autodiff();
+        let x = random::<4>([2, 1, 3, 3], &device).require_grad();
+        let ones = |v: f64| Tensor::<1>::ones([1], &device).mul_scalar(v);
+        let stats = [ones(2.0), ones(0.0), ones(0.0), ones(4.0 - 1e-3)];
+        let y = batch_norm_act_inference(x.clone(), stats, 1e-3, 0.2);
+        let grads = y.sum().backward();
+        let slope = x
+            .clone()
+            .inner()
+            .greater_elem(0.0)
+            .float()
+            .mul_scalar(0.8)
+            .add_scalar(0.2);
+        assert_close(
+            x.grad(&grads).unwrap(),
+            slope.mul_scalar(1.0),
+            "inference dx",
+        );
     }
 
     #[test]

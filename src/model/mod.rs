@@ -57,19 +57,28 @@ pub mod batch_norm {
 
     /// `bn` then a leaky ReLU of slope `leak` (0: a ReLU), as the seed's layers apply them.
     ///
-    /// In training (an autodiff device and a BatchNorm that trains) on the CPU backend, both
-    /// run as one of dcgan's kernels, and the moving averages advance exactly as burn's
-    /// BatchNorm advances them; elsewhere burn's layers run.
+    /// On the CPU backend both run as one of dcgan's kernels: in training (an autodiff device
+    /// and a BatchNorm that trains) with batch statistics, the moving averages advancing
+    /// exactly as burn's BatchNorm advances them, and otherwise with the moving averages, as
+    /// burn's does. Elsewhere burn's layers run.
     pub fn normalize_and_activate(bn: &BatchNorm, x: Tensor<4>, leak: f64) -> Tensor<4> {
         let device = x.device();
-        let training = device.is_autodiff() && bn.training.is_enabled();
-        if !(training && kernels::supported(&x)) {
+        if !kernels::supported(&x) {
             let y = bn.forward(x);
             return if leak == 0.0 {
                 relu(y)
             } else {
                 leaky_relu(y, leak)
             };
+        }
+        if !(device.is_autodiff() && bn.training.is_enabled()) {
+            let stats = [
+                bn.gamma.val(),
+                bn.beta.val(),
+                bn.running_mean.value().to_device(&device),
+                bn.running_var.value().to_device(&device),
+            ];
+            return kernels::batch_norm_act_inference(x, stats, bn.epsilon, leak);
         }
         let (output, mean, variance) =
             kernels::batch_norm_act(x, bn.gamma.val(), bn.beta.val(), bn.epsilon, leak);
