@@ -38,13 +38,49 @@ impl BatchNormShape {
         (0..self.batch).map(move |b| &values[(b * channels + c) * p..][..p])
     }
 
-    fn activate(&self, y: f32) -> f32 {
-        if y > 0.0 { y } else { y * self.leak as f32 }
+    /// The leak as f32, to copy into a local before a loop: read through `&self` inside
+    /// one, it is reloaded and converted for every element, and the loop does not vectorise.
+    fn leak(&self) -> f32 {
+        self.leak as f32
     }
+}
 
-    fn slope(&self, y: f32) -> f32 {
-        if y > 0.0 { 1.0 } else { self.leak as f32 }
+/// The activation: `y`, or `leak · y` below zero.
+fn activate(y: f32, leak: f32) -> f32 {
+    if y > 0.0 { y } else { y * leak }
+}
+
+/// The activation's slope at `y`.
+fn slope(y: f32, leak: f32) -> f32 {
+    if y > 0.0 { 1.0 } else { leak }
+}
+
+/// Lanes of the partial sums below: independent f32 accumulators the compiler keeps in one
+/// SIMD register, instead of one f64 chain that waits for each addition.
+const LANES: usize = 8;
+
+/// `Σ f(v)` over one plane: f32 partial sums in [`LANES`] lanes (a few hundred terms each at
+/// most), added in f64.
+pub(super) fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    lane_sum2(values, values, |v, _| f(v))
+}
+
+/// `Σ f(a, b)` over two planes of the same length, as [`lane_sum`].
+fn lane_sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f64 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(&a, &b)| f64::from(f(a, b)))
+        .sum();
+    for (a, b) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            lanes[lane] += f(a[lane], b[lane]);
+        }
     }
+    lanes.iter().map(|&v| f64::from(v)).sum::<f64>() + tail
 }
 
 /// What the forward pass returns: the activations and the batch statistics.
@@ -73,16 +109,16 @@ pub fn forward_train(
     let (mean, variance): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            let (mut sum, mut squares) = (0.0f64, 0.0f64);
-            for plane in shape.planes(x, c) {
-                for &v in plane {
-                    sum += f64::from(v);
-                    squares += f64::from(v) * f64::from(v);
-                }
-            }
+            // Two passes (the mean, then squares about it) keep the variance exact when the
+            // mean is large against the spread.
+            let sum: f64 = shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum();
             let mean = sum / shape.count();
-            let variance = (squares / shape.count() - mean * mean).max(0.0);
-            (mean as f32, variance as f32)
+            let m = mean as f32;
+            let squares: f64 = shape
+                .planes(x, c)
+                .map(|p| lane_sum(p, |v| (v - m) * (v - m)))
+                .sum();
+            (m, (squares / shape.count()) as f32)
         })
         .unzip();
     let mut output = vec![0.0f32; x.len()];
@@ -93,8 +129,9 @@ pub fn forward_train(
         .for_each(|(plane, (out, x))| {
             let c = plane % shape.channels;
             let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            let leak = shape.leak();
             for (out, &x) in out.iter_mut().zip(x) {
-                *out = shape.activate(x * scale + shift);
+                *out = activate(x * scale + shift, leak);
             }
         });
     BatchNormOutput {
@@ -147,13 +184,13 @@ pub fn backward_train(
         .into_par_iter()
         .map(|c| {
             let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
             let (mut sum, mut sum_normalized) = (0.0f64, 0.0f64);
             for (x, g) in shape.planes(x, c).zip(shape.planes(grad_output, c)) {
-                for (&x, &g) in x.iter().zip(g) {
-                    let g = f64::from(g * shape.slope(x * scale + shift));
-                    sum += g;
-                    sum_normalized += g * (f64::from(x) - f64::from(mean[c])) * inv_std[c];
-                }
+                sum += lane_sum2(x, g, |x, g| g * slope(x * scale + shift, leak));
+                sum_normalized += lane_sum2(x, g, |x, g| {
+                    g * slope(x * scale + shift, leak) * (x - mu) * inv
+                });
             }
             (sum, sum_normalized)
         })
@@ -169,9 +206,9 @@ pub fn backward_train(
             let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
             let mean_g = (grad_beta[c] / shape.count()) as f32;
             let mean_gx = (grad_gamma[c] / shape.count()) as f32;
-            let (mu, inv) = (mean[c], inv_std[c] as f32);
+            let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
             for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
-                let g = g * shape.slope(x * scale + shift);
+                let g = g * slope(x * scale + shift, leak);
                 let normalized = (x - mu) * inv;
                 *out = scale * (g - mean_g - normalized * mean_gx);
             }
@@ -200,8 +237,9 @@ pub fn forward_inference(
         .for_each(|(plane, (out, x))| {
             let c = plane % shape.channels;
             let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            let leak = shape.leak();
             for (out, &x) in out.iter_mut().zip(x) {
-                *out = shape.activate(x * scale + shift);
+                *out = activate(x * scale + shift, leak);
             }
         });
     output
@@ -233,8 +271,9 @@ pub fn backward_inference(
         let c = plane % shape.channels;
         let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
         let inv_std = 1.0 / (f64::from(variance[c]) + shape.epsilon).sqrt();
+        let leak = shape.leak();
         for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
-            let g = g * shape.slope(x * scale + shift);
+            let g = g * slope(x * scale + shift, leak);
             *out = g * scale;
             grad_beta[c] += f64::from(g);
             grad_gamma[c] += f64::from(g) * (f64::from(x) - f64::from(mean[c])) * inv_std;

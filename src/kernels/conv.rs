@@ -131,9 +131,9 @@ pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32])
                 );
                 for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
                     for (c, y) in y.chunks_mut(p).enumerate() {
-                        let row = &product[c * n + i * p..][..p];
+                        let (row, b) = (&product[c * n + i * p..][..p], bias[c]);
                         for (out, value) in y.iter_mut().zip(row) {
-                            *out = value + bias[c];
+                            *out = value + b;
                         }
                     }
                 }
@@ -239,7 +239,7 @@ pub fn channel_sums(values: &[f32], batch: usize, channels: usize) -> Vec<f32> {
     let mut sums = vec![0.0f64; channels];
     let plane = values.len() / (batch * channels).max(1);
     for (i, plane_values) in values.chunks(plane.max(1)).enumerate() {
-        sums[i % channels] += plane_values.iter().map(|&v| f64::from(v)).sum::<f64>();
+        sums[i % channels] += super::batch_norm::lane_sum(plane_values, |v| v);
     }
     sums.into_iter().map(|s| s as f32).collect()
 }
