@@ -7,7 +7,15 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay`, the 16th entry of `mi_option_t` in mimalloc.h (versions 2 and
+/// 3): how long freed memory waits before it is returned to the OS; -1 never.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // Training frees and reallocates the same large buffers every step; returned to the OS
+    // and faulted in again they cost about a tenth of a step (docs/performance.md).
+    // SAFETY: sets a process-wide allocator option before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     match dcgan::cli::run() {
         Ok(code) => code,
         Err(err) => {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::activation::{leaky_relu, tanh};
+use burn::tensor::activation::tanh;
 use burn::tensor::{Device, Distribution, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::Timing;
 use crate::data::{Batcher, Dataset};
 use crate::model::batch_norm::normalize_and_activate;
-use crate::model::{Discriminator, Generator, tf_conv2d};
+use crate::model::{Discriminator, Generator, leaky_relu, tf_conv2d};
 use crate::train::{RunState, TrainConfig};
 
 /// D's LeakyReLU slope, as in the model.

@@ -46,6 +46,9 @@ pub trait TfConvBackend: Backend {
         leak: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
+    /// A leaky ReLU: `x`, or `slope · x` below zero.
+    fn tf_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
+
     /// BatchNorm of `x` `[batch, channels, h, w]` with given statistics (the moving
     /// averages), followed by a leaky ReLU of slope `leak` (0: ReLU).
     #[allow(clippy::too_many_arguments)]
@@ -131,6 +134,15 @@ pub fn batch_norm_act_inference(
         variance.into_dispatch(),
         epsilon,
         leak,
+    ))
+}
+
+/// A leaky ReLU in one pass each way (see [`TfConvBackend::tf_leaky_relu`]); only where
+/// [`supported`].
+pub fn leaky_relu(x: Tensor<4>, slope: f64) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as TfConvBackend>::tf_leaky_relu(
+        x.into_dispatch(),
+        slope,
     ))
 }
 
@@ -261,6 +273,16 @@ impl TfConvBackend for Flex {
         )
     }
 
+    fn tf_leaky_relu(x: FlexTensor, slope: f64) -> FlexTensor {
+        let (dims, x) = values(&x);
+        let slope = slope as f32;
+        let out = x
+            .iter()
+            .map(|&v| if v > 0.0 { v } else { v * slope })
+            .collect();
+        FlexTensor::from_data(TensorData::new(out, dims))
+    }
+
     fn tf_batch_norm_act_inference(
         x: FlexTensor,
         gamma: FlexTensor,
@@ -275,6 +297,34 @@ impl TfConvBackend for Flex {
         let shape = batch_norm_shape(&dims, epsilon, leak);
         let out = batch_norm::forward_inference(&shape, &x, stats.each_ref().map(|v| &v[..]));
         flex_tensor(out, [dims[0], dims[1], dims[2], dims[3]])
+    }
+}
+
+/// The backward pass of [`TfConvBackend::tf_leaky_relu`]: the output keeps the input's
+/// sign, so it tells the slope.
+#[derive(Debug)]
+struct LeakyReluBackward;
+
+impl Backward<Flex, 1> for LeakyReluBackward {
+    type State = (FlexTensor, f64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let Some(node) = node_x else { return };
+        let (output, slope) = ops.state;
+        let (dims, output) = values(&output);
+        let (_, grad) = values(&grad);
+        let slope = slope as f32;
+        let grad_x = output
+            .iter()
+            .zip(grad.iter())
+            .map(|(&y, &g)| if y > 0.0 { g } else { g * slope })
+            .collect();
+        grads.register::<Flex>(
+            node.id,
+            FlexTensor::from_data(TensorData::new(grad_x, dims)),
+        );
     }
 }
 
@@ -560,6 +610,20 @@ impl<C: CheckpointStrategy> TfConvBackend for Autodiff<Flex, C> {
         }
     }
 
+    fn tf_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self> {
+        match LeakyReluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = Flex::tf_leaky_relu(x.into_primitive(), slope);
+                prep.finish((out.clone(), slope), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_leaky_relu(x.into_primitive(), slope)),
+        }
+    }
+
     fn tf_batch_norm_act_inference(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
@@ -823,6 +887,26 @@ mod tests {
             slope.mul_scalar(1.0),
             "inference dx",
         );
+    }
+
+    #[test]
+    fn leaky_relu_matches_burns() {
+        let device = Device::flex().autodiff();
+        let x = random::<4>([3, 4, 5, 5], &device);
+        let r = random::<4>([3, 4, 5, 5], &device);
+        let run = |ours: bool| {
+            let x = Tensor::from_data(x.to_data(), &device).require_grad();
+            let y = if ours {
+                leaky_relu(x.clone(), 0.2)
+            } else {
+                burn::tensor::activation::leaky_relu(x.clone(), 0.2)
+            };
+            let grads = (y.clone() * r.clone()).sum().backward();
+            [y.inner(), x.grad(&grads).expect("dx")]
+        };
+        for ((ours, theirs), what) in run(true).into_iter().zip(run(false)).zip(["y", "dx"]) {
+            assert_close(ours, theirs, what);
+        }
     }
 
     #[test]

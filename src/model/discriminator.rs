@@ -4,12 +4,12 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
 use super::batch_norm::{normalize_and_activate, tf_batch_norm};
 use super::init::{glorot_uniform, number_params, zeros};
+use super::leaky_relu;
 use super::padding::{tf_conv2d, tf_same_padding};
 
 /// The seed's LeakyReLU slope.

@@ -10,6 +10,16 @@ pub use discriminator::{Discriminator, DiscriminatorConfig};
 pub use generator::{Generator, GeneratorConfig};
 pub use padding::{TfConvTranspose2d, tf_conv2d, tf_same_padding};
 
+/// A leaky ReLU (`x`, or `slope · x` below zero): dcgan's one-pass kernel on the CPU
+/// backend (burn's takes several passes each way), burn's elsewhere.
+pub fn leaky_relu(x: burn::tensor::Tensor<4>, slope: f64) -> burn::tensor::Tensor<4> {
+    if crate::kernels::ops::supported(&x) {
+        crate::kernels::ops::leaky_relu(x, slope)
+    } else {
+        burn::tensor::activation::leaky_relu(x, slope)
+    }
+}
+
 /// BatchNorm settings of TensorFlow's `tf.layers.batch_normalization`, which the seed uses.
 pub mod batch_norm {
     use burn::module::{ParamId, RunningState};

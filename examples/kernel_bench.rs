@@ -1,0 +1,111 @@
+//! Throughput of dcgan's CPU convolution kernels at the seed model's layer shapes (batch
+//! 100), beside the `gemm` crate's own on a large square product: how close the kernels
+//! come to the matrix-product ceiling of this machine. See docs/performance.md.
+//!
+//! ```sh
+//! cargo run --release --example kernel_bench
+//! ```
+
+use std::time::Instant;
+
+use dcgan::kernels::conv::{self, ConvGeometry};
+
+/// Median milliseconds of 9 runs of `f` after 2 untimed ones.
+fn median_ms(mut f: impl FnMut()) -> f64 {
+    for _ in 0..2 {
+        f();
+    }
+    let mut ms: Vec<f64> = (0..9)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    ms[4]
+}
+
+/// A strided convolution of the seed's shapes: `channels_in` × `size`² to `channels_out`.
+fn geometry(channels_in: usize, size: usize, channels_out: usize, stride: usize) -> ConvGeometry {
+    ConvGeometry {
+        batch: 100,
+        channels_in,
+        height_in: size,
+        width_in: size,
+        channels_out,
+        kernel: 5,
+        stride,
+    }
+}
+
+fn main() {
+    println!(
+        "{:<34} {:>9} {:>11} {:>12}",
+        "layer (as a strided convolution)", "forward", "input grad", "weight grad"
+    );
+    let layers = [
+        ("G deconv1 (64×14² ← 128×7²)", geometry(64, 14, 128, 2)),
+        ("G deconv2 (32×28² ← 64×14²)", geometry(32, 28, 64, 2)),
+        ("G deconv3 (1×28² ← 32×28²)", geometry(1, 28, 32, 1)),
+        ("D conv1 (1×28² → 32×14²)", geometry(1, 28, 32, 2)),
+        ("D conv2 (32×14² → 64×7²)", geometry(32, 14, 64, 2)),
+        ("D conv3 (64×7² → 128×4²)", geometry(64, 7, 128, 2)),
+    ];
+    for (name, g) in layers {
+        let x = vec![0.5f32; g.batch * g.channels_in * g.height_in * g.width_in];
+        let y = vec![0.25f32; g.batch * g.channels_out * g.height_out() * g.width_out()];
+        let (w, b) = (vec![0.1f32; g.weight_len()], vec![0.0f32; g.channels_out]);
+        let gflop = 2.0 * (g.batch * g.height_out() * g.width_out() * g.weight_len()) as f64 / 1e9;
+        let rate = |ms: f64| format!("{:.0} GF/s", gflop / ms * 1e3);
+        let forward = median_ms(|| drop(conv::forward(&g, &x, &w, &b)));
+        let input = median_ms(|| drop(conv::input_grad(&g, &y, &w)));
+        let weight = median_ms(|| drop(conv::weight_grad(&g, &x, &y)));
+        println!(
+            "{name:<34} {:>9} {:>11} {:>12}",
+            rate(forward),
+            rate(input),
+            rate(weight)
+        );
+    }
+
+    let n = 1024;
+    let (a, b, mut c) = (
+        vec![0.5f32; n * n],
+        vec![0.25f32; n * n],
+        vec![0.0f32; n * n],
+    );
+    for (name, parallelism) in [
+        ("1 thread", gemm::Parallelism::None),
+        ("2 threads", gemm::Parallelism::Rayon(2)),
+    ] {
+        let ms = median_ms(|| {
+            // SAFETY: three n×n row-major matrices, each exactly n·n long.
+            unsafe {
+                gemm::gemm(
+                    n,
+                    n,
+                    n,
+                    c.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr(),
+                    1,
+                    n as isize,
+                    b.as_ptr(),
+                    1,
+                    n as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                )
+            }
+        });
+        let gflop = 2.0 * (n * n * n) as f64 / 1e9;
+        println!("gemm {n}×{n}×{n}, {name}: {:.0} GF/s", gflop / ms * 1e3);
+    }
+}
