@@ -24,6 +24,9 @@ use crate::model::tf_same_padding;
 /// the product too thin for the GEMM kernels to run at speed.
 const MIN_CHUNK_COLUMNS: usize = 256;
 
+/// Chunks of images come in multiples of this, for an even share among 2, 4 or 8 threads.
+const CHUNK_MULTIPLE: usize = 8;
+
 /// Groups of images whose weight gradients are summed separately, then added: enough for
 /// the threads of any common CPU to share, few enough that the partial sums stay small.
 const WEIGHT_GRAD_GROUPS: usize = 8;
@@ -91,11 +94,17 @@ impl ConvGeometry {
         )
     }
 
-    /// Images per chunk of work.
+    /// Images per chunk of work: enough for a wide matrix product, and chunks in a multiple
+    /// of [`CHUNK_MULTIPLE`] so that the threads get equal shares (7 chunks on 2 threads
+    /// leave one idle an eighth of the time). The split depends on the shape only, never on
+    /// the threads, so results do not either.
     fn chunk_images(&self) -> usize {
-        MIN_CHUNK_COLUMNS
+        let batch = self.batch.max(1);
+        let fewest = MIN_CHUNK_COLUMNS
             .div_ceil(self.positions().max(1))
-            .clamp(1, self.batch.max(1))
+            .clamp(1, batch);
+        let chunks = batch.div_ceil(fewest).next_multiple_of(CHUNK_MULTIPLE);
+        batch.div_ceil(chunks).max(1)
     }
 }
 
