@@ -125,13 +125,13 @@ pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32])
     y.par_chunks_mut(nb * g.image_out())
         .enumerate()
         .for_each_init(
-            || (Vec::new(), Vec::new()),
-            |(cols, product), (chunk, y)| {
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(cols, product, scratch), (chunk, y)| {
                 let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                 let n = images.len() * p;
                 cols.resize(k * n, 0.0);
                 product.resize(g.channels_out * n, 0.0);
-                im2col(g, x, images.clone(), cols);
+                im2col(g, x, images.clone(), cols, scratch);
                 // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
                 matmul(
                     product,
@@ -172,8 +172,8 @@ pub fn input_grad(geometry: &ConvGeometry, grad_y: &[f32], weight: &[f32]) -> Ve
         .par_chunks_mut(nb * g.image_in())
         .enumerate()
         .for_each_init(
-            || (Vec::new(), Vec::new()),
-            |(gathered, cols), (chunk, grad_x)| {
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(gathered, cols, scratch), (chunk, grad_x)| {
                 let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                 let n = images.len() * p;
                 gathered.resize(g.channels_out * n, 0.0);
@@ -185,7 +185,7 @@ pub fn input_grad(geometry: &ConvGeometry, grad_y: &[f32], weight: &[f32]) -> Ve
                     MatrixRef::row_major(weight, g.channels_out, k).transposed(),
                     MatrixRef::row_major(gathered, g.channels_out, n),
                 );
-                col2im(g, cols, n, grad_x);
+                col2im(g, cols, n, grad_x, scratch);
             },
         );
     grad_x
@@ -216,12 +216,12 @@ pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f3
         .into_par_iter()
         .map(|group| {
             let mut sum = vec![0.0f32; g.weight_len()];
-            let (mut cols, mut gathered) = (Vec::new(), Vec::new());
+            let (mut cols, mut gathered, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
             for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
                 let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                 let n = images.len() * p;
                 cols.resize(k * n, 0.0);
-                im2col(g, x, images.clone(), &mut cols);
+                im2col(g, x, images.clone(), &mut cols, &mut scratch);
                 gathered.resize(g.channels_out * n, 0.0);
                 gather_channels_first(g, grad_y, images, &mut gathered);
                 // sum [channels_out, k] += grad_y [channels_out, n] × colsᵀ [n, k]
@@ -264,70 +264,164 @@ pub fn add_channel_bias(values: &mut [f32], batch: usize, bias: &[f32]) {
     }
 }
 
-/// Fills `cols` (`[patch_len, images * positions]`, row-major) with the patches of `images`:
-/// row `(c, ky, kx)`, column `(image, oy, ox)` holds `x[image, c, oy·s + ky − top, ox·s + kx −
-/// left]`, zero outside the map.
-fn im2col(g: &ConvGeometry, x: &[f32], images: Range<usize>, cols: &mut [f32]) {
-    let (ho, wo, s) = (g.height_out(), g.width_out(), g.stride);
+/// The large map of a chunk of images, zero-padded and split by phase, so that every row
+/// of a patch matrix is a run of contiguous copies: with stride `s`, phase plane `(py, px)`
+/// of a channel holds `x[u·s + py − top, v·s + px − left]` at `(u, v)` (zero outside the
+/// map), and patch element `(ky, kx)` of output `(oy, ox)` is phase plane
+/// `(ky mod s, kx mod s)` at `(oy + ky / s, ox + kx / s)`.
+struct Phases {
+    stride: usize,
+    /// Rows and columns of one phase plane.
+    rows: usize,
+    cols: usize,
+}
+
+impl Phases {
+    fn of(g: &ConvGeometry) -> Self {
+        let reach = (g.kernel - 1) / g.stride;
+        Phases {
+            stride: g.stride,
+            rows: g.height_out() + reach,
+            cols: g.width_out() + reach,
+        }
+    }
+
+    /// Elements of all phase planes of one channel.
+    fn channel_len(&self) -> usize {
+        self.stride * self.stride * self.rows * self.cols
+    }
+
+    /// Offset of phase plane `(py, px)` within its channel.
+    fn plane(&self, py: usize, px: usize) -> usize {
+        (py * self.stride + px) * self.rows * self.cols
+    }
+}
+
+/// For each image and channel of a chunk, each phase plane row `(py, px, u)` and the input
+/// row it comes from: calls `visit(channel_offset, plane_row_offset, iy, v_range, ix0)`
+/// where the plane row's columns `v` in `v_range` hold input columns `ix0 + (v − start)·s`.
+fn for_each_phase_row(
+    g: &ConvGeometry,
+    phases: &Phases,
+    images: usize,
+    mut visit: impl FnMut(usize, usize, usize, Range<usize>, usize),
+) {
     let (top, left) = g.padding();
-    let (h, w, kernel) = (g.height_in, g.width_in, g.kernel);
-    let n = images.len() * ho * wo;
-    for (row, cols) in cols.chunks_mut(n).enumerate() {
-        let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
-        let (xs, xe) = valid_range(kx, left, s, w, wo);
-        for (i, image) in images.clone().enumerate() {
-            let plane = &x[(image * g.channels_in + c) * h * w..][..h * w];
-            for oy in 0..ho {
-                let out = &mut cols[(i * ho + oy) * wo..][..wo];
-                let iy = (oy * s + ky) as isize - top as isize;
-                if iy < 0 || iy >= h as isize {
-                    out.fill(0.0);
-                    continue;
-                }
-                let line = &plane[iy as usize * w..][..w];
-                out[..xs].fill(0.0);
-                out[xe.max(xs)..].fill(0.0);
-                if xs < xe {
-                    let inputs = line[xs * s + kx - left..].iter().step_by(s);
-                    for (value, input) in out[xs..xe].iter_mut().zip(inputs) {
-                        *value = *input;
+    let s = g.stride;
+    for image_channel in 0..images * g.channels_in {
+        for py in 0..s {
+            for px in 0..s {
+                let (start, end) = valid_range(px, left, s, g.width_in, phases.cols);
+                for u in 0..phases.rows {
+                    let iy = (u * s + py) as isize - top as isize;
+                    if iy < 0 || iy >= g.height_in as isize || start >= end {
+                        continue;
                     }
+                    let row = phases.plane(py, px) + u * phases.cols;
+                    let ix0 = start * s + px - left;
+                    visit(image_channel, row, iy as usize, start..end, ix0);
                 }
             }
         }
     }
 }
 
-/// The adjoint of [`im2col`] for one chunk: adds each column entry of `cols`
-/// (`[patch_len, n]`) into `grad_x`, the chunk's images of the large map, which start at
-/// zero.
-fn col2im(g: &ConvGeometry, cols: &[f32], n: usize, grad_x: &mut [f32]) {
-    let (ho, wo, s) = (g.height_out(), g.width_out(), g.stride);
-    let (top, left) = g.padding();
-    let (h, w, kernel) = (g.height_in, g.width_in, g.kernel);
+/// Fills `cols` (`[patch_len, images * positions]`, row-major) with the patches of `images`:
+/// row `(c, ky, kx)`, column `(image, oy, ox)` holds `x[image, c, oy·s + ky − top, ox·s + kx −
+/// left]`, zero outside the map. `scratch` holds the phase planes ([`Phases`]).
+fn im2col(
+    g: &ConvGeometry,
+    x: &[f32],
+    images: Range<usize>,
+    cols: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
+    let phases = Phases::of(g);
+    let (h, w, s) = (g.height_in, g.width_in, g.stride);
+    let channel = phases.channel_len();
+    scratch.clear();
+    scratch.resize(images.len() * g.channels_in * channel, 0.0);
+    let x = &x[images.start * g.image_in()..][..images.len() * g.image_in()];
+    for_each_phase_row(g, &phases, images.len(), |ic, row, iy, v, ix0| {
+        let line = &x[(ic * h + iy) * w..][..w];
+        let plane_row = &mut scratch[ic * channel + row..][v.clone()];
+        for (value, input) in plane_row.iter_mut().zip(line[ix0..].iter().step_by(s)) {
+            *value = *input;
+        }
+    });
+    copy_patches(
+        g,
+        &phases,
+        images.len(),
+        cols,
+        |cols, planes| cols.copy_from_slice(planes),
+        scratch,
+    );
+}
+
+/// Walks the patch matrix row by row and the phase planes in step: `f(cols_run,
+/// plane_run)` for each run of `width_out` patch entries and the phase-plane values they
+/// hold.
+fn copy_patches(
+    g: &ConvGeometry,
+    phases: &Phases,
+    images: usize,
+    cols: &mut [f32],
+    f: impl Fn(&mut [f32], &[f32]),
+    scratch: &[f32],
+) {
+    let (ho, wo, s, kernel) = (g.height_out(), g.width_out(), g.stride, g.kernel);
+    let n = images * ho * wo;
+    let channel = phases.channel_len();
+    for (row, cols) in cols.chunks_mut(n).enumerate() {
+        let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
+        let plane = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
+        for i in 0..images {
+            let planes = &scratch[(i * g.channels_in + c) * channel + plane..];
+            for oy in 0..ho {
+                f(
+                    &mut cols[(i * ho + oy) * wo..][..wo],
+                    &planes[oy * phases.cols..][..wo],
+                );
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`] for one chunk: adds each entry of `cols` (`[patch_len, n]`)
+/// into `grad_x`, the chunk's images of the large map (overwritten). `scratch` holds the
+/// phase planes ([`Phases`]), where the sums are made with contiguous additions.
+fn col2im(g: &ConvGeometry, cols: &[f32], n: usize, grad_x: &mut [f32], scratch: &mut Vec<f32>) {
+    let phases = Phases::of(g);
+    let (ho, wo, s, kernel) = (g.height_out(), g.width_out(), g.stride, g.kernel);
+    let (h, w) = (g.height_in, g.width_in);
     let images = n / (ho * wo);
+    let channel = phases.channel_len();
+    scratch.clear();
+    scratch.resize(images * g.channels_in * channel, 0.0);
     for (row, cols) in cols.chunks(n).enumerate() {
         let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
-        let (xs, xe) = valid_range(kx, left, s, w, wo);
+        let plane = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
         for i in 0..images {
-            let plane = &mut grad_x[(i * g.channels_in + c) * h * w..][..h * w];
+            let planes = &mut scratch[(i * g.channels_in + c) * channel + plane..];
             for oy in 0..ho {
-                let iy = (oy * s + ky) as isize - top as isize;
-                if iy < 0 || iy >= h as isize {
-                    continue;
-                }
-                if xs >= xe {
-                    continue;
-                }
-                let line = &mut plane[iy as usize * w..][..w];
-                let values = &cols[(i * ho + oy) * wo..][xs..xe];
-                let targets = line[xs * s + kx - left..].iter_mut().step_by(s);
-                for (target, value) in targets.zip(values) {
-                    *target += value;
+                let values = &cols[(i * ho + oy) * wo..][..wo];
+                let sums = &mut planes[oy * phases.cols..][..wo];
+                for (sum, value) in sums.iter_mut().zip(values) {
+                    *sum += value;
                 }
             }
         }
     }
+    // Every input position is one phase-plane position (or none, if no patch reads it).
+    grad_x.fill(0.0);
+    for_each_phase_row(g, &phases, images, |ic, row, iy, v, ix0| {
+        let line = &mut grad_x[(ic * h + iy) * w..][..w];
+        let plane_row = &scratch[ic * channel + row..][v];
+        for (target, value) in line[ix0..].iter_mut().step_by(s).zip(plane_row) {
+            *target = *value;
+        }
+    });
 }
 
 /// Output columns `ox` in `start..end` whose input column `ox·stride + k − left` lies in
