@@ -6,7 +6,8 @@
 //! [`checkpoint`] saving and resuming (in the file layout of [`sections`]), [`picture`] noise
 //! and image grids, [`logging`] TensorBoard events, metrics and progress, [`report`] loss
 //! curves and the progress GIF, [`eval`] the classifier and the quality metrics, [`bench`]
-//! timings, [`weights`] the portable generator file, and [`cli`] the commands.
+//! timings, [`kernels`] dcgan's own CPU kernels for burn, [`weights`] the portable generator
+//! file, and [`cli`] the commands.
 
 pub mod atomic_file;
 pub mod bench;

@@ -1,0 +1,397 @@
+//! [`CpuKernelOps`] on `Autodiff<Flex>`: each operation records its backward pass, which
+//! calls dcgan's kernels for the gradients.
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::TensorData;
+
+use super::flex::{
+    conv_geometry, flex_tensor, flex_vector, in_dims, out_dims, transposed_geometry, values,
+};
+use super::{CpuKernelOps, batch_norm_shape};
+use crate::kernels::batch_norm;
+use crate::kernels::conv;
+
+/// The backward pass of [`CpuKernelOps::tf_leaky_relu`]: the output keeps the input's
+/// sign, so it tells the slope.
+#[derive(Debug)]
+struct LeakyReluBackward;
+
+impl Backward<Flex, 1> for LeakyReluBackward {
+    type State = (FlexTensor, f64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let Some(node) = node_x else { return };
+        let (output, slope) = ops.state;
+        let (dims, output) = values(&output);
+        let (_, grad) = values(&grad);
+        let slope = slope as f32;
+        let grad_x = output
+            .iter()
+            .zip(grad.iter())
+            .map(|(&y, &g)| if y > 0.0 { g } else { g * slope })
+            .collect();
+        grads.register::<Flex>(
+            node.id,
+            FlexTensor::from_data(TensorData::new(grad_x, dims)),
+        );
+    }
+}
+
+/// The backward pass of [`CpuKernelOps::tf_batch_norm_act_inference`]: gradients for the
+/// input, γ and β; the statistics are constants.
+#[derive(Debug)]
+struct BatchNormActInferenceBackward;
+
+/// Checkpoints of the input, γ and β, the statistics, ε and the leak.
+type BatchNormInferenceState = (NodeId, NodeId, NodeId, FlexTensor, FlexTensor, f64, f64);
+
+impl Backward<Flex, 3> for BatchNormActInferenceBackward {
+    type State = BatchNormInferenceState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, gamma_state, beta_state, mean, variance, epsilon, leak) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
+        let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta_state);
+        let (dims, x) = values(&x);
+        let stats = [&gamma, &beta, &mean, &variance].map(|t| values(t).1);
+        let (_, grad) = values(&grad);
+        let shape = batch_norm_shape(&dims, epsilon, leak);
+        let (grad_x, grad_gamma, grad_beta) =
+            batch_norm::backward_inference(&shape, &x, stats.each_ref().map(|v| &v[..]), &grad);
+        if let Some(node) = node_x {
+            let dims = [dims[0], dims[1], dims[2], dims[3]];
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, dims));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, flex_vector(grad_gamma));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, flex_vector(grad_beta));
+        }
+    }
+}
+
+/// The backward pass of [`CpuKernelOps::tf_batch_norm_act`].
+#[derive(Debug)]
+struct BatchNormActBackward;
+
+/// Checkpoints of the input, γ and β, the batch statistics, ε and the leak.
+type BatchNormState = (NodeId, NodeId, NodeId, FlexTensor, FlexTensor, f64, f64);
+
+impl Backward<Flex, 3> for BatchNormActBackward {
+    type State = BatchNormState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, gamma_state, beta_state, mean, variance, epsilon, leak) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
+        let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta_state);
+        let (dims, x) = values(&x);
+        let (_, gamma) = values(&gamma);
+        let (_, beta) = values(&beta);
+        let (_, mean) = values(&mean);
+        let (_, variance) = values(&variance);
+        let (_, grad) = values(&grad);
+        let shape = batch_norm_shape(&dims, epsilon, leak);
+        let (grad_x, grad_gamma, grad_beta) =
+            batch_norm::backward_train(&shape, &x, &gamma, &beta, &mean, &variance, &grad);
+        if let Some(node) = node_x {
+            let dims = [dims[0], dims[1], dims[2], dims[3]];
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, dims));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, flex_vector(grad_gamma));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, flex_vector(grad_beta));
+        }
+    }
+}
+
+/// The backward pass of [`CpuKernelOps::tf_conv2d`].
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl Backward<Flex, 3> for Conv2dBackward {
+    type State = (NodeId, NodeId, usize);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, weight_state, stride) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight_state);
+        let (x_dims, x) = values(&x);
+        let (w_dims, w) = values(&weight);
+        let (_, grad) = values(&grad);
+        let g = conv_geometry(&x_dims, &w_dims, stride);
+        if let Some(node) = node_x {
+            let grad_x = conv::input_grad(&g, &grad, &w);
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, in_dims(&g)));
+        }
+        if let Some(node) = node_weight {
+            let grad_w = conv::weight_grad(&g, &x, &grad);
+            grads.register::<Flex>(
+                node.id,
+                flex_tensor(grad_w, [w_dims[0], w_dims[1], w_dims[2], w_dims[3]]),
+            );
+        }
+        if let Some(node) = node_bias {
+            let grad_b = conv::channel_sums(&grad, g.batch, g.channels_out);
+            grads.register::<Flex>(node.id, flex_vector(grad_b));
+        }
+    }
+}
+
+/// The backward pass of [`CpuKernelOps::tf_conv_transpose2d`]: the transposed
+/// convolution is the input gradient of a strided one, so its own input gradient is that
+/// convolution's forward pass and its weight gradient that convolution's weight gradient
+/// with the roles of input and output swapped.
+#[derive(Debug)]
+struct ConvTranspose2dBackward;
+
+impl Backward<Flex, 3> for ConvTranspose2dBackward {
+    type State = (NodeId, NodeId, usize);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, weight_state, stride) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight_state);
+        let (x_dims, x) = values(&x);
+        let (w_dims, w) = values(&weight);
+        let (_, grad) = values(&grad);
+        let g = transposed_geometry(&x_dims, &w_dims, stride);
+        if let Some(node) = node_x {
+            let zero_bias = vec![0.0f32; g.channels_out];
+            let grad_x = conv::forward(&g, &grad, &w, &zero_bias);
+            grads.register::<Flex>(node.id, flex_tensor(grad_x, out_dims(&g)));
+        }
+        if let Some(node) = node_weight {
+            let grad_w = conv::weight_grad(&g, &grad, &x);
+            grads.register::<Flex>(
+                node.id,
+                flex_tensor(grad_w, [w_dims[0], w_dims[1], w_dims[2], w_dims[3]]),
+            );
+        }
+        if let Some(node) = node_bias {
+            let grad_b = conv::channel_sums(&grad, g.batch, g.channels_in);
+            grads.register::<Flex>(node.id, flex_vector(grad_b));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> CpuKernelOps for Autodiff<Flex, C> {
+    fn tf_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        match Conv2dBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride);
+                let out = Flex::tf_conv2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    stride,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
+            )),
+        }
+    }
+
+    fn tf_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+    ) -> FloatTensor<Self> {
+        match ConvTranspose2dBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride);
+                let out = Flex::tf_conv_transpose2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    stride,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_conv_transpose2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
+            )),
+        }
+    }
+
+    fn tf_batch_norm_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        leak: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // The statistics leave as constants: the moving averages take no gradient.
+        let constant = <FloatTensor<Self>>::new;
+        match BatchNormActBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let (x_state, gamma_state, beta_state) = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&gamma),
+                    prep.checkpoint(&beta),
+                );
+                let (out, mean, variance) = Flex::tf_batch_norm_act(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                    leak,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    beta_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    leak,
+                );
+                (prep.finish(state, out), constant(mean), constant(variance))
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, mean, variance) = Flex::tf_batch_norm_act(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                    leak,
+                );
+                (prep.finish(out), constant(mean), constant(variance))
+            }
+        }
+    }
+
+    fn tf_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self> {
+        match LeakyReluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = Flex::tf_leaky_relu(x.into_primitive(), slope);
+                prep.finish((out.clone(), slope), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_leaky_relu(x.into_primitive(), slope)),
+        }
+    }
+
+    fn tf_batch_norm_act_inference(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        leak: f64,
+    ) -> FloatTensor<Self> {
+        let (mean, variance) = (mean.into_primitive(), variance.into_primitive());
+        match BatchNormActInferenceBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let (x_state, gamma_state, beta_state) = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&gamma),
+                    prep.checkpoint(&beta),
+                );
+                let out = Flex::tf_batch_norm_act_inference(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    leak,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    beta_state,
+                    mean,
+                    variance,
+                    epsilon,
+                    leak,
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_batch_norm_act_inference(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                mean,
+                variance,
+                epsilon,
+                leak,
+            )),
+        }
+    }
+}
