@@ -313,3 +313,34 @@ fn images_of_the_wrong_size_are_refused_before_training() {
     let err = fails(dcgan(home.path()).args(["train", "--data-dir", "data", "--out", "run"]));
     assert!(err.contains("28×28") && err.contains("32×32"), "{err}");
 }
+
+/// The binary sets mimalloc's purge delay to "never" through the option's index in
+/// mimalloc.h (src/main.rs); mimalloc's own statistics show whether that index is the
+/// right one: asked to purge at once, a binary without the setting purges hundreds of times
+/// in a run like this one.
+#[test]
+fn the_allocator_keeps_freed_pages() {
+    let home = tempfile::tempdir().unwrap();
+    let out = ok(dcgan(home.path())
+        .args([
+            "bench",
+            "--batch-size",
+            "20",
+            "--iters",
+            "2",
+            "--warmup",
+            "0",
+        ])
+        .env("MIMALLOC_SHOW_STATS", "1")
+        .env("MIMALLOC_PURGE_DELAY", "0"));
+    let stats = String::from_utf8_lossy(&out.stderr);
+    let purges = stats
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("purges"))
+        .unwrap_or_else(|| panic!("no purge count in mimalloc's statistics:\n{stats}"));
+    let count = purges
+        .trim_start_matches([' ', ':'])
+        .split_whitespace()
+        .next();
+    assert_eq!(count, Some("0"), "mimalloc purged: {purges}");
+}
