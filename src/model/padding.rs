@@ -6,6 +6,7 @@
 //! seed and with the reference implementations.
 
 use burn::module::Module;
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::tensor::Tensor;
 
@@ -49,8 +50,14 @@ impl TfConvTranspose2d {
     /// - input: `[batch, channels_in, h, w]`
     /// - output: `[batch, channels_out, h * stride, w * stride]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let (stride, bias) = (self.conv.stride, self.conv.bias.as_ref());
-        if let Some(bias) = bias.filter(|_| stride[0] == stride[1] && kernels::supported(&input)) {
+        let (conv, stride) = (&self.conv, self.conv.stride);
+        let covered = conv.kernel_size[0] == conv.kernel_size[1]
+            && stride[0] == stride[1]
+            && conv.dilation == [1, 1]
+            && conv.groups == 1
+            && conv.padding_out == [0, 0]
+            && kernels::supported(&input);
+        if let Some(bias) = conv.bias.as_ref().filter(|_| covered) {
             return kernels::conv_transpose2d(input, self.conv.weight.val(), bias.val(), stride[0]);
         }
         let [_, _, h, w] = input.dims();
@@ -66,14 +73,25 @@ impl TfConvTranspose2d {
 }
 
 /// Applies `conv`, a convolution with TF's 'SAME' padding (as [`tf_same_padding`] sets it),
-/// with dcgan's own kernels where they run and burn's otherwise.
+/// with dcgan's own kernels where they run and burn's otherwise (also for any convolution
+/// the kernels do not cover: another padding, unequal strides or kernel sides, dilation,
+/// groups, no bias).
 ///
 /// # Shapes
 /// - input: `[batch, channels_in, h, w]`
 /// - output: `[batch, channels_out, ceil(h / stride), ceil(w / stride)]`
 pub fn tf_conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
-    let (stride, bias) = (conv.stride, conv.bias.as_ref());
-    match bias.filter(|_| stride[0] == stride[1] && kernels::supported(&input)) {
+    let [_, _, h, w] = input.dims();
+    let (kernel, stride) = (conv.kernel_size, conv.stride);
+    let (top, bottom) = tf_same_padding(h, kernel[0], stride[0]);
+    let (left, right) = tf_same_padding(w, kernel[1], stride[1]);
+    let covered = kernel[0] == kernel[1]
+        && stride[0] == stride[1]
+        && conv.dilation == [1, 1]
+        && conv.groups == 1
+        && conv.padding == PaddingConfig2d::Explicit(top, left, bottom, right)
+        && kernels::supported(&input);
+    match conv.bias.as_ref().filter(|_| covered) {
         Some(bias) => kernels::conv2d(input, conv.weight.val(), bias.val(), stride[0]),
         None => conv.forward(input),
     }
@@ -149,6 +167,38 @@ mod tests {
                 };
                 assert_eq!(out[y * 6 + x], expected, "output ({y}, {x})");
             }
+        }
+    }
+
+    /// A TF 'SAME' convolution runs dcgan's kernel; one with other padding burn's layer,
+    /// whose results differ in their last bits.
+    #[test]
+    fn convolutions_run_the_kernel_only_where_it_computes_the_same() {
+        let device = Device::flex();
+        let values = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+        let x = Tensor::<4>::random([2, 3, 14, 14], burn::tensor::Distribution::Default, &device);
+        let mut conv = Conv2dConfig::new([3, 4], [5, 5])
+            .with_stride([2, 2])
+            .init(&device);
+        for (padding, kernel) in [
+            (PaddingConfig2d::Explicit(1, 1, 2, 2), true),
+            (PaddingConfig2d::Explicit(2, 2, 2, 2), false),
+        ] {
+            conv.padding = padding;
+            let routed = values(tf_conv2d(&conv, x.clone()));
+            let bias = conv.bias.as_ref().unwrap().val();
+            let ours = values(kernels::conv2d(x.clone(), conv.weight.val(), bias, 2));
+            let theirs = values(conv.forward(x.clone()));
+            assert_ne!(
+                ours, theirs,
+                "the two implementations round alike; the test tells nothing"
+            );
+            assert_eq!(
+                routed,
+                if kernel { ours } else { theirs },
+                "{:?}",
+                conv.padding
+            );
         }
     }
 
