@@ -59,7 +59,7 @@ fn main() {
         let gflop = 2.0 * (g.batch * g.height_out() * g.width_out() * g.weight_len()) as f64 / 1e9;
         let rate = |ms: f64| format!("{:.0} GF/s", gflop / ms * 1e3);
         let forward = median_ms(|| drop(conv::forward(&g, &x, &w, &b)));
-        let input = median_ms(|| drop(conv::input_grad(&g, &y, &w)));
+        let input = median_ms(|| drop(conv::input_grad(&g, &y, &w, None)));
         let weight = median_ms(|| drop(conv::weight_grad(&g, &x, &y)));
         println!(
             "{name:<34} {:>9} {:>11} {:>12}",

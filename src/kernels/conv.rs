@@ -152,13 +152,20 @@ pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32])
 }
 
 /// The gradient of [`forward`] with respect to `x`, given the gradient `grad_y` of its
-/// output; also the forward pass of the transposed convolution with the same weight.
+/// output; also the forward pass of the transposed convolution with the same weight, which
+/// adds `bias` (per channel of the large map) on the way.
 ///
 /// # Shapes
 /// - grad_y: `[batch, channels_out, height_out, width_out]`
 /// - weight: `[channels_out, channels_in, kernel, kernel]`
+/// - bias: `[channels_in]`
 /// - output: `[batch, channels_in, height_in, width_in]`
-pub fn input_grad(geometry: &ConvGeometry, grad_y: &[f32], weight: &[f32]) -> Vec<f32> {
+pub fn input_grad(
+    geometry: &ConvGeometry,
+    grad_y: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
     let g = geometry;
     assert_eq!(
         grad_y.len(),
@@ -166,6 +173,9 @@ pub fn input_grad(geometry: &ConvGeometry, grad_y: &[f32], weight: &[f32]) -> Ve
         "conv output gradient size"
     );
     assert_eq!(weight.len(), g.weight_len(), "conv weight size");
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), g.channels_in, "transposed conv bias size");
+    }
     let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
     let mut grad_x = vec![0.0f32; g.batch * g.image_in()];
     grad_x
@@ -185,7 +195,7 @@ pub fn input_grad(geometry: &ConvGeometry, grad_y: &[f32], weight: &[f32]) -> Ve
                     MatrixRef::row_major(weight, g.channels_out, k).transposed(),
                     MatrixRef::row_major(gathered, g.channels_out, n),
                 );
-                col2im(g, cols, n, grad_x, scratch);
+                col2im(g, cols, n, bias, grad_x, scratch);
             },
         );
     grad_x
@@ -251,17 +261,6 @@ pub fn channel_sums(values: &[f32], batch: usize, channels: usize) -> Vec<f32> {
         sums[i % channels] += super::batch_norm::lane_sum(plane_values, |v| v);
     }
     sums.into_iter().map(|s| s as f32).collect()
-}
-
-/// Adds `bias` to every position of each channel of `values` (`[batch, channels,
-/// positions]`).
-pub fn add_channel_bias(values: &mut [f32], batch: usize, bias: &[f32]) {
-    let channels = bias.len();
-    let plane = values.len() / (batch * channels).max(1);
-    for (i, plane_values) in values.chunks_mut(plane.max(1)).enumerate() {
-        let b = bias[i % channels];
-        plane_values.iter_mut().for_each(|v| *v += b);
-    }
 }
 
 /// The large map of a chunk of images, zero-padded and split by phase, so that every row
@@ -389,9 +388,17 @@ fn copy_patches(
 }
 
 /// The adjoint of [`im2col`] for one chunk: adds each entry of `cols` (`[patch_len, n]`)
-/// into `grad_x`, the chunk's images of the large map (overwritten). `scratch` holds the
-/// phase planes ([`Phases`]), where the sums are made with contiguous additions.
-fn col2im(g: &ConvGeometry, cols: &[f32], n: usize, grad_x: &mut [f32], scratch: &mut Vec<f32>) {
+/// into `grad_x`, the chunk's images of the large map, overwritten with the sums plus
+/// `bias` of their channel (if any). `scratch` holds the phase planes ([`Phases`]), where
+/// the sums are made with contiguous additions.
+fn col2im(
+    g: &ConvGeometry,
+    cols: &[f32],
+    n: usize,
+    bias: Option<&[f32]>,
+    grad_x: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
     let phases = Phases::of(g);
     let (ho, wo, s, kernel) = (g.height_out(), g.width_out(), g.stride, g.kernel);
     let (h, w) = (g.height_in, g.width_in);
@@ -414,12 +421,16 @@ fn col2im(g: &ConvGeometry, cols: &[f32], n: usize, grad_x: &mut [f32], scratch:
         }
     }
     // Every input position is one phase-plane position (or none, if no patch reads it).
-    grad_x.fill(0.0);
+    let bias_of = |ic: usize| bias.map_or(0.0, |b| b[ic % g.channels_in]);
+    for (ic, plane) in grad_x.chunks_mut(h * w).enumerate() {
+        plane.fill(bias_of(ic));
+    }
     for_each_phase_row(g, &phases, images, |ic, row, iy, v, ix0| {
         let line = &mut grad_x[(ic * h + iy) * w..][..w];
         let plane_row = &scratch[ic * channel + row..][v];
+        let b = bias_of(ic);
         for (target, value) in line[ix0..].iter_mut().step_by(s).zip(plane_row) {
-            *target = *value;
+            *target = *value + b;
         }
     });
 }
@@ -659,7 +670,20 @@ mod tests {
                     value
                 })
                 .collect();
-            assert_close(&input_grad(&g, &r, &w), &want_x, "grad x");
+            assert_close(&input_grad(&g, &r, &w, None), &want_x, "grad x");
+            // With a bias, each channel of the large map is shifted by it.
+            let bias: Vec<f32> = (0..g.channels_in).map(|c| c as f32 - 0.5).collect();
+            let plane = g.height_in * g.width_in;
+            let shifted: Vec<f64> = want_x
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + f64::from(bias[i / plane % g.channels_in]))
+                .collect();
+            assert_close(
+                &input_grad(&g, &r, &w, Some(&bias)),
+                &shifted,
+                "grad x + bias",
+            );
 
             let mut unit = vec![0.0f32; w.len()];
             let want_w: Vec<f64> = (0..w.len())
@@ -706,17 +730,13 @@ mod tests {
     }
 
     #[test]
-    fn channel_sums_and_bias() {
+    fn sums_per_channel() {
         // [batch 2, channels 3, positions 2]
         let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
         assert_eq!(
             channel_sums(&values, 2, 3),
             vec![0. + 1. + 6. + 7., 2. + 3. + 8. + 9., 4. + 5. + 10. + 11.]
         );
-        let mut with_bias = values.clone();
-        add_channel_bias(&mut with_bias, 2, &[10.0, 20.0, 30.0]);
-        assert_eq!(&with_bias[..6], &[10.0, 11.0, 22.0, 23.0, 34.0, 35.0]);
-        assert_eq!(&with_bias[6..], &[16.0, 17.0, 28.0, 29.0, 40.0, 41.0]);
     }
 
     #[test]

@@ -155,7 +155,7 @@ impl Backward<Flex, 3> for Conv2dBackward {
         let (_, grad) = values(&grad);
         let g = conv_geometry(&x_dims, &w_dims, stride);
         if let Some(node) = node_x {
-            let grad_x = conv::input_grad(&g, &grad, &w);
+            let grad_x = conv::input_grad(&g, &grad, &w, None);
             grads.register::<Flex>(node.id, flex_tensor(grad_x, in_dims(&g)));
         }
         if let Some(node) = node_weight {

@@ -102,9 +102,7 @@ impl CpuKernelOps for Flex {
         let (w_dims, w) = values(&weight);
         let (_, b) = values(&bias);
         let g = transposed_geometry(&x_dims, &w_dims, stride);
-        let mut out = conv::input_grad(&g, &x, &w);
-        conv::add_channel_bias(&mut out, g.batch, &b);
-        flex_tensor(out, in_dims(&g))
+        flex_tensor(conv::input_grad(&g, &x, &w, Some(&b)), in_dims(&g))
     }
 
     fn tf_batch_norm_act(
