@@ -121,21 +121,8 @@ pub fn forward_train(
             (m, (squares / shape.count()) as f32)
         })
         .unzip();
-    let mut output = vec![0.0f32; x.len()];
-    output
-        .par_chunks_mut(shape.positions)
-        .zip(x.par_chunks(shape.positions))
-        .enumerate()
-        .for_each(|(plane, (out, x))| {
-            let c = plane % shape.channels;
-            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
-            let leak = shape.leak();
-            for (out, &x) in out.iter_mut().zip(x) {
-                *out = activate(x * scale + shift, leak);
-            }
-        });
     BatchNormOutput {
-        output,
+        output: normalize(shape, x, [gamma, beta, &mean, &variance]),
         mean,
         variance,
     }
@@ -229,6 +216,15 @@ pub fn forward_inference(
     [gamma, beta, mean, variance]: [&[f32]; 4],
 ) -> Vec<f32> {
     assert_eq!(x.len(), shape.len(), "batch norm input size");
+    normalize(shape, x, [gamma, beta, mean, variance])
+}
+
+/// `act(γ (x − mean) / √(var + ε) + β)` for every value, with the statistics given.
+fn normalize(
+    shape: &BatchNormShape,
+    x: &[f32],
+    [gamma, beta, mean, variance]: [&[f32]; 4],
+) -> Vec<f32> {
     let mut output = vec![0.0f32; x.len()];
     output
         .par_chunks_mut(shape.positions)

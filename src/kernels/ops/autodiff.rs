@@ -132,11 +132,16 @@ impl Backward<Flex, 3> for BatchNormActBackward {
     }
 }
 
-/// The backward pass of [`CpuKernelOps::tf_conv2d`].
+/// The backward pass of [`CpuKernelOps::tf_conv2d`] and, with `transposed`, of
+/// [`CpuKernelOps::tf_conv_transpose2d`]: the transposed convolution is the input gradient
+/// of a strided one, so its own input gradient is that convolution's forward pass and its
+/// weight gradient that convolution's weight gradient with input and output swapped.
 #[derive(Debug)]
-struct Conv2dBackward;
+struct ConvBackward {
+    transposed: bool,
+}
 
-impl Backward<Flex, 3> for Conv2dBackward {
+impl Backward<Flex, 3> for ConvBackward {
     type State = (NodeId, NodeId, usize);
 
     fn backward(
@@ -153,66 +158,74 @@ impl Backward<Flex, 3> for Conv2dBackward {
         let (x_dims, x) = values(&x);
         let (w_dims, w) = values(&weight);
         let (_, grad) = values(&grad);
-        let g = conv_geometry(&x_dims, &w_dims, stride);
+        let transposed = self.transposed;
+        let g = match transposed {
+            true => transposed_geometry(&x_dims, &w_dims, stride),
+            false => conv_geometry(&x_dims, &w_dims, stride),
+        };
         if let Some(node) = node_x {
-            let grad_x = conv::input_grad(&g, &grad, &w, None);
-            grads.register::<Flex>(node.id, flex_tensor(grad_x, in_dims(&g)));
+            let grad_x = match transposed {
+                true => {
+                    let no_bias = vec![0.0f32; g.channels_out];
+                    flex_tensor(conv::forward(&g, &grad, &w, &no_bias), out_dims(&g))
+                }
+                false => flex_tensor(conv::input_grad(&g, &grad, &w, None), in_dims(&g)),
+            };
+            grads.register::<Flex>(node.id, grad_x);
         }
         if let Some(node) = node_weight {
-            let grad_w = conv::weight_grad(&g, &x, &grad);
-            grads.register::<Flex>(
-                node.id,
-                flex_tensor(grad_w, [w_dims[0], w_dims[1], w_dims[2], w_dims[3]]),
-            );
+            let grad_w = match transposed {
+                true => conv::weight_grad(&g, &grad, &x),
+                false => conv::weight_grad(&g, &x, &grad),
+            };
+            let dims = [w_dims[0], w_dims[1], w_dims[2], w_dims[3]];
+            grads.register::<Flex>(node.id, flex_tensor(grad_w, dims));
         }
         if let Some(node) = node_bias {
-            let grad_b = conv::channel_sums(&grad, g.batch, g.channels_out);
+            let channels = if transposed {
+                g.channels_in
+            } else {
+                g.channels_out
+            };
+            let grad_b = conv::channel_sums(&grad, g.batch, channels);
             grads.register::<Flex>(node.id, flex_vector(grad_b));
         }
     }
 }
 
-/// The backward pass of [`CpuKernelOps::tf_conv_transpose2d`]: the transposed
-/// convolution is the input gradient of a strided one, so its own input gradient is that
-/// convolution's forward pass and its weight gradient that convolution's weight gradient
-/// with the roles of input and output swapped.
-#[derive(Debug)]
-struct ConvTranspose2dBackward;
-
-impl Backward<Flex, 3> for ConvTranspose2dBackward {
-    type State = (NodeId, NodeId, usize);
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight, node_bias] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x_state, weight_state, stride) = ops.state;
-        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
-        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight_state);
-        let (x_dims, x) = values(&x);
-        let (w_dims, w) = values(&weight);
-        let (_, grad) = values(&grad);
-        let g = transposed_geometry(&x_dims, &w_dims, stride);
-        if let Some(node) = node_x {
-            let zero_bias = vec![0.0f32; g.channels_out];
-            let grad_x = conv::forward(&g, &grad, &w, &zero_bias);
-            grads.register::<Flex>(node.id, flex_tensor(grad_x, out_dims(&g)));
-        }
-        if let Some(node) = node_weight {
-            let grad_w = conv::weight_grad(&g, &grad, &x);
-            grads.register::<Flex>(
-                node.id,
-                flex_tensor(grad_w, [w_dims[0], w_dims[1], w_dims[2], w_dims[3]]),
+/// Runs a (transposed) convolution on flex and records its backward pass when any input
+/// is tracked.
+fn record_conv<C: CheckpointStrategy>(
+    transposed: bool,
+    [x, weight, bias]: [FloatTensor<Autodiff<Flex, C>>; 3],
+    stride: usize,
+) -> FloatTensor<Autodiff<Flex, C>> {
+    let forward = match transposed {
+        true => <Flex as CpuKernelOps>::tf_conv_transpose2d,
+        false => <Flex as CpuKernelOps>::tf_conv2d,
+    };
+    let backward = ConvBackward { transposed };
+    match backward
+        .prepare::<C>([x.node(), weight.node(), bias.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride);
+            let out = forward(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                stride,
             );
+            prep.finish(state, out)
         }
-        if let Some(node) = node_bias {
-            let grad_b = conv::channel_sums(&grad, g.batch, g.channels_in);
-            grads.register::<Flex>(node.id, flex_vector(grad_b));
-        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
+            stride,
+        )),
     }
 }
 
@@ -223,28 +236,7 @@ impl<C: CheckpointStrategy> CpuKernelOps for Autodiff<Flex, C> {
         bias: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self> {
-        match Conv2dBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride);
-                let out = Flex::tf_conv2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    bias.into_primitive(),
-                    stride,
-                );
-                prep.finish(state, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                bias.into_primitive(),
-                stride,
-            )),
-        }
+        record_conv::<C>(false, [x, weight, bias], stride)
     }
 
     fn tf_conv_transpose2d(
@@ -253,28 +245,7 @@ impl<C: CheckpointStrategy> CpuKernelOps for Autodiff<Flex, C> {
         bias: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self> {
-        match ConvTranspose2dBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), stride);
-                let out = Flex::tf_conv_transpose2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    bias.into_primitive(),
-                    stride,
-                );
-                prep.finish(state, out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_conv_transpose2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                bias.into_primitive(),
-                stride,
-            )),
-        }
+        record_conv::<C>(true, [x, weight, bias], stride)
     }
 
     fn tf_batch_norm_act(
