@@ -150,10 +150,7 @@ fn scale_and_shift(
 pub fn backward_train(
     shape: &BatchNormShape,
     x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    mean: &[f32],
-    variance: &[f32],
+    [gamma, beta, mean, variance]: [&[f32]; 4],
     grad_output: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert_eq!(x.len(), shape.len(), "batch norm input size");
@@ -340,7 +337,7 @@ mod tests {
             );
 
             let (gx, gg, gb) =
-                backward_train(&shape, &x, &gamma, &beta, &out.mean, &out.variance, &r);
+                backward_train(&shape, &x, [&gamma, &beta, &out.mean, &out.variance], &r);
             // Central differences of the f64 loss.
             let h = 1e-6;
             let numeric = |i: usize, which: u8| {

@@ -46,53 +46,15 @@ impl Backward<Flex, 1> for LeakyReluBackward {
     }
 }
 
-/// The backward pass of [`CpuKernelOps::tf_batch_norm_act_inference`]: gradients for the
-/// input, γ and β; the statistics are constants.
+/// The backward pass of [`CpuKernelOps::tf_batch_norm_act`] (with `training`: the batch
+/// statistics depend on the input) and of [`CpuKernelOps::tf_batch_norm_act_inference`]
+/// (the statistics are constants): gradients for the input, γ and β.
 #[derive(Debug)]
-struct BatchNormActInferenceBackward;
-
-/// Checkpoints of the input, γ and β, the statistics, ε and the leak.
-type BatchNormInferenceState = (NodeId, NodeId, NodeId, FlexTensor, FlexTensor, f64, f64);
-
-impl Backward<Flex, 3> for BatchNormActInferenceBackward {
-    type State = BatchNormInferenceState;
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x_state, gamma_state, beta_state, mean, variance, epsilon, leak) = ops.state;
-        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
-        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
-        let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta_state);
-        let (dims, x) = values(&x);
-        let stats = [&gamma, &beta, &mean, &variance].map(|t| values(t).1);
-        let (_, grad) = values(&grad);
-        let shape = batch_norm_shape(&dims, epsilon, leak);
-        let (grad_x, grad_gamma, grad_beta) =
-            batch_norm::backward_inference(&shape, &x, stats.each_ref().map(|v| &v[..]), &grad);
-        if let Some(node) = node_x {
-            let dims = [dims[0], dims[1], dims[2], dims[3]];
-            grads.register::<Flex>(node.id, flex_tensor(grad_x, dims));
-        }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, flex_vector(grad_gamma));
-        }
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, flex_vector(grad_beta));
-        }
-    }
+struct BatchNormActBackward {
+    training: bool,
 }
 
-/// The backward pass of [`CpuKernelOps::tf_batch_norm_act`].
-#[derive(Debug)]
-struct BatchNormActBackward;
-
-/// Checkpoints of the input, γ and β, the batch statistics, ε and the leak.
+/// Checkpoints of the input, γ and β, the statistics, ε and the leak.
 type BatchNormState = (NodeId, NodeId, NodeId, FlexTensor, FlexTensor, f64, f64);
 
 impl Backward<Flex, 3> for BatchNormActBackward {
@@ -111,14 +73,14 @@ impl Backward<Flex, 3> for BatchNormActBackward {
         let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
         let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta_state);
         let (dims, x) = values(&x);
-        let (_, gamma) = values(&gamma);
-        let (_, beta) = values(&beta);
-        let (_, mean) = values(&mean);
-        let (_, variance) = values(&variance);
+        let stats = [&gamma, &beta, &mean, &variance].map(|t| values(t).1);
+        let stats = stats.each_ref().map(|v| &v[..]);
         let (_, grad) = values(&grad);
         let shape = batch_norm_shape(&dims, epsilon, leak);
-        let (grad_x, grad_gamma, grad_beta) =
-            batch_norm::backward_train(&shape, &x, &gamma, &beta, &mean, &variance, &grad);
+        let (grad_x, grad_gamma, grad_beta) = match self.training {
+            true => batch_norm::backward_train(&shape, &x, stats, &grad),
+            false => batch_norm::backward_inference(&shape, &x, stats, &grad),
+        };
         if let Some(node) = node_x {
             let dims = [dims[0], dims[1], dims[2], dims[3]];
             grads.register::<Flex>(node.id, flex_tensor(grad_x, dims));
@@ -257,7 +219,8 @@ impl<C: CheckpointStrategy> CpuKernelOps for Autodiff<Flex, C> {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         // The statistics leave as constants: the moving averages take no gradient.
         let constant = <FloatTensor<Self>>::new;
-        match BatchNormActBackward
+        let backward = BatchNormActBackward { training: true };
+        match backward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
             .stateful()
@@ -323,7 +286,8 @@ impl<C: CheckpointStrategy> CpuKernelOps for Autodiff<Flex, C> {
         leak: f64,
     ) -> FloatTensor<Self> {
         let (mean, variance) = (mean.into_primitive(), variance.into_primitive());
-        match BatchNormActInferenceBackward
+        let backward = BatchNormActBackward { training: false };
+        match backward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
             .stateful()
