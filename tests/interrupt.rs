@@ -122,7 +122,6 @@ fn logged_lines(run: &Path) -> usize {
 fn wait_for_steps(child: &mut Child, run: &Path, steps: usize) -> Option<Duration> {
     let (mut lines, mut done) = (logged_lines(run), 0);
     let mut last_rise = Instant::now();
-    let mut last_step = Duration::ZERO;
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
         if child.try_wait().unwrap().is_some() {
@@ -131,7 +130,7 @@ fn wait_for_steps(child: &mut Child, run: &Path, steps: usize) -> Option<Duratio
         let now = logged_lines(run);
         if now > lines {
             done += now - lines;
-            last_step = last_rise.elapsed() / (now - lines) as u32;
+            let last_step = last_rise.elapsed() / (now - lines) as u32;
             last_rise = Instant::now();
             if done >= steps {
                 return Some(last_step);
