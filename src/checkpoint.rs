@@ -71,6 +71,22 @@ pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
     }
 }
 
+/// Reads only the run state (its settings and progress) of a checkpoint file, or of a run
+/// directory's latest checkpoint or, if that is damaged, the previous one; without building
+/// the networks, so before choosing the device to load them on.
+pub fn load_state(path: &Path) -> anyhow::Result<RunState> {
+    let read = |file: &Path| -> anyhow::Result<RunState> {
+        let bytes = std::fs::read(file)
+            .with_context(|| format!("cannot read checkpoint {}", file.display()))?;
+        let mut sections = sections::decode(&bytes, MAGIC, FORMAT_VERSION, "checkpoint")?;
+        state_of(&mut sections)
+    };
+    if !path.is_dir() {
+        return read(path);
+    }
+    read(&path.join(LATEST)).or_else(|err| read(&path.join(PREVIOUS)).map_err(|_| err))
+}
+
 /// Loads a generator for inference (BatchNorm on its moving averages) from a run directory,
 /// a checkpoint file or a `generator.safetensors`, with the run's configuration when the
 /// file holds one.
@@ -117,6 +133,11 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
     Ok(sections::encode(MAGIC, FORMAT_VERSION, &named))
 }
 
+/// The `state` section.
+fn state_of(sections: &mut sections::Sections) -> anyhow::Result<RunState> {
+    serde_json::from_slice(&sections.take("state")?).context("section state is not valid")
+}
+
 /// Rewrites a burnpack record with its tensors sorted by name.
 ///
 /// burn's optimiser lists its states in hash-map order, which changes from process to
@@ -140,9 +161,8 @@ fn canonical(record: Bytes) -> anyhow::Result<Vec<u8>> {
 
 fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
     let mut sections = sections::decode(bytes, MAGIC, FORMAT_VERSION, "checkpoint")?;
+    let state = state_of(&mut sections)?;
     let mut section = |name: &str| sections.take(name);
-    let state: RunState =
-        serde_json::from_slice(&section("state")?).context("section state is not valid")?;
     let record = |bytes: Vec<u8>, name: &str| {
         ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(|e| anyhow::anyhow!("section {name}: {e}"))

@@ -344,3 +344,36 @@ fn the_allocator_keeps_freed_pages() {
         .next();
     assert_eq!(count, Some("0"), "mimalloc purged: {purges}");
 }
+
+/// `--resume` goes on on the device the run was trained on, unless `--device` says otherwise.
+/// This build has no GPU support, so a run recorded as trained on wgpu names wgpu when
+/// resumed without `--device`, and continues on the CPU with `--device cpu`.
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn resume_keeps_the_runs_device_unless_told() {
+    use dcgan::device::DeviceKind;
+    use dcgan::train::{RunState, TrainConfig};
+
+    let home = tempfile::tempdir().unwrap();
+    let run = home.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let config = TrainConfig {
+        data_dir: Some(mnist_dir()),
+        epochs: 1,
+        batch_size: 16,
+        limit_batches: Some(2),
+        device: DeviceKind::Wgpu,
+        ..TrainConfig::default()
+    };
+    let (state, gan) = RunState::start(config, &burn::tensor::Device::flex());
+    dcgan::checkpoint::save(&run, &state, &gan).unwrap();
+
+    let err = fails(dcgan(home.path()).args(["train", "--resume", "--out", "run"]));
+    assert!(
+        err.contains("--device wgpu") && err.contains("without GPU support"),
+        "{err}"
+    );
+    let out = ok(dcgan(home.path()).args(["train", "--resume", "--out", "run", "--device", "cpu"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("done: 1 epochs"), "{stdout}");
+}

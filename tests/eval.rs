@@ -37,7 +37,15 @@ fn eval(home: &Path, what: &[&str], json: &str) -> serde_json::Value {
     ] {
         assert!(table.contains(row), "{row} missing from\n{table}");
     }
-    scores(&home.join(json))
+    let (header, compared) = if what.contains(&"--real-vs-real") {
+        ("500 real training vs 500 real test images", "real-training")
+    } else {
+        ("500 generated vs 500 real images", "generated")
+    };
+    assert!(table.contains(header), "{header} missing from\n{table}");
+    let scores = scores(&home.join(json));
+    assert_eq!(scores["compared"], compared);
+    scores
 }
 
 #[test]

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint;
 use crate::data::{Dataset, DatasetKind, LocateOptions, Split, locate};
 use crate::device::DeviceKind;
-use crate::eval::{EvalOptions, Evaluator, Scores, classifier, evaluate};
+use crate::eval::{Compared, EvalOptions, Evaluator, Scores, classifier, evaluate};
 
 /// Flags of `dcgan eval`.
 #[derive(Debug, Args)]
@@ -97,5 +97,8 @@ fn real_vs_real(evaluator: &Evaluator, train: &Dataset, n: usize, options: &Eval
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let ids = sample(&mut rng, train.len, n.min(train.len)).into_vec();
     let features = evaluator.features_of(train, &ids);
-    evaluate(evaluator.real(), &features, options)
+    Scores {
+        compared: Compared::RealTraining,
+        ..evaluate(evaluator.real(), &features, options)
+    }
 }

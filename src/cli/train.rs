@@ -180,9 +180,16 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
                 fixed.join(", ")
             );
         }
+        // The run goes on where it was trained unless --device says otherwise. A checkpoint
+        // too damaged to tell leaves the choice to the CPU; loading it then says what is wrong.
         let device = args
             .device
-            .unwrap_or(crate::device::DeviceKind::Cpu)
+            .or_else(|| {
+                checkpoint::load_state(&args.out)
+                    .ok()
+                    .map(|s| s.config.device)
+            })
+            .unwrap_or(DeviceKind::Cpu)
             .device()?
             .autodiff();
         let (mut state, gan) = checkpoint::load(&args.out, &device)?;

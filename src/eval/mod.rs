@@ -16,7 +16,7 @@ mod scores;
 pub use classifier::{Classifier, ClassifierConfig, ClassifierInfo};
 pub use classifier_training::{ClassifierTraining, test_accuracy, train_classifier};
 pub use features::{Features, extract};
-pub use scores::{EvalOptions, Evaluator, Scores, evaluate};
+pub use scores::{Compared, EvalOptions, Evaluator, Scores, evaluate};
 
 /// Mean and population standard deviation (NumPy's `np.std`), as the metrics report them.
 fn mean_and_std(values: &[f64]) -> (f64, f64) {

@@ -45,12 +45,24 @@ impl Default for EvalOptions {
     }
 }
 
+/// What a set of scores compares with the real test set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compared {
+    /// A generator's images.
+    Generated,
+    /// Real training images (`dcgan eval --real-vs-real`): the floor of every metric.
+    RealTraining,
+}
+
 /// Every metric of a generated (or second real) set against the real test set.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scores {
+    /// What was scored: a generator's images, or real training images.
+    pub compared: Compared,
     /// Real images compared.
     pub n_real: usize,
-    /// Generated images compared.
+    /// Generated (or real training) images compared.
     pub n_generated: usize,
     /// Fréchet distance of the classifier's features (lower is better; 0 is identical).
     pub fid: f64,
@@ -77,6 +89,7 @@ pub fn evaluate(real: &Features, generated: &Features, options: &EvalOptions) ->
         &Gaussian::fit(&generated.features),
     );
     Scores {
+        compared: Compared::Generated,
         n_real: real.len(),
         n_generated: generated.len(),
         fid,
@@ -150,9 +163,13 @@ impl fmt::Display for Scores {
                 "to the real class mix; 0 is the same mix",
             ),
         ];
+        let (scored, real) = match self.compared {
+            Compared::Generated => ("generated", "real"),
+            Compared::RealTraining => ("real training", "real test"),
+        };
         writeln!(
             f,
-            "{} generated vs {} real images (KID {}×{}, IS {} splits, k = {})",
+            "{} {scored} vs {} {real} images (KID {}×{}, IS {} splits, k = {})",
             self.n_generated, self.n_real, o.kid_subsets, o.kid_subset_size, o.is_splits, o.k
         )?;
         for (name, value, note) in rows {
