@@ -53,27 +53,12 @@ pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> 
 /// Loads a checkpoint file, or a run directory's latest one; if that is damaged, the
 /// previous one, with a warning on stderr.
 pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
-    if !path.is_dir() {
-        return load_file(path, device);
-    }
-    let latest = path.join(LATEST);
-    let previous = path.join(PREVIOUS);
-    match load_file(&latest, device) {
-        Ok(loaded) => Ok(loaded),
-        Err(err) if previous.exists() => {
-            eprintln!(
-                "warning: {err:#}\nwarning: using the previous checkpoint {}",
-                previous.display()
-            );
-            load_file(&previous, device)
-        }
-        Err(err) => Err(err),
-    }
+    read_run(path, |file| load_file(file, device), true)
 }
 
-/// Reads only the run state (its settings and progress) of a checkpoint file, or of a run
-/// directory's latest checkpoint or, if that is damaged, the previous one; without building
-/// the networks, so before choosing the device to load them on.
+/// Reads only the run state (its settings and progress) of a checkpoint file or a run
+/// directory, as [`load`] chooses the file but without a warning and without building the
+/// networks: what is needed to choose the device to load them on.
 pub fn load_state(path: &Path) -> anyhow::Result<RunState> {
     let read = |file: &Path| -> anyhow::Result<RunState> {
         let bytes = std::fs::read(file)
@@ -81,10 +66,33 @@ pub fn load_state(path: &Path) -> anyhow::Result<RunState> {
         let mut sections = sections::decode(&bytes, MAGIC, FORMAT_VERSION, "checkpoint")?;
         state_of(&mut sections)
     };
+    read_run(path, read, false)
+}
+
+/// `read` of a checkpoint file, or of a run directory's latest checkpoint and, if that
+/// fails and a previous one exists, of the previous one (with a warning if `warn`).
+fn read_run<T>(
+    path: &Path,
+    read: impl Fn(&Path) -> anyhow::Result<T>,
+    warn: bool,
+) -> anyhow::Result<T> {
     if !path.is_dir() {
         return read(path);
     }
-    read(&path.join(LATEST)).or_else(|err| read(&path.join(PREVIOUS)).map_err(|_| err))
+    let previous = path.join(PREVIOUS);
+    match read(&path.join(LATEST)) {
+        Ok(loaded) => Ok(loaded),
+        Err(err) if previous.exists() => {
+            if warn {
+                eprintln!(
+                    "warning: {err:#}\nwarning: using the previous checkpoint {}",
+                    previous.display()
+                );
+            }
+            read(&previous)
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Loads a generator for inference (BatchNorm on its moving averages) from a run directory,
