@@ -348,40 +348,63 @@ fn im2col(
             *value = *input;
         }
     });
-    copy_patches(
-        g,
-        &phases,
-        images.len(),
-        cols,
-        |cols, planes| cols.copy_from_slice(planes),
-        scratch,
-    );
-}
-
-/// Walks the patch matrix row by row and the phase planes in step: `f(cols_run,
-/// plane_run)` for each run of `width_out` patch entries and the phase-plane values they
-/// hold.
-fn copy_patches(
-    g: &ConvGeometry,
-    phases: &Phases,
-    images: usize,
-    cols: &mut [f32],
-    f: impl Fn(&mut [f32], &[f32]),
-    scratch: &[f32],
-) {
-    let (ho, wo, s, kernel) = (g.height_out(), g.width_out(), g.stride, g.kernel);
-    let n = images * ho * wo;
-    let channel = phases.channel_len();
+    // Row (c, ky, kx) of the patch matrix, image i: the window of phase plane
+    // (ky mod s, kx mod s) at (ky / s, kx / s), `ho` rows of `wo`.
+    let (ho, wo, kernel) = (g.height_out(), g.width_out(), g.kernel);
+    let n = images.len() * ho * wo;
     for (row, cols) in cols.chunks_mut(n).enumerate() {
         let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
-        let plane = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
-        for i in 0..images {
-            let planes = &scratch[(i * g.channels_in + c) * channel + plane..];
-            for oy in 0..ho {
-                f(
-                    &mut cols[(i * ho + oy) * wo..][..wo],
-                    &planes[oy * phases.cols..][..wo],
-                );
+        let window = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
+        for (i, cols) in cols.chunks_mut(ho * wo).enumerate() {
+            let planes = &scratch[(i * g.channels_in + c) * channel + window..];
+            zip_rows(cols, wo, planes, phases.cols, [ho, wo], |col, plane| {
+                *col = plane
+            });
+        }
+    }
+}
+
+/// `op(dst, src)` for each element of `rows` rows of `width`, the rows `dst_stride` and
+/// `src_stride` apart.
+///
+/// Written out for the seed model's map widths: a loop of unknown length over a row of 7 or
+/// 14 values spends most of it in the scalar tail after its 8-wide vector body, and a
+/// `copy_from_slice` that short is a call into libc.
+fn zip_rows(
+    dst: &mut [f32],
+    dst_stride: usize,
+    src: &[f32],
+    src_stride: usize,
+    [rows, width]: [usize; 2],
+    op: impl Fn(&mut f32, f32),
+) {
+    fn fixed<const W: usize>(
+        dst: &mut [f32],
+        dst_stride: usize,
+        src: &[f32],
+        src_stride: usize,
+        rows: usize,
+        op: impl Fn(&mut f32, f32),
+    ) {
+        for r in 0..rows {
+            let dst: &mut [f32; W] = (&mut dst[r * dst_stride..][..W]).try_into().unwrap();
+            let src: &[f32; W] = src[r * src_stride..][..W].try_into().unwrap();
+            for (d, &s) in dst.iter_mut().zip(src) {
+                op(d, s);
+            }
+        }
+    }
+    match width {
+        4 => fixed::<4>(dst, dst_stride, src, src_stride, rows, op),
+        7 => fixed::<7>(dst, dst_stride, src, src_stride, rows, op),
+        14 => fixed::<14>(dst, dst_stride, src, src_stride, rows, op),
+        28 => fixed::<28>(dst, dst_stride, src, src_stride, rows, op),
+        _ => {
+            for r in 0..rows {
+                let dst = &mut dst[r * dst_stride..][..width];
+                for (d, &s) in dst.iter_mut().zip(&src[r * src_stride..][..width]) {
+                    op(d, s);
+                }
             }
         }
     }
@@ -409,15 +432,11 @@ fn col2im(
     for (row, cols) in cols.chunks(n).enumerate() {
         let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
         let plane = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
-        for i in 0..images {
+        for (i, values) in cols.chunks(ho * wo).enumerate() {
             let planes = &mut scratch[(i * g.channels_in + c) * channel + plane..];
-            for oy in 0..ho {
-                let values = &cols[(i * ho + oy) * wo..][..wo];
-                let sums = &mut planes[oy * phases.cols..][..wo];
-                for (sum, value) in sums.iter_mut().zip(values) {
-                    *sum += value;
-                }
-            }
+            zip_rows(planes, phases.cols, values, wo, [ho, wo], |sum, value| {
+                *sum += value
+            });
         }
     }
     // Every input position is one phase-plane position (or none, if no patch reads it).
