@@ -14,6 +14,7 @@
 //! convolution's backward through the same path; written out here as plain products they are
 //! several times faster (see docs/performance.md).
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -124,19 +125,18 @@ pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32])
     let mut y = vec![0.0f32; g.batch * g.image_out()];
     y.par_chunks_mut(nb * g.image_out())
         .enumerate()
-        .for_each_init(
-            || (Vec::new(), Vec::new(), Vec::new()),
-            |(cols, product, scratch), (chunk, y)| {
+        .for_each(|(chunk, y)| {
+            with_scratch(|scratch| {
                 let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                 let n = images.len() * p;
-                cols.resize(k * n, 0.0);
-                product.resize(g.channels_out * n, 0.0);
-                im2col(g, x, images.clone(), cols, scratch);
+                let cols = prefix(&mut scratch.cols, k * n);
+                im2col(g, x, images.clone(), cols, &mut scratch.planes);
                 // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
+                let product = prefix(&mut scratch.product, g.channels_out * n);
                 matmul(
                     product,
                     MatrixRef::row_major(weight, g.channels_out, k),
-                    MatrixRef::row_major(cols, k, n),
+                    MatrixRef::row_major(&scratch.cols[..k * n], k, n),
                 );
                 for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
                     for (c, y) in y.chunks_mut(p).enumerate() {
@@ -146,8 +146,8 @@ pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32])
                         }
                     }
                 }
-            },
-        );
+            })
+        });
     y
 }
 
@@ -181,23 +181,29 @@ pub fn input_grad(
     grad_x
         .par_chunks_mut(nb * g.image_in())
         .enumerate()
-        .for_each_init(
-            || (Vec::new(), Vec::new(), Vec::new()),
-            |(gathered, cols, scratch), (chunk, grad_x)| {
+        .for_each(|(chunk, grad_x)| {
+            with_scratch(|scratch| {
                 let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                 let n = images.len() * p;
-                gathered.resize(g.channels_out * n, 0.0);
+                let gathered = prefix(&mut scratch.product, g.channels_out * n);
                 gather_channels_first(g, grad_y, images, gathered);
-                cols.resize(k * n, 0.0);
                 // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n]
+                let cols = prefix(&mut scratch.cols, k * n);
                 matmul(
                     cols,
                     MatrixRef::row_major(weight, g.channels_out, k).transposed(),
-                    MatrixRef::row_major(gathered, g.channels_out, n),
+                    MatrixRef::row_major(&scratch.product[..g.channels_out * n], g.channels_out, n),
                 );
-                col2im(g, cols, n, bias, grad_x, scratch);
-            },
-        );
+                col2im(
+                    g,
+                    &scratch.cols[..k * n],
+                    n,
+                    bias,
+                    grad_x,
+                    &mut scratch.planes,
+                );
+            })
+        });
     grad_x
 }
 
@@ -226,21 +232,26 @@ pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f3
         .into_par_iter()
         .map(|group| {
             let mut sum = vec![0.0f32; g.weight_len()];
-            let (mut cols, mut gathered, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-            for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
-                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
-                let n = images.len() * p;
-                cols.resize(k * n, 0.0);
-                im2col(g, x, images.clone(), &mut cols, &mut scratch);
-                gathered.resize(g.channels_out * n, 0.0);
-                gather_channels_first(g, grad_y, images, &mut gathered);
-                // sum [channels_out, k] += grad_y [channels_out, n] × colsᵀ [n, k]
-                matmul_add(
-                    &mut sum,
-                    MatrixRef::row_major(&gathered, g.channels_out, n),
-                    MatrixRef::row_major(&cols, k, n).transposed(),
-                );
-            }
+            with_scratch(|scratch| {
+                for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
+                    let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                    let n = images.len() * p;
+                    let cols = prefix(&mut scratch.cols, k * n);
+                    im2col(g, x, images.clone(), cols, &mut scratch.planes);
+                    let gathered = prefix(&mut scratch.product, g.channels_out * n);
+                    gather_channels_first(g, grad_y, images, gathered);
+                    // sum [channels_out, k] += grad_y [channels_out, n] × colsᵀ [n, k]
+                    matmul_add(
+                        &mut sum,
+                        MatrixRef::row_major(
+                            &scratch.product[..g.channels_out * n],
+                            g.channels_out,
+                            n,
+                        ),
+                        MatrixRef::row_major(&scratch.cols[..k * n], k, n).transposed(),
+                    );
+                }
+            });
             sum
         })
         .collect();
@@ -261,6 +272,36 @@ pub fn channel_sums(values: &[f32], batch: usize, channels: usize) -> Vec<f32> {
         sums[i % channels] += super::batch_norm::lane_sum(plane_values, |v| v);
     }
     sums.into_iter().map(|s| s as f32).collect()
+}
+
+/// One thread's working space, kept from call to call: a patch matrix (`cols`), a second
+/// matrix (a product, or gathered output gradients) and phase planes. The buffers only grow,
+/// so a chunk of work neither allocates nor zeroes them (rayon's `for_each_init` would
+/// start fresh ones for every piece of work it splits off).
+#[derive(Default)]
+struct Scratch {
+    cols: Vec<f32>,
+    product: Vec<f32>,
+    planes: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// Runs `f` with this thread's [`Scratch`]. `f` must not start parallel work of its own,
+/// which could run another chunk on this thread while the scratch is borrowed.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with_borrow_mut(f)
+}
+
+/// The first `len` values of `buffer`, grown first if it is shorter. They hold whatever the
+/// last user left: callers overwrite them.
+fn prefix(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
 }
 
 /// The large map of a chunk of images, zero-padded and split by phase, so that every row
