@@ -398,15 +398,13 @@ fn im2col(
         let window = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
         for (i, cols) in cols.chunks_mut(ho * wo).enumerate() {
             let planes = &scratch[(i * g.channels_in + c) * channel + window..];
-            zip_rows(cols, wo, planes, phases.cols, [ho, wo], |col, plane| {
-                *col = plane
-            });
+            zip_rows(cols, wo, planes, phases.cols, [ho, wo], |_, plane| plane);
         }
     }
 }
 
-/// `op(dst, src)` for each element of `rows` rows of `width`, the rows `dst_stride` and
-/// `src_stride` apart.
+/// `dst = op(dst, src)` for each element of `rows` rows of `width`, the rows `dst_stride`
+/// and `src_stride` apart.
 ///
 /// Written out for the seed model's map widths: a loop of unknown length over a row of 7 or
 /// 14 values spends most of it in the scalar tail after its 8-wide vector body, and a
@@ -417,7 +415,7 @@ fn zip_rows(
     src: &[f32],
     src_stride: usize,
     [rows, width]: [usize; 2],
-    op: impl Fn(&mut f32, f32),
+    op: impl Fn(f32, f32) -> f32,
 ) {
     fn fixed<const W: usize>(
         dst: &mut [f32],
@@ -425,14 +423,12 @@ fn zip_rows(
         src: &[f32],
         src_stride: usize,
         rows: usize,
-        op: impl Fn(&mut f32, f32),
+        op: impl Fn(f32, f32) -> f32,
     ) {
         for r in 0..rows {
             let dst: &mut [f32; W] = (&mut dst[r * dst_stride..][..W]).try_into().unwrap();
             let src: &[f32; W] = src[r * src_stride..][..W].try_into().unwrap();
-            for (d, &s) in dst.iter_mut().zip(src) {
-                op(d, s);
-            }
+            *dst = std::array::from_fn(|j| op(dst[j], src[j]));
         }
     }
     match width {
@@ -444,7 +440,7 @@ fn zip_rows(
             for r in 0..rows {
                 let dst = &mut dst[r * dst_stride..][..width];
                 for (d, &s) in dst.iter_mut().zip(&src[r * src_stride..][..width]) {
-                    op(d, s);
+                    *d = op(*d, s);
                 }
             }
         }
@@ -476,7 +472,7 @@ fn col2im(
         for (i, values) in cols.chunks(ho * wo).enumerate() {
             let planes = &mut scratch[(i * g.channels_in + c) * channel + plane..];
             zip_rows(planes, phases.cols, values, wo, [ho, wo], |sum, value| {
-                *sum += value
+                sum + value
             });
         }
     }
