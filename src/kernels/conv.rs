@@ -319,11 +319,20 @@ struct Phases {
 impl Phases {
     fn of(g: &ConvGeometry) -> Self {
         let reach = (g.kernel - 1) / g.stride;
-        Phases {
+        let phases = Phases {
             stride: g.stride,
             rows: g.height_out() + reach,
             cols: g.width_out() + reach,
-        }
+        };
+        // TF's 'SAME' padding never puts more than the kernel's reach after the map, so
+        // every input value has its place in the planes.
+        let (top, left) = g.padding();
+        assert!(
+            (g.height_in - 1 + top) / g.stride < phases.rows
+                && (g.width_in - 1 + left) / g.stride < phases.cols,
+            "phase planes of {g:?} too small"
+        );
+        phases
     }
 
     /// Elements of all phase planes of one channel.
@@ -337,33 +346,97 @@ impl Phases {
     }
 }
 
-/// For each image and channel of a chunk, each phase plane row `(py, px, u)` and the input
-/// row it comes from: calls `visit(channel_offset, plane_row_offset, iy, v_range, ix0)`
-/// where the plane row's columns `v` in `v_range` hold input columns `ix0 + (v − start)·s`.
-fn for_each_phase_row(
+/// For each image and channel of a chunk and each of its input rows: calls `visit(ic, iy,
+/// run)`, where value `x` of row `iy` of image-channel `ic` sits in that channel's phase
+/// planes at `run(x mod s) + x / s`.
+fn for_each_input_row(
     g: &ConvGeometry,
     phases: &Phases,
     images: usize,
-    mut visit: impl FnMut(usize, usize, usize, Range<usize>, usize),
+    mut visit: impl FnMut(usize, usize, &dyn Fn(usize) -> usize),
 ) {
     let (top, left) = g.padding();
     let s = g.stride;
     for image_channel in 0..images * g.channels_in {
-        for py in 0..s {
-            for px in 0..s {
-                let (start, end) = valid_range(px, left, s, g.width_in, phases.cols);
-                for u in 0..phases.rows {
-                    let iy = (u * s + py) as isize - top as isize;
-                    if iy < 0 || iy >= g.height_in as isize || start >= end {
-                        continue;
-                    }
-                    let row = phases.plane(py, px) + u * phases.cols;
-                    let ix0 = start * s + px - left;
-                    visit(image_channel, row, iy as usize, start..end, ix0);
-                }
+        for iy in 0..g.height_in {
+            let (py, u) = ((iy + top) % s, (iy + top) / s);
+            // x = x' + r with x' a multiple of s: (x + left) / s = x' / s + (r + left) / s.
+            let run =
+                |r: usize| phases.plane(py, (r + left) % s) + u * phases.cols + (r + left) / s;
+            visit(image_channel, iy, &run);
+        }
+    }
+}
+
+/// `planes[run(x mod s) + x / s] = line[x]` for every `x`: an input row split by phase.
+fn split_row(line: &[f32], s: usize, run: &dyn Fn(usize) -> usize, planes: &mut [f32]) {
+    match s {
+        1 => planes[run(0)..][..line.len()].copy_from_slice(line),
+        2 => {
+            let (even, odd) = phase_pair(planes, run, line.len());
+            for ((e, o), pair) in even
+                .iter_mut()
+                .zip(odd.iter_mut())
+                .zip(line.chunks_exact(2))
+            {
+                (*e, *o) = (pair[0], pair[1]);
+            }
+            if line.len() % 2 == 1 {
+                even[line.len() / 2] = line[line.len() - 1];
+            }
+        }
+        _ => {
+            for (x, &value) in line.iter().enumerate() {
+                planes[run(x % s) + x / s] = value;
             }
         }
     }
+}
+
+/// `line[x] = planes[run(x mod s) + x / s] + bias` for every `x`: the inverse of
+/// [`split_row`], adding `bias`.
+fn join_row(
+    planes: &mut [f32],
+    s: usize,
+    run: &dyn Fn(usize) -> usize,
+    bias: f32,
+    line: &mut [f32],
+) {
+    match s {
+        1 => {
+            for (target, value) in line.iter_mut().zip(&planes[run(0)..]) {
+                *target = value + bias;
+            }
+        }
+        2 => {
+            let (even, odd) = phase_pair(planes, run, line.len());
+            for ((e, o), pair) in even.iter().zip(odd.iter()).zip(line.chunks_exact_mut(2)) {
+                (pair[0], pair[1]) = (e + bias, o + bias);
+            }
+            if line.len() % 2 == 1 {
+                line[line.len() - 1] = even[line.len() / 2] + bias;
+            }
+        }
+        _ => {
+            for (x, target) in line.iter_mut().enumerate() {
+                *target = planes[run(x % s) + x / s] + bias;
+            }
+        }
+    }
+}
+
+/// The runs of a row's even and odd values in the phase planes (stride 2), each in its own
+/// plane.
+fn phase_pair<'a>(
+    planes: &'a mut [f32],
+    run: &dyn Fn(usize) -> usize,
+    width: usize,
+) -> (&'a mut [f32], &'a mut [f32]) {
+    let (even, odd) = (run(0), run(1));
+    let [even, odd] = planes
+        .get_disjoint_mut([even..even + width.div_ceil(2), odd..odd + width / 2])
+        .expect("the even and odd values of a row lie in different phase planes");
+    (even, odd)
 }
 
 /// Fills `cols` (`[patch_len, images * positions]`, row-major) with the patches of `images`:
@@ -382,12 +455,9 @@ fn im2col(
     scratch.clear();
     scratch.resize(images.len() * g.channels_in * channel, 0.0);
     let x = &x[images.start * g.image_in()..][..images.len() * g.image_in()];
-    for_each_phase_row(g, &phases, images.len(), |ic, row, iy, v, ix0| {
+    for_each_input_row(g, &phases, images.len(), |ic, iy, run| {
         let line = &x[(ic * h + iy) * w..][..w];
-        let plane_row = &mut scratch[ic * channel + row..][v.clone()];
-        for (value, input) in plane_row.iter_mut().zip(line[ix0..].iter().step_by(s)) {
-            *value = *input;
-        }
+        split_row(line, s, run, &mut scratch[ic * channel..][..channel]);
     });
     // Row (c, ky, kx) of the patch matrix, image i: the window of phase plane
     // (ky mod s, kx mod s) at (ky / s, kx / s), `ho` rows of `wo`.
@@ -476,38 +546,12 @@ fn col2im(
             });
         }
     }
-    // Every input position is one phase-plane position (or none, if no patch reads it).
-    let bias_of = |ic: usize| bias.map_or(0.0, |b| b[ic % g.channels_in]);
-    for (ic, plane) in grad_x.chunks_mut(h * w).enumerate() {
-        plane.fill(bias_of(ic));
-    }
-    for_each_phase_row(g, &phases, images, |ic, row, iy, v, ix0| {
+    // Every input position is one phase-plane position.
+    for_each_input_row(g, &phases, images, |ic, iy, run| {
         let line = &mut grad_x[(ic * h + iy) * w..][..w];
-        let plane_row = &scratch[ic * channel + row..][v];
-        let b = bias_of(ic);
-        for (target, value) in line[ix0..].iter_mut().step_by(s).zip(plane_row) {
-            *target = *value + b;
-        }
+        let b = bias.map_or(0.0, |b| b[ic % g.channels_in]);
+        join_row(&mut scratch[ic * channel..][..channel], s, run, b, line);
     });
-}
-
-/// Output columns `ox` in `start..end` whose input column `ox·stride + k − left` lies in
-/// `0..width`.
-fn valid_range(
-    k: usize,
-    left: usize,
-    stride: usize,
-    width: usize,
-    width_out: usize,
-) -> (usize, usize) {
-    let start = left.saturating_sub(k).div_ceil(stride);
-    // ox·stride + k − left ≤ width − 1
-    let end = if width + left > k {
-        ((width + left - k - 1) / stride + 1).min(width_out)
-    } else {
-        0
-    };
-    (start.min(width_out), end)
 }
 
 /// Copies `images` of `y` (`[batch, channels_out, positions]`) into `out`
@@ -686,6 +730,12 @@ mod tests {
                 width_in: 11,
                 ..geometry(2, 2, 6, 3, 2)
             },
+            // Stride 3 and a kernel of 3: the general path of split_row and join_row.
+            ConvGeometry {
+                width_in: 10,
+                kernel: 3,
+                ..geometry(2, 2, 8, 3, 3)
+            },
         ]
     }
 
@@ -793,15 +843,5 @@ mod tests {
             channel_sums(&values, 2, 3),
             vec![0. + 1. + 6. + 7., 2. + 3. + 8. + 9., 4. + 5. + 10. + 11.]
         );
-    }
-
-    #[test]
-    fn valid_ranges() {
-        // 28 → 14, stride 2, left 1, kernel 5: kx = 0 needs ox ≥ 1; kx = 4 needs 2 ox + 3 ≤ 27.
-        assert_eq!(valid_range(0, 1, 2, 28, 14), (1, 14));
-        assert_eq!(valid_range(4, 1, 2, 28, 14), (0, 13));
-        // Stride 1, left 2: kx = 0 needs ox ≥ 2; kx = 4 needs ox + 2 ≤ 27.
-        assert_eq!(valid_range(0, 2, 1, 28, 28), (2, 28));
-        assert_eq!(valid_range(4, 2, 1, 28, 28), (0, 26));
     }
 }
