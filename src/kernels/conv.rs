@@ -177,6 +177,13 @@ pub fn input_grad(
         assert_eq!(bias.len(), g.channels_in, "transposed conv bias size");
     }
     let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+    let mut weight_t = vec![0.0f32; weight.len()];
+    for (c, row) in weight.chunks(k).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            weight_t[j * g.channels_out + c] = v;
+        }
+    }
+    let weight_t = &weight_t;
     let mut grad_x = vec![0.0f32; g.batch * g.image_in()];
     grad_x
         .par_chunks_mut(nb * g.image_in())
@@ -191,7 +198,7 @@ pub fn input_grad(
                 let cols = prefix(&mut scratch.cols, k * n);
                 matmul(
                     cols,
-                    MatrixRef::row_major(weight, g.channels_out, k).transposed(),
+                    MatrixRef::row_major(weight_t, k, g.channels_out),
                     MatrixRef::row_major(&scratch.product[..g.channels_out * n], g.channels_out, n),
                 );
                 col2im(
