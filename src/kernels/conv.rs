@@ -179,13 +179,7 @@ pub fn input_grad(
     let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
     // weightᵀ [k, channels_out] as a row-major matrix of its own: the `gemm` crate runs the
     // products faster on it than on a column-major view of `weight` (docs/performance.md).
-    let mut weight_t = vec![0.0f32; weight.len()];
-    for (c, row) in weight.chunks(k).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            weight_t[j * g.channels_out + c] = v;
-        }
-    }
-    let weight_t = &weight_t;
+    let weight_t = &transpose(weight, g.channels_out, k);
     let mut grad_x = vec![0.0f32; g.batch * g.image_in()];
     grad_x
         .par_chunks_mut(nb * g.image_in())
@@ -240,7 +234,7 @@ pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f3
     let partials: Vec<Vec<f32>> = (0..groups)
         .into_par_iter()
         .map(|group| {
-            let mut sum = vec![0.0f32; g.weight_len()];
+            let mut sum_t = vec![0.0f32; g.weight_len()];
             with_scratch(|scratch| {
                 for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
                     let images = chunk * nb..(chunk * nb + nb).min(g.batch);
@@ -249,27 +243,40 @@ pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f3
                     im2col(g, x, images.clone(), cols, &mut scratch.planes);
                     let gathered = prefix(&mut scratch.product, g.channels_out * n);
                     gather_channels_first(g, grad_y, images, gathered);
-                    // sum [channels_out, k] += grad_y [channels_out, n] × colsᵀ [n, k]
+                    // sumᵀ [k, channels_out] += cols [k, n] × grad_yᵀ [n, channels_out]; the
+                    // `gemm` crate runs this form faster than sum += grad_y × colsᵀ.
                     matmul_add(
-                        &mut sum,
+                        &mut sum_t,
+                        MatrixRef::row_major(&scratch.cols[..k * n], k, n),
                         MatrixRef::row_major(
                             &scratch.product[..g.channels_out * n],
                             g.channels_out,
                             n,
-                        ),
-                        MatrixRef::row_major(&scratch.cols[..k * n], k, n).transposed(),
+                        )
+                        .transposed(),
                     );
                 }
             });
-            sum
+            sum_t
         })
         .collect();
     let mut partials = partials.into_iter();
-    let mut total = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
+    let mut total_t = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
     for partial in partials {
-        total.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
+        total_t.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
     }
-    total
+    transpose(&total_t, k, g.channels_out)
+}
+
+/// The transpose of a row-major `rows` × `cols` matrix, row-major.
+fn transpose(matrix: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; matrix.len()];
+    for (r, row) in matrix.chunks(cols).take(rows).enumerate() {
+        for (c, &value) in row.iter().enumerate() {
+            out[c * rows + r] = value;
+        }
+    }
+    out
 }
 
 /// Sums of `values` (`[batch, channels, positions]`) per channel: the bias gradient of a
