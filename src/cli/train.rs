@@ -70,7 +70,7 @@ pub struct TrainArgs {
     /// The evaluation classifier [default: ~/.cache/dcgan/classifier-<dataset>.dcgan].
     #[arg(long, value_name = "FILE")]
     classifier: Option<PathBuf>,
-    /// Where to compute [default: cpu].
+    /// Where to compute [default: cpu; with --resume, the run's own device].
     #[arg(long)]
     device: Option<DeviceKind>,
     /// Output directory for checkpoints, pictures and logs.
