@@ -1,6 +1,7 @@
 //! Throughput of dcgan's CPU convolution kernels at the seed model's layer shapes (batch
-//! 100), beside the `gemm` crate's own on a large square product: how close the kernels
-//! come to the matrix-product ceiling of this machine. See docs/performance.md.
+//! 100), in f32 and (where the CPU has AVX512-BF16) with bf16 products, beside the matrix
+//! products alone on a large square: how close the kernels come to the ceiling of this
+//! machine. See docs/performance.md.
 //!
 //! ```sh
 //! cargo run --release --example kernel_bench
@@ -9,6 +10,9 @@
 use std::time::Instant;
 
 use dcgan::kernels::conv::{self, ConvGeometry};
+use dcgan::kernels::cpu;
+use dcgan::kernels::matmul::{MatrixRef, bf16, matmul};
+use dcgan::kernels::precision::Precision;
 
 /// Median milliseconds of 9 runs of `f` after 2 untimed ones.
 fn median_ms(mut f: impl FnMut()) -> f64 {
@@ -40,10 +44,11 @@ fn geometry(channels_in: usize, size: usize, channels_out: usize, stride: usize)
 }
 
 fn main() {
-    println!(
-        "{:<34} {:>9} {:>11} {:>12}",
-        "layer (as a strided convolution)", "forward", "input grad", "weight grad"
-    );
+    println!("{}", cpu::kernels_line(Precision::F32));
+    let mut precisions = vec![Precision::F32];
+    if bf16::available() {
+        precisions.push(Precision::Bf16);
+    }
     let layers = [
         ("G deconv1 (64×14² ← 128×7²)", geometry(64, 14, 128, 2)),
         ("G deconv2 (32×28² ← 64×14²)", geometry(32, 28, 64, 2)),
@@ -52,21 +57,31 @@ fn main() {
         ("D conv2 (32×14² → 64×7²)", geometry(32, 14, 64, 2)),
         ("D conv3 (64×7² → 128×4²)", geometry(64, 7, 128, 2)),
     ];
-    for (name, g) in layers {
-        let x = vec![0.5f32; g.batch * g.channels_in * g.height_in * g.width_in];
-        let y = vec![0.25f32; g.batch * g.channels_out * g.height_out() * g.width_out()];
-        let (w, b) = (vec![0.1f32; g.weight_len()], vec![0.0f32; g.channels_out]);
-        let gflop = 2.0 * (g.batch * g.height_out() * g.width_out() * g.weight_len()) as f64 / 1e9;
-        let rate = |ms: f64| format!("{:.0} GF/s", gflop / ms * 1e3);
-        let forward = median_ms(|| drop(conv::forward(&g, &x, &w, &b)));
-        let input = median_ms(|| drop(conv::input_grad(&g, &y, &w, None)));
-        let weight = median_ms(|| drop(conv::weight_grad(&g, &x, &y)));
+    for &precision in &precisions {
         println!(
-            "{name:<34} {:>9} {:>11} {:>12}",
-            rate(forward),
-            rate(input),
-            rate(weight)
+            "{:<34} {:>9} {:>11} {:>12}",
+            format!("{} products", precision.name()),
+            "forward",
+            "input grad",
+            "weight grad"
         );
+        for (name, g) in layers {
+            let x = vec![0.5f32; g.batch * g.channels_in * g.height_in * g.width_in];
+            let y = vec![0.25f32; g.batch * g.channels_out * g.height_out() * g.width_out()];
+            let (w, b) = (vec![0.1f32; g.weight_len()], vec![0.0f32; g.channels_out]);
+            let gflop =
+                2.0 * (g.batch * g.height_out() * g.width_out() * g.weight_len()) as f64 / 1e9;
+            let rate = |ms: f64| format!("{:.0} GF/s", gflop / ms * 1e3);
+            let forward = median_ms(|| drop(conv::forward(&g, &x, &w, &b, precision)));
+            let input = median_ms(|| drop(conv::input_grad(&g, &y, &w, None, precision)));
+            let weight = median_ms(|| drop(conv::weight_grad(&g, &x, &y, precision)));
+            println!(
+                "{name:<34} {:>9} {:>11} {:>12}",
+                rate(forward),
+                rate(input),
+                rate(weight)
+            );
+        }
     }
 
     let n = 1024;
@@ -107,5 +122,20 @@ fn main() {
         });
         let gflop = 2.0 * (n * n * n) as f64 / 1e9;
         println!("gemm {n}×{n}×{n}, {name}: {:.0} GF/s", gflop / ms * 1e3);
+    }
+    for &precision in &precisions {
+        let ms = median_ms(|| {
+            let (lhs, rhs) = (
+                MatrixRef::row_major(&a, n, n),
+                MatrixRef::row_major(&b, n, n),
+            );
+            matmul(&mut c, lhs, rhs, precision);
+        });
+        let gflop = 2.0 * (n * n * n) as f64 / 1e9;
+        println!(
+            "dcgan's {} products {n}×{n}×{n}, 1 thread: {:.0} GF/s",
+            precision.name(),
+            gflop / ms * 1e3
+        );
     }
 }

@@ -16,6 +16,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::device::DeviceKind;
+use crate::kernels::cpu::{self, CpuInfo};
+use crate::kernels::precision::{self, Precision};
 use crate::picture::uniform_noise;
 use crate::train::step::{scalar, train_iteration};
 use crate::train::{RunState, TrainConfig};
@@ -34,6 +36,8 @@ pub struct BenchConfig {
     pub warmup: usize,
     /// Where to compute.
     pub device: DeviceKind,
+    /// Number format of the convolutions' products.
+    pub precision: Precision,
 }
 
 /// Medians and minima in milliseconds.
@@ -64,6 +68,12 @@ impl Timing {
 /// The measurements.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The CPU and what it offers the kernels.
+    pub cpu: CpuInfo,
+    /// Number format of the convolutions' products.
+    pub precision: Precision,
+    /// The kernels dispatched to, in words (as `dcgan bench` prints them).
+    pub kernels: String,
     /// Images per training batch.
     pub batch_size: usize,
     /// One training iteration (D step then G step).
@@ -84,6 +94,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         config.batch_size > 0 && config.iters > 0,
         "--batch-size and --iters must be at least 1"
     );
+    precision::set(config.precision)?;
     let device = config.device.device()?.autodiff();
     let train_config = TrainConfig {
         batch_size: config.batch_size,
@@ -126,6 +137,9 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let train_iteration = Timing::of(train_ms);
     let generate_1000 = Timing::of(generate_ms);
     Ok(BenchReport {
+        cpu: cpu::info().clone(),
+        precision: config.precision,
+        kernels: kernels_line(config),
         batch_size: config.batch_size,
         train_images_per_sec: config.batch_size as f64 / train_iteration.median_ms * 1e3,
         generate_images_per_sec: GENERATED as f64 / generate_1000.median_ms * 1e3,
@@ -133,6 +147,14 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         generate_1000,
         peak_memory_mib: peak_memory_mib(),
     })
+}
+
+/// The CPU and the kernels a run of `config` uses, or the device when not the CPU.
+pub fn kernels_line(config: &BenchConfig) -> String {
+    match config.device {
+        DeviceKind::Cpu => cpu::kernels_line(config.precision),
+        other => format!("{other:?} device (burn's kernels)"),
+    }
 }
 
 /// The process's peak resident set size (`VmHWM` in `/proc/self/status`).
@@ -161,8 +183,15 @@ mod tests {
             iters: 2,
             warmup: 1,
             device: DeviceKind::Cpu,
+            precision: Precision::F32,
         };
         let report = run(&config).unwrap();
+        assert_eq!(report.precision, Precision::F32);
+        assert!(
+            report.kernels.contains("f32 products"),
+            "{}",
+            report.kernels
+        );
         assert!(report.train_iteration.min_ms > 0.0);
         assert!(report.train_iteration.median_ms >= report.train_iteration.min_ms);
         assert!(report.generate_images_per_sec > 0.0);

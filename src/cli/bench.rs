@@ -2,8 +2,9 @@
 
 use clap::Args;
 
-use crate::bench::{BenchConfig, GENERATED, layers, run};
+use crate::bench::{BenchConfig, GENERATED, kernels_line, layers, run};
 use crate::device::DeviceKind;
+use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan bench`.
 #[derive(Debug, Args)]
@@ -20,6 +21,10 @@ pub struct BenchArgs {
     /// Where to compute.
     #[arg(long, default_value = "cpu")]
     device: DeviceKind,
+    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums
+    /// (CPUs with AVX512-BF16).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
@@ -36,6 +41,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         iters: args.iters,
         warmup: args.warmup,
         device: args.device,
+        precision: args.precision,
     };
     if args.layers {
         return print_layers(&config, args.json);
@@ -45,6 +51,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
+    println!("{}", report.kernels);
     println!(
         "training iteration, batch {}: median {:.1} ms, min {:.1} ms ({:.0} images/s)",
         report.batch_size,
@@ -64,7 +71,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Runs and prints the per-layer profile.
 fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
+    precision::set(config.precision)?;
     let device = config.device.device()?.autodiff();
+    if !json {
+        println!("{}", kernels_line(config));
+    }
     let parts = layers::profile(config.batch_size, config.iters, config.warmup, &device)?;
     if json {
         println!("{}", serde_json::to_string(&parts)?);

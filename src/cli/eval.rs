@@ -12,6 +12,7 @@ use crate::checkpoint;
 use crate::data::{Dataset, DatasetKind, LocateOptions, Split, locate};
 use crate::device::DeviceKind;
 use crate::eval::{Compared, EvalOptions, Evaluator, Scores, classifier, evaluate};
+use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan eval`.
 #[derive(Debug, Args)]
@@ -44,6 +45,10 @@ pub struct EvalArgs {
     /// Where to compute.
     #[arg(long, default_value = "cpu")]
     device: DeviceKind,
+    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums
+    /// (CPUs with AVX512-BF16).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
 }
 
 /// Runs `dcgan eval`.
@@ -51,6 +56,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if args.n < 20 {
         bail!("--n must be at least 20 (10 splits of the Inception Score need 2 images each)");
     }
+    precision::set(args.precision)?;
     let device = args.device.device()?;
     let loaded = match &args.checkpoint {
         Some(path) => Some(checkpoint::load_generator(path, &device)?),

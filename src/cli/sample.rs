@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint;
 use crate::device::DeviceKind;
+use crate::kernels::precision::{self, Precision};
 use crate::logging::progress;
 use crate::model::Generator;
 use crate::picture::{ImageGrid, Noise, images_from_tensor, moving_noise, uniform_noise};
@@ -27,6 +28,10 @@ pub struct GeneratorArgs {
     /// Where to compute.
     #[arg(long, default_value = "cpu")]
     device: DeviceKind,
+    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums
+    /// (CPUs with AVX512-BF16).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
     /// Each pixel is drawn this many times larger.
     #[arg(long, default_value_t = 2)]
     scale: u32,
@@ -93,6 +98,7 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
     if args.n == 0 || args.columns == 0 {
         bail!("--n and --columns must be at least 1");
     }
+    precision::set(args.generator.precision)?;
     let device = args.generator.device.device()?;
     let (g, _) = checkpoint::load_generator(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
@@ -107,6 +113,7 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
     if args.steps < 2 || args.rows == 0 {
         bail!("--steps must be at least 2 and --rows at least 1");
     }
+    precision::set(args.generator.precision)?;
     let device = args.generator.device.device()?;
     let (g, _) = checkpoint::load_generator(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);

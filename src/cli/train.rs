@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 use rand::Rng;
 
@@ -11,6 +11,8 @@ use crate::checkpoint;
 use crate::data::DatasetKind;
 use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
+use crate::kernels::cpu;
+use crate::kernels::precision::{self, Precision};
 use crate::train::{Outcome, Preset, Start, TrainConfig, train};
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
@@ -73,6 +75,10 @@ pub struct TrainArgs {
     /// Where to compute [default: cpu; with --resume, the run's own device].
     #[arg(long)]
     device: Option<DeviceKind>,
+    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums (CPUs
+    /// with AVX512-BF16) [default: f32; with --resume, the run's own].
+    #[arg(long)]
+    precision: Option<Precision>,
     /// Output directory for checkpoints, pictures and logs.
     #[arg(long, default_value = "runs/dcgan")]
     out: PathBuf,
@@ -115,6 +121,7 @@ impl TrainArgs {
             c.classifier = self.classifier.clone();
         }
         set(&mut c.device, self.device);
+        set(&mut c.precision, self.precision);
         c.seed = match (self.seed, &self.config) {
             (Some(seed), _) => seed,
             // A config file's seed stands; without one, draw a seed and record it.
@@ -207,7 +214,15 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             c.classifier = args.classifier.clone();
         }
         set(&mut c.device, args.device);
+        set(&mut c.precision, args.precision);
         c.validate()?;
+        precision::set(c.precision).with_context(|| {
+            format!(
+                "the run in {} uses {} products; pass --precision f32 to continue it in f32",
+                args.out.display(),
+                c.precision.name()
+            )
+        })?;
         if state.epochs_done >= c.epochs {
             println!(
                 "the run in {} has finished its {} epochs; pass a larger --epochs to continue it",
@@ -236,6 +251,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         );
     }
     let config = args.config()?;
+    precision::set(config.precision)?;
     let device = config.device.device()?.autodiff();
     println!(
         "training {} epochs, batch {}, Adam lr {} β1 {}, seed {} -> {}",
@@ -246,6 +262,9 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         config.seed,
         args.out.display()
     );
+    if config.device == DeviceKind::Cpu {
+        println!("{}", cpu::kernels_line(config.precision));
+    }
     let start = Start::Fresh {
         config,
         dataset_explicit: args.dataset.is_some() || args.config.is_some(),

@@ -19,6 +19,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::matmul::{MatrixRef, matmul, matmul_add};
+use super::precision::Precision;
 use crate::model::tf_same_padding;
 
 /// Output positions a chunk of images should give a matrix product, at least: fewer make
@@ -109,14 +111,20 @@ impl ConvGeometry {
     }
 }
 
-/// The strided convolution: `y = conv(x, weight) + bias`.
+/// The strided convolution: `y = conv(x, weight) + bias`, its products in `precision`.
 ///
 /// # Shapes
 /// - x: `[batch, channels_in, height_in, width_in]`
 /// - weight: `[channels_out, channels_in, kernel, kernel]`
 /// - bias: `[channels_out]`
 /// - output: `[batch, channels_out, height_out, width_out]`
-pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+pub fn forward(
+    geometry: &ConvGeometry,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    precision: Precision,
+) -> Vec<f32> {
     let g = geometry;
     assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
     assert_eq!(weight.len(), g.weight_len(), "conv weight size");
@@ -137,6 +145,7 @@ pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32])
                     product,
                     MatrixRef::row_major(weight, g.channels_out, k),
                     MatrixRef::row_major(&scratch.cols[..k * n], k, n),
+                    precision,
                 );
                 for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
                     for (c, y) in y.chunks_mut(p).enumerate() {
@@ -153,7 +162,7 @@ pub fn forward(geometry: &ConvGeometry, x: &[f32], weight: &[f32], bias: &[f32])
 
 /// The gradient of [`forward`] with respect to `x`, given the gradient `grad_y` of its
 /// output; also the forward pass of the transposed convolution with the same weight, which
-/// adds `bias` (per channel of the large map) on the way.
+/// adds `bias` (per channel of the large map) on the way. Products in `precision`.
 ///
 /// # Shapes
 /// - grad_y: `[batch, channels_out, height_out, width_out]`
@@ -165,6 +174,7 @@ pub fn input_grad(
     grad_y: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
+    precision: Precision,
 ) -> Vec<f32> {
     let g = geometry;
     assert_eq!(
@@ -196,6 +206,7 @@ pub fn input_grad(
                     cols,
                     MatrixRef::row_major(weight_t, k, g.channels_out),
                     MatrixRef::row_major(&scratch.product[..g.channels_out * n], g.channels_out, n),
+                    precision,
                 );
                 col2im(
                     g,
@@ -211,13 +222,18 @@ pub fn input_grad(
 }
 
 /// The gradient of [`forward`] with respect to its weight, given its input `x` and the
-/// gradient `grad_y` of its output.
+/// gradient `grad_y` of its output, its products in `precision`.
 ///
 /// # Shapes
 /// - x: `[batch, channels_in, height_in, width_in]`
 /// - grad_y: `[batch, channels_out, height_out, width_out]`
 /// - output: `[channels_out, channels_in, kernel, kernel]`
-pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f32> {
+pub fn weight_grad(
+    geometry: &ConvGeometry,
+    x: &[f32],
+    grad_y: &[f32],
+    precision: Precision,
+) -> Vec<f32> {
     let g = geometry;
     assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
     assert_eq!(
@@ -254,6 +270,7 @@ pub fn weight_grad(geometry: &ConvGeometry, x: &[f32], grad_y: &[f32]) -> Vec<f3
                             n,
                         )
                         .transposed(),
+                        precision,
                     );
                 }
             });
@@ -583,84 +600,6 @@ fn gather_channels_first(g: &ConvGeometry, y: &[f32], images: Range<usize>, out:
     }
 }
 
-/// A read-only matrix: a slice with its row and column strides.
-#[derive(Clone, Copy)]
-struct MatrixRef<'a> {
-    data: &'a [f32],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl<'a> MatrixRef<'a> {
-    fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        assert!(
-            data.len() >= rows * cols,
-            "matrix of {rows}×{cols} from {}",
-            data.len()
-        );
-        MatrixRef {
-            data,
-            rows,
-            cols,
-            row_stride: cols,
-            col_stride: 1,
-        }
-    }
-
-    fn transposed(self) -> Self {
-        MatrixRef {
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-            ..self
-        }
-    }
-}
-
-/// `dst = lhs × rhs`, `dst` row-major.
-fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef) {
-    gemm_into(dst, lhs, rhs, false);
-}
-
-/// `dst += lhs × rhs`, `dst` row-major.
-fn matmul_add(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef) {
-    gemm_into(dst, lhs, rhs, true);
-}
-
-fn gemm_into(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool) {
-    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    assert_eq!(rhs.rows, k, "inner dimensions");
-    assert!(dst.len() >= m * n, "product of {m}×{n} into {}", dst.len());
-    // Every element either slice addresses lies within it: the strides and sizes were
-    // checked against the slice lengths above and in `MatrixRef::row_major`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.col_stride as isize,
-            lhs.row_stride as isize,
-            rhs.data.as_ptr(),
-            rhs.col_stride as isize,
-            rhs.row_stride as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -763,7 +702,7 @@ mod tests {
             let w = random(g.weight_len(), &mut rng);
             let b = random(g.channels_out, &mut rng);
             assert_close(
-                &forward(&g, &x, &w, &b),
+                &forward(&g, &x, &w, &b, Precision::F32),
                 &naive_forward(&g, &x, &w, &b),
                 "y",
             );
@@ -792,7 +731,11 @@ mod tests {
                     value
                 })
                 .collect();
-            assert_close(&input_grad(&g, &r, &w, None), &want_x, "grad x");
+            assert_close(
+                &input_grad(&g, &r, &w, None, Precision::F32),
+                &want_x,
+                "grad x",
+            );
             // With a bias, each channel of the large map is shifted by it.
             let bias: Vec<f32> = (0..g.channels_in).map(|c| c as f32 - 0.5).collect();
             let plane = g.height_in * g.width_in;
@@ -802,7 +745,7 @@ mod tests {
                 .map(|(i, v)| v + f64::from(bias[i / plane % g.channels_in]))
                 .collect();
             assert_close(
-                &input_grad(&g, &r, &w, Some(&bias)),
+                &input_grad(&g, &r, &w, Some(&bias), Precision::F32),
                 &shifted,
                 "grad x + bias",
             );
@@ -816,7 +759,69 @@ mod tests {
                     value
                 })
                 .collect();
-            assert_close(&weight_grad(&g, &x, &r), &want_w, "grad w");
+            assert_close(&weight_grad(&g, &x, &r, Precision::F32), &want_w, "grad w");
+        }
+    }
+
+    /// With bf16 products each term is off by at most about 2⁻⁷ of its size (each operand
+    /// rounded to 8 significant bits, off by at most 2⁻⁸ of itself), so each output is
+    /// within 2⁻⁷ · Σ|terms| of the f32 result: checked for every pass at the seed's layers and the
+    /// test geometries. The results must differ from f32 somewhere, or bf16 did not run.
+    #[test]
+    fn bf16_products_match_f32_within_their_rounding() {
+        if !crate::kernels::matmul::bf16::available() {
+            eprintln!("SKIPPED bf16 convolutions: this CPU has no AVX512-BF16");
+            return;
+        }
+        let seed_layers = [(1, 28, 32), (32, 14, 64), (64, 7, 128), (32, 28, 1)];
+        let mut all = geometries();
+        all.extend(
+            seed_layers.map(|(channels_in, size, channels_out)| ConvGeometry {
+                batch: 3,
+                channels_in,
+                height_in: size,
+                width_in: size,
+                channels_out,
+                kernel: 5,
+                stride: if channels_out == 1 { 1 } else { 2 },
+            }),
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let abs = |v: &[f32]| v.iter().map(|v| v.abs()).collect::<Vec<f32>>();
+        let check = |bf16: Vec<f32>, f32: Vec<f32>, bound: Vec<f32>, what: &str| {
+            assert_ne!(bf16, f32, "{what}: bf16 gave the f32 result");
+            for (i, ((b, f), bound)) in bf16.iter().zip(&f32).zip(&bound).enumerate() {
+                assert!(
+                    (b - f).abs() <= bound / 128.0 + 1e-5,
+                    "{what}[{i}]: bf16 {b}, f32 {f}, Σ|terms| {bound}"
+                );
+            }
+        };
+        for g in all {
+            let x = random(g.batch * g.image_in(), &mut rng);
+            let w = random(g.weight_len(), &mut rng);
+            let r = random(g.batch * g.image_out(), &mut rng);
+            let b = vec![0.0f32; g.channels_out];
+            let (ax, aw, ar) = (abs(&x), abs(&w), abs(&r));
+            let (bf, f) = (Precision::Bf16, Precision::F32);
+            check(
+                forward(&g, &x, &w, &b, bf),
+                forward(&g, &x, &w, &b, f),
+                forward(&g, &ax, &aw, &b, f),
+                &format!("{g:?} y"),
+            );
+            check(
+                input_grad(&g, &r, &w, None, bf),
+                input_grad(&g, &r, &w, None, f),
+                input_grad(&g, &ar, &aw, None, f),
+                &format!("{g:?} grad x"),
+            );
+            check(
+                weight_grad(&g, &x, &r, bf),
+                weight_grad(&g, &x, &r, f),
+                weight_grad(&g, &ax, &ar, f),
+                &format!("{g:?} grad w"),
+            );
         }
     }
 
@@ -840,7 +845,7 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| weight_grad(&g, &x, &r))
+            pool.install(|| weight_grad(&g, &x, &r, Precision::F32))
         };
         let one = with_threads(1);
         for threads in [2, 3, 5] {

@@ -1,9 +1,14 @@
 //! dcgan's own CPU kernels, plugged into burn's `flex` backend through its backend-extension
-//! mechanism: TF 'SAME' convolutions and transposed convolutions ([`conv`]), BatchNorm fused
-//! with its activation ([`batch_norm`]), each forward and backward, on plain slices, and
-//! the burn operations over them ([`ops`]). See `docs/performance.md` for why and how much
-//! faster.
+//! mechanism: TF 'SAME' convolutions and transposed convolutions ([`conv`]) over matrix
+//! products in f32 or bf16 ([`matmul`], [`precision`]), BatchNorm fused with its activation
+//! ([`batch_norm`]), each forward and backward, on plain slices, and the burn operations over
+//! them ([`ops`]). Loops are compiled for every SIMD level and chosen at run time
+//! ([`simd`], [`cpu`]). See `docs/performance.md` for why and how much faster.
 
 pub mod batch_norm;
 pub mod conv;
+pub mod cpu;
+pub mod matmul;
 pub mod ops;
+pub mod precision;
+pub mod simd;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
 use crate::device::DeviceKind;
+use crate::kernels::precision::Precision;
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,9 @@ pub struct TrainConfig {
     pub histogram_every: usize,
     /// Where to compute.
     pub device: DeviceKind,
+    /// Number format of the convolutions' matrix products on the CPU (f32, or bf16 with
+    /// f32 sums where the CPU has AVX512-BF16).
+    pub precision: Precision,
     /// Score the generator every this many epochs (and after the last); 0 for never.
     pub eval_every: usize,
     /// Images generated for each of those evaluations.
@@ -88,6 +92,7 @@ impl Default for TrainConfig {
             log_every: 10,
             histogram_every: 100,
             device: DeviceKind::Cpu,
+            precision: Precision::F32,
             eval_every: 0,
             eval_n: 2000,
             classifier: None,

@@ -16,7 +16,7 @@ use super::flex::{
 };
 use super::{CpuKernelOps, batch_norm_shape};
 use crate::kernels::batch_norm;
-use crate::kernels::conv;
+use crate::kernels::{conv, precision};
 
 /// The backward pass of [`CpuKernelOps::tf_leaky_relu`]: the output keeps the input's
 /// sign, so it tells the slope.
@@ -121,6 +121,7 @@ impl Backward<Flex, 3> for ConvBackward {
         let (w_dims, w) = values(&weight);
         let (_, grad) = values(&grad);
         let transposed = self.transposed;
+        let precision = precision::current();
         let g = match transposed {
             true => transposed_geometry(&x_dims, &w_dims, stride),
             false => conv_geometry(&x_dims, &w_dims, stride),
@@ -129,16 +130,22 @@ impl Backward<Flex, 3> for ConvBackward {
             let grad_x = match transposed {
                 true => {
                     let no_bias = vec![0.0f32; g.channels_out];
-                    flex_tensor(conv::forward(&g, &grad, &w, &no_bias), out_dims(&g))
+                    flex_tensor(
+                        conv::forward(&g, &grad, &w, &no_bias, precision),
+                        out_dims(&g),
+                    )
                 }
-                false => flex_tensor(conv::input_grad(&g, &grad, &w, None), in_dims(&g)),
+                false => flex_tensor(
+                    conv::input_grad(&g, &grad, &w, None, precision),
+                    in_dims(&g),
+                ),
             };
             grads.register::<Flex>(node.id, grad_x);
         }
         if let Some(node) = node_weight {
             let grad_w = match transposed {
-                true => conv::weight_grad(&g, &grad, &x),
-                false => conv::weight_grad(&g, &x, &grad),
+                true => conv::weight_grad(&g, &grad, &x, precision),
+                false => conv::weight_grad(&g, &x, &grad, precision),
             };
             let dims = [w_dims[0], w_dims[1], w_dims[2], w_dims[3]];
             grads.register::<Flex>(node.id, flex_tensor(grad_w, dims));

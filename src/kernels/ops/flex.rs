@@ -8,8 +8,8 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData};
 
 use super::{CpuKernelOps, batch_norm_shape};
-use crate::kernels::batch_norm;
 use crate::kernels::conv::{self, ConvGeometry};
+use crate::kernels::{batch_norm, precision};
 
 /// A flex tensor's dimensions and its values in row-major order.
 pub(super) fn values(tensor: &FlexTensor) -> (Vec<usize>, Cow<'_, [f32]>) {
@@ -89,7 +89,10 @@ impl CpuKernelOps for Flex {
         let (w_dims, w) = values(&weight);
         let (_, b) = values(&bias);
         let g = conv_geometry(&x_dims, &w_dims, stride);
-        flex_tensor(conv::forward(&g, &x, &w, &b), out_dims(&g))
+        flex_tensor(
+            conv::forward(&g, &x, &w, &b, precision::current()),
+            out_dims(&g),
+        )
     }
 
     fn tf_conv_transpose2d(
@@ -102,7 +105,10 @@ impl CpuKernelOps for Flex {
         let (w_dims, w) = values(&weight);
         let (_, b) = values(&bias);
         let g = transposed_geometry(&x_dims, &w_dims, stride);
-        flex_tensor(conv::input_grad(&g, &x, &w, Some(&b)), in_dims(&g))
+        flex_tensor(
+            conv::input_grad(&g, &x, &w, Some(&b), precision::current()),
+            in_dims(&g),
+        )
     }
 
     fn tf_batch_norm_act(

@@ -1,0 +1,412 @@
+//! Matrix products with bf16 operands and f32 sums, on AVX512-BF16 (`vdpbf16ps`).
+//!
+//! The `gemm` crate has no bf16 kernels and burn's CPU backend none that sum in f32, so this
+//! is written here: both operands are rounded to bf16 (to nearest, ties to even) while they
+//! are packed into the layout the micro-kernel reads, and each `vdpbf16ps` adds, for 16
+//! output columns at once, the products of two consecutive inner indices to f32 sums.
+//!
+//! Layout. The inner dimension is taken in pairs `(2p, 2p + 1)`, a pair of bf16 values
+//! being one `u32` (the even index in the low half, as the instruction reads them).
+//! - The left operand is packed row by row, in blocks of [`MR`] rows: row `r` of block `i` at
+//!   `(i·MR + r)·pairs`, its pairs in order. Each is broadcast to a whole vector in turn.
+//! - The right operand is packed in panels of [`NR`] columns: panel `j`, pair `p` at
+//!   `(j·pairs + p)·NR`, one `u32` per column: the vectors the micro-kernel loads.
+//!
+//! Missing rows, columns and the odd last inner index are packed as zeros, so the
+//! micro-kernel always computes whole [`MR`] × [`NR`] tiles; a partial tile is summed into a
+//! copy and written back in part.
+
+use std::cell::RefCell;
+
+use super::MatrixRef;
+
+/// Rows of the left operand in one micro-kernel tile.
+const MR: usize = 8;
+/// 16-column vectors in one tile row.
+const NV: usize = 2;
+/// Columns of the right operand in one tile.
+const NR: usize = 16 * NV;
+/// Inner pairs per block: a panel of the right operand (`KC · NR · 4` bytes, 32 KiB) stays
+/// in the level-1 cache while every row block of the left operand passes over it.
+const KC: usize = 256;
+
+/// True when this CPU runs [`matmul`]: x86-64 with AVX-512 F, BW and BF16.
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `dst = lhs × rhs` (or `dst += lhs × rhs` with `accumulate`), `dst` row-major, with both
+/// operands rounded to bf16 and the sums in f32.
+///
+/// # Panics
+/// On a CPU without AVX512-BF16 ([`available`]); callers refuse bf16 before any work.
+pub fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool) {
+    assert!(
+        available(),
+        "bf16 products need a CPU with AVX512-BF16 (checked when --precision bf16 is set)"
+    );
+    let (m, k, n) = (lhs.rows(), lhs.cols(), rhs.cols());
+    assert_eq!(rhs.rows(), k, "inner dimensions");
+    assert_eq!(dst.len(), m * n, "product of {m}×{n} into {}", dst.len());
+    if !accumulate {
+        dst.fill(0.0);
+    }
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    PACKED.with_borrow_mut(|packed| {
+        let pairs = k.div_ceil(2);
+        let lhs_len = m.div_ceil(MR) * MR * pairs;
+        let rhs_len = n.div_ceil(NR) * NR * pairs;
+        packed.lhs.resize(lhs_len, 0);
+        packed.rhs.resize(rhs_len, 0);
+        // Safety: `available` checked the features these functions are compiled for.
+        unsafe {
+            x86::pack_lhs(lhs, &mut packed.lhs[..lhs_len]);
+            x86::pack_rhs(rhs, &mut packed.rhs[..rhs_len]);
+            x86::multiply(
+                dst,
+                [m, n, pairs],
+                &packed.lhs[..lhs_len],
+                &packed.rhs[..rhs_len],
+            );
+        }
+    });
+}
+
+/// One thread's packed operands, kept from call to call (they only grow).
+#[derive(Default)]
+struct Packed {
+    lhs: Vec<u32>,
+    rhs: Vec<u32>,
+}
+
+thread_local! {
+    static PACKED: RefCell<Packed> = RefCell::default();
+}
+
+/// `x` rounded to bf16, to nearest with ties to even, in the high half of the result (the
+/// low half zero). As `vcvtne2ps2bf16` does: subnormal inputs become zero of the same sign,
+/// NaN stays a (quiet) NaN.
+pub fn round_to_bf16(x: f32) -> u32 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return (bits | 0x0040_0000) & 0xFFFF_0000;
+    }
+    if bits & 0x7F80_0000 == 0 {
+        return bits & 0x8000_0000;
+    }
+    bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) & 0xFFFF_0000
+}
+
+/// The bf16 pair `(lo, hi)` as the instruction reads it: `lo` in the low half.
+fn pair(lo: f32, hi: f32) -> u32 {
+    (round_to_bf16(lo) >> 16) | round_to_bf16(hi)
+}
+
+/// Inner index `i` of a left-operand row (or right-operand column), zero past `len`.
+#[inline(always)]
+fn or_zero(len: usize, i: usize, value: impl FnOnce() -> f32) -> f32 {
+    if i < len { value() } else { 0.0 }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{KC, MR, MatrixRef, NR, NV, or_zero, pair};
+
+    /// Packs `lhs` (`m` × `k`) by rows in blocks of [`MR`] (see the module's comment).
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(super) unsafe fn pack_lhs(lhs: MatrixRef, packed: &mut [u32]) {
+        // Safety: the caller runs on a CPU with these features; the loads and stores
+        // address slices of the lengths they take.
+        unsafe {
+            let (m, k) = (lhs.rows, lhs.cols);
+            let pairs = k.div_ceil(2);
+            for (r, out) in packed.chunks_exact_mut(pairs).enumerate() {
+                if r >= m {
+                    out.fill(0);
+                } else if lhs.col_stride == 1 {
+                    convert_run(&lhs.data[r * lhs.row_stride..][..k], out);
+                } else {
+                    for (p, out) in out.iter_mut().enumerate() {
+                        let lo = or_zero(k, 2 * p, || lhs.at(r, 2 * p));
+                        let hi = or_zero(k, 2 * p + 1, || lhs.at(r, 2 * p + 1));
+                        *out = pair(lo, hi);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Packs `rhs` (`k` × `n`) in panels of [`NR`] columns (see the module's comment).
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(super) unsafe fn pack_rhs(rhs: MatrixRef, packed: &mut [u32]) {
+        // Safety: the caller runs on a CPU with these features; the loads and stores
+        // address slices of the lengths they take.
+        unsafe {
+            let (k, n) = (rhs.rows, rhs.cols);
+            let pairs = k.div_ceil(2);
+            packed.fill(0);
+            if rhs.col_stride == 1 {
+                // Rows 2p and 2p + 1 side by side: 16 columns of each, rounded into one vector
+                // (the even row in its low half), then interleaved into column pairs.
+                let interleave = _mm512_set_epi16(
+                    31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
+                    5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0,
+                );
+                for p in 0..pairs {
+                    let even = &rhs.data[2 * p * rhs.row_stride..][..n];
+                    let odd = match 2 * p + 1 < k {
+                        true => &rhs.data[(2 * p + 1) * rhs.row_stride..][..n],
+                        false => &[][..],
+                    };
+                    let whole = n / 16 * 16;
+                    for j in (0..whole).step_by(16) {
+                        let lo = _mm512_loadu_ps(even[j..][..16].as_ptr());
+                        let hi = match odd.is_empty() {
+                            true => _mm512_setzero_ps(),
+                            false => _mm512_loadu_ps(odd[j..][..16].as_ptr()),
+                        };
+                        let rounded: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                        let pairs_of_16 = _mm512_permutexvar_epi16(interleave, rounded);
+                        let at = (j / NR * pairs + p) * NR + j % NR;
+                        _mm512_storeu_si512(packed[at..][..16].as_mut_ptr().cast(), pairs_of_16);
+                    }
+                    for j in whole..n {
+                        let hi = odd.get(j).copied().unwrap_or(0.0);
+                        packed[(j / NR * pairs + p) * NR + j % NR] = pair(even[j], hi);
+                    }
+                }
+            } else {
+                // Each column's pairs in order (contiguous in a transposed view), then spread
+                // over the panel.
+                let mut column = vec![0u32; pairs];
+                for j in 0..n {
+                    if rhs.row_stride == 1 {
+                        convert_run(&rhs.data[j * rhs.col_stride..][..k], &mut column);
+                    } else {
+                        for (p, out) in column.iter_mut().enumerate() {
+                            let lo = or_zero(k, 2 * p, || rhs.at(2 * p, j));
+                            let hi = or_zero(k, 2 * p + 1, || rhs.at(2 * p + 1, j));
+                            *out = pair(lo, hi);
+                        }
+                    }
+                    let panel = &mut packed[j / NR * pairs * NR..][..pairs * NR];
+                    for (p, &value) in column.iter().enumerate() {
+                        panel[p * NR + j % NR] = value;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out[p] = pair(values[2p], values[2p + 1])`, the odd last one paired with zero.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    unsafe fn convert_run(values: &[f32], out: &mut [u32]) {
+        // Safety: the caller runs on a CPU with these features; the loads and stores
+        // address slices of the lengths they take.
+        unsafe {
+            debug_assert_eq!(out.len(), values.len().div_ceil(2));
+            let whole = values.len() / 32;
+            for b in 0..whole {
+                let lo = _mm512_loadu_ps(values[32 * b..][..16].as_ptr());
+                let hi = _mm512_loadu_ps(values[32 * b + 16..][..16].as_ptr());
+                // Low half from the second operand: 32 values in order, pairs in order.
+                let rounded: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                _mm512_storeu_si512(out[16 * b..][..16].as_mut_ptr().cast(), rounded);
+            }
+            for (p, out) in out.iter_mut().enumerate().skip(16 * whole) {
+                let lo = values[2 * p];
+                let hi = values.get(2 * p + 1).copied().unwrap_or(0.0);
+                *out = pair(lo, hi);
+            }
+        }
+    }
+
+    /// `dst += lhs × rhs` from the packed operands; `[m, n, pairs]` their sizes.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(super) unsafe fn multiply(
+        dst: &mut [f32],
+        [m, n, pairs]: [usize; 3],
+        lhs: &[u32],
+        rhs: &[u32],
+    ) {
+        // Safety: the caller runs on a CPU with these features; the loads and stores
+        // address slices of the lengths they take.
+        unsafe {
+            for jb in 0..n.div_ceil(NR) {
+                let panel = &rhs[jb * pairs * NR..][..pairs * NR];
+                let cols = NR.min(n - jb * NR);
+                for p0 in (0..pairs).step_by(KC) {
+                    let kc = KC.min(pairs - p0);
+                    for ib in 0..m.div_ceil(MR) {
+                        let a = &lhs[(ib * MR * pairs + p0)..][..(MR - 1) * pairs + kc];
+                        let b = &panel[p0 * NR..][..kc * NR];
+                        let rows = MR.min(m - ib * MR);
+                        let corner = ib * MR * n + jb * NR;
+                        if rows == MR && cols == NR {
+                            let c = &mut dst[corner..][..(MR - 1) * n + NR];
+                            tile(a, pairs, b, kc, c, n);
+                        } else {
+                            let mut part = [0.0f32; MR * NR];
+                            for r in 0..rows {
+                                part[r * NR..][..cols]
+                                    .copy_from_slice(&dst[corner + r * n..][..cols]);
+                            }
+                            tile(a, pairs, b, kc, &mut part, NR);
+                            for r in 0..rows {
+                                dst[corner + r * n..][..cols]
+                                    .copy_from_slice(&part[r * NR..][..cols]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `c += a × b` for one [`MR`] × [`NR`] tile over `kc` inner pairs: `a` the block's rows,
+    /// `lda` pairs apart; `b` the panel's pairs, [`NR`] apart; `c` rows `ldc` apart.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    #[inline]
+    unsafe fn tile(a: &[u32], lda: usize, b: &[u32], kc: usize, c: &mut [f32], ldc: usize) {
+        assert!(a.len() > (MR - 1) * lda + kc - 1 && b.len() >= kc * NR);
+        assert!(c.len() >= (MR - 1) * ldc + NR);
+        let (a, b) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+        // Safety: the reads stay within `a` and `b` (asserted above); the CPU has the
+        // features this function is compiled for (the caller's promise).
+        unsafe {
+            for p in 0..kc {
+                let mut bv = [_mm512_setzero_si512(); NV];
+                for (v, bv) in bv.iter_mut().enumerate() {
+                    *bv = _mm512_loadu_si512(b.add(p * NR + 16 * v).cast());
+                }
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let av = _mm512_set1_epi32(*a.add(r * lda + p) as i32);
+                    for (acc, bv) in acc.iter_mut().zip(&bv) {
+                        *acc = _mm512_dpbf16_ps(
+                            *acc,
+                            std::mem::transmute::<__m512i, __m512bh>(av),
+                            std::mem::transmute::<__m512i, __m512bh>(*bv),
+                        );
+                    }
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (v, acc) in acc.iter().enumerate() {
+                let out = &mut c[r * ldc + 16 * v..][..16];
+                // Safety: 16 values of `out`, as sliced.
+                unsafe {
+                    let sum = _mm512_add_ps(_mm512_loadu_ps(out.as_ptr()), *acc);
+                    _mm512_storeu_ps(out.as_mut_ptr(), sum);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn bf16_value(x: f32) -> f64 {
+        f64::from(f32::from_bits(round_to_bf16(x)))
+    }
+
+    #[test]
+    fn rounding_to_bf16_is_to_nearest_even() {
+        assert_eq!(round_to_bf16(1.0), 0x3F80_0000);
+        // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even one, 1.
+        assert_eq!(round_to_bf16(1.0 + 2f32.powi(-8)), 0x3F80_0000);
+        // 1 + 3·2^-8 lies halfway between 1 + 2^-7 and 1 + 2^-6: even is 1 + 2^-6.
+        assert_eq!(
+            f32::from_bits(round_to_bf16(1.0 + 3.0 * 2f32.powi(-8))),
+            1.0 + 2f32.powi(-6)
+        );
+        assert_eq!(
+            f32::from_bits(round_to_bf16(-1.0 - 1.5 * 2f32.powi(-8))),
+            -1.0 - 2f32.powi(-7)
+        );
+        assert!(f32::from_bits(round_to_bf16(f32::NAN)).is_nan());
+        assert_eq!(round_to_bf16(f32::INFINITY), f32::INFINITY.to_bits());
+        assert_eq!(round_to_bf16(-1e-40), 0x8000_0000);
+    }
+
+    /// Every shape of left and right operand the kernels pass: row-major, transposed views,
+    /// sizes around the tile and block edges, odd inner sizes.
+    #[test]
+    fn products_are_the_bf16_rounded_operands_summed_in_f32() {
+        if !available() {
+            eprintln!("SKIPPED bf16 products: this CPU has no AVX512-BF16");
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let shapes = [
+            (1, 1, 1),
+            (8, 2, 32),
+            (9, 3, 33),
+            (64, 800, 392),
+            (7, 513, 17),
+            (33, 1, 65),
+            (17, 600, 15),
+        ];
+        for (m, k, n) in shapes {
+            for (lhs_t, rhs_t, accumulate) in [
+                (false, false, false),
+                (true, false, true),
+                (false, true, false),
+                (true, true, true),
+            ] {
+                let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let lhs = match lhs_t {
+                    false => MatrixRef::row_major(&a, m, k),
+                    true => MatrixRef::row_major(&a, k, m).transposed(),
+                };
+                let rhs = match rhs_t {
+                    false => MatrixRef::row_major(&b, k, n),
+                    true => MatrixRef::row_major(&b, n, k).transposed(),
+                };
+                let start: Vec<f32> = (0..m * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let mut dst = start.clone();
+                matmul(&mut dst, lhs, rhs, accumulate);
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut want = if accumulate {
+                            f64::from(start[i * n + j])
+                        } else {
+                            0.0
+                        };
+                        let mut scale = want.abs();
+                        for l in 0..k {
+                            let product = bf16_value(lhs.at(i, l)) * bf16_value(rhs.at(l, j));
+                            want += product;
+                            scale += product.abs();
+                        }
+                        let got = f64::from(dst[i * n + j]);
+                        assert!(
+                            (got - want).abs() <= 1e-5 * scale.max(1e-3),
+                            "{m}×{k}×{n} (transposed {lhs_t}, {rhs_t}) at ({i}, {j}): {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The matrix products of dcgan's convolution kernels, single-threaded (the kernels share
+//! their chunks of images among threads themselves): in f32 by the `gemm` crate (the one
+//! burn's CPU backend uses; it picks AVX-512, AVX2 + FMA or SSE kernels at run time), or
+//! with bf16 operands and f32 sums by [`bf16`] where the CPU has AVX512-BF16.
+
+pub mod bf16;
+
+use super::precision::Precision;
+
+/// A read-only matrix: a slice with its row and column strides.
+#[derive(Clone, Copy, Debug)]
+pub struct MatrixRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> MatrixRef<'a> {
+    /// The first `rows` × `cols` values of `data`, row after row.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert!(
+            data.len() >= rows * cols,
+            "matrix of {rows}×{cols} from {}",
+            data.len()
+        );
+        MatrixRef {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The same values read as the transposed matrix.
+    pub fn transposed(self) -> Self {
+        MatrixRef {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The value at row `r`, column `c`.
+    #[inline(always)]
+    pub fn at(&self, r: usize, c: usize) -> f32 {
+        self.data[r * self.row_stride + c * self.col_stride]
+    }
+}
+
+/// `dst = lhs × rhs`, `dst` row-major.
+pub fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, precision: Precision) {
+    product(dst, lhs, rhs, false, precision);
+}
+
+/// `dst += lhs × rhs`, `dst` row-major.
+pub fn matmul_add(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, precision: Precision) {
+    product(dst, lhs, rhs, true, precision);
+}
+
+fn product(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool, p: Precision) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "inner dimensions");
+    assert!(dst.len() >= m * n, "product of {m}×{n} into {}", dst.len());
+    match p {
+        Precision::F32 => gemm_f32(&mut dst[..m * n], lhs, rhs, accumulate),
+        Precision::Bf16 => bf16::matmul(&mut dst[..m * n], lhs, rhs, accumulate),
+    }
+}
+
+fn gemm_f32(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    // Every element either operand addresses lies within its slice: the strides and sizes
+    // were checked against the slice lengths in `MatrixRef::row_major`, and `dst` in
+    // `product`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! The precision of the convolution kernels' matrix products: f32 (the default), or bf16
+//! operands with f32 sums on CPUs that multiply bf16 natively. Everything else (BatchNorm,
+//! activations, the dense layers, the optimiser and the master weights) stays f32.
+//!
+//! The choice is made once per process, by `--precision`, before any work: the kernels run
+//! deep inside burn's autodiff graph, where no argument of ours reaches them.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::matmul::bf16;
+
+/// Number format of the convolutions' matrix products.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// f32 operands and sums.
+    #[default]
+    F32,
+    /// bf16 operands (rounded to nearest even), f32 sums: AVX512-BF16.
+    Bf16,
+}
+
+impl Precision {
+    /// Its name on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+static PRODUCTS: AtomicU8 = AtomicU8::new(0);
+
+/// Sets the precision of every later convolution product in this process. bf16 is refused
+/// on a CPU without AVX512-BF16, where it could only be emulated, slowly.
+pub fn set(precision: Precision) -> anyhow::Result<()> {
+    if precision == Precision::Bf16 && !bf16::available() {
+        anyhow::bail!(
+            "--precision bf16: this CPU ({}) has no AVX512-BF16, so bf16 products would be \
+             slower than f32; run with --precision f32 (the default)",
+            super::cpu::model_name()
+        );
+    }
+    PRODUCTS.store(precision as u8, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The precision [`set`] last chose: f32 until then.
+pub fn current() -> Precision {
+    match PRODUCTS.load(Ordering::Relaxed) {
+        0 => Precision::F32,
+        _ => Precision::Bf16,
+    }
+}
