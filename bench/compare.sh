@@ -4,9 +4,10 @@
 # Usage: bench/compare.sh [ROUNDS=3] [ITERS=20]
 #
 # Builds dcgan (release), sets up the references' virtual environments if missing (see
-# ../shared/bench/README.md; PyPI only), then runs `dcgan bench` and the two reference
-# benchmarks alternately, ROUNDS times, on 2 threads each. Prints the medians over rounds of
-# each figure (training iteration of batch 100, 1000 generated images, peak memory of the
+# ../shared/bench/README.md; PyPI only), then runs `dcgan bench` (f32, and bf16 where the
+# CPU has AVX512-BF16) and the two reference benchmarks alternately, ROUNDS times, on 2
+# threads each. Prints the CPU and the kernels dcgan dispatched to, the medians over rounds
+# of each figure (training iteration of batch 100, 1000 generated images, peak memory of the
 # whole process) and dcgan's ratio to each reference. Ratios from one run are what count;
 # absolute times on a shared machine are noisy.
 set -euo pipefail
@@ -43,35 +44,49 @@ measure() { # name round command...
     grep -E '^(JSON )?\{' "$out/$name.$round.log" | tail -1 | sed 's/^JSON //' > "$out/$name.$round.json"
 }
 
+# bf16 rows only where the CPU runs them (dcgan refuses bf16 elsewhere).
+precisions="f32"
+if "$dcgan" bench --iters 1 --warmup 0 --batch-size 2 --precision bf16 --json > /dev/null 2>&1; then
+    precisions="f32 bf16"
+fi
 for round in $(seq 1 "$rounds"); do
     echo "round $round of $rounds" >&2
-    measure dcgan "$round" env RAYON_NUM_THREADS=2 "$dcgan" bench --iters "$iters" --warmup "$warmup" --json
+    for precision in $precisions; do
+        measure "dcgan-$precision" "$round" env RAYON_NUM_THREADS=2 "$dcgan" bench \
+            --iters "$iters" --warmup "$warmup" --precision "$precision" --json
+    done
     measure tf "$round" "$tf_python" "$bench_dir/dcgan_tf.py" bench --threads 2 --inter 1 \
         --iters "$iters" --warmup "$warmup" --json
     measure torch "$round" "$torch_python" "$bench_dir/dcgan_torch.py" bench --threads 2 \
         --iters "$iters" --warmup "$warmup" --padding tf --json
 done
 
-python3 - "$out" "$rounds" <<'PY'
+python3 - "$out" "$rounds" "$precisions" <<'PY'
 import json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
+out, rounds, precisions = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 def figures(name):
     rows = []
     for r in range(1, rounds + 1):
         j = json.load(open(f"{out}/{name}.{r}.json"))
         rss = int(open(f"{out}/{name}.{r}.rss").read().split()[-1]) / 1024
-        if name == "dcgan":
+        if name.startswith("dcgan"):
             rows.append((j["train_iteration"]["median_ms"], j["generate_1000"]["median_ms"], rss))
         else:
             rows.append((j["train_iter_ms_median"], j["g_infer_1000_ms_median"], rss))
     return [statistics.median(col) for col in zip(*rows)]
-names = {"dcgan": "dcgan (burn flex)", "tf": "TensorFlow 2", "torch": "PyTorch"}
+for p in precisions:
+    j = json.load(open(f"{out}/dcgan-{p}.1.json"))
+    print(f"dcgan {p}: {j['kernels']}")
+names = {f"dcgan-{p}": f"dcgan {p}" for p in precisions}
+names.update({"tf": "TensorFlow 2", "torch": "PyTorch"})
 f = {n: figures(n) for n in names}
 print(f"medians of {rounds} alternating rounds; ratio = dcgan / reference (below 1: dcgan faster)")
-print(f"{'':22}{'train iter (ms)':>16}{'1000 images (ms)':>18}{'peak RSS (MiB)':>16}")
+print(f"{'':26}{'train iter (ms)':>16}{'1000 images (ms)':>18}{'peak RSS (MiB)':>16}")
 for n, label in names.items():
-    print(f"{label:22}" + "".join(f"{v:>{w}.1f}" for v, w in zip(f[n], (16, 18, 16))))
-for ref in ("tf", "torch"):
-    ratios = [d / r for d, r in zip(f["dcgan"], f[ref])]
-    print(f"{'ratio to ' + names[ref]:22}" + "".join(f"{v:>{w}.2f}" for v, w in zip(ratios, (16, 18, 16))))
+    print(f"{label:26}" + "".join(f"{v:>{w}.1f}" for v, w in zip(f[n], (16, 18, 16))))
+for p in precisions:
+    for ref in ("tf", "torch"):
+        ratios = [d / r for d, r in zip(f[f"dcgan-{p}"], f[ref])]
+        label = f"dcgan {p} / {names[ref]}"
+        print(f"{label:26}" + "".join(f"{v:>{w}.2f}" for v, w in zip(ratios, (16, 18, 16))))
 PY

@@ -377,3 +377,65 @@ fn resume_keeps_the_runs_device_unless_told() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("done: 1 epochs"), "{stdout}");
 }
+
+#[test]
+fn bf16_products_train_repeatably_where_the_cpu_has_them_and_are_refused_elsewhere() {
+    let home = tempfile::tempdir().unwrap();
+    let train = |out: &str, precision: &str, epochs: &str| {
+        let mut cmd = dcgan(home.path());
+        cmd.args(["train", "--data-dir"]).arg(mnist_dir()).args([
+            "--epochs",
+            epochs,
+            "--limit-batches",
+            "3",
+            "--batch-size",
+            "16",
+            "--seed",
+            "4",
+            "--precision",
+            precision,
+            "--out",
+            out,
+        ]);
+        cmd
+    };
+    if !dcgan::kernels::matmul::bf16::available() {
+        let err = fails(&mut train("a", "bf16", "1"));
+        assert!(
+            err.contains("AVX512-BF16") && err.contains("--precision f32"),
+            "{err}"
+        );
+        eprintln!("SKIPPED bf16 training: this CPU has no AVX512-BF16 (its refusal was checked)");
+        return;
+    }
+    let out = ok(&mut train("a", "bf16", "2"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bf16 products"), "{stdout}");
+    ok(&mut train("b", "bf16", "2"));
+    ok(&mut train("c", "f32", "2"));
+    let weights =
+        |run: &str| std::fs::read(home.path().join(run).join("generator.safetensors")).unwrap();
+    assert!(
+        weights("a") == weights("b"),
+        "two bf16 runs with one seed differ"
+    );
+    assert!(weights("a") != weights("c"), "bf16 gave the f32 weights");
+    let config = std::fs::read_to_string(home.path().join("a/config.toml")).unwrap();
+    assert!(config.contains("precision = \"bf16\""), "{config}");
+
+    // Resumed without --precision, the run keeps its bf16 products and ends as if never
+    // stopped.
+    ok(&mut train("d", "bf16", "1"));
+    ok(dcgan(home.path())
+        .args([
+            "train",
+            "--resume",
+            "--epochs",
+            "2",
+            "--out",
+            "d",
+            "--data-dir",
+        ])
+        .arg(mnist_dir()));
+    assert!(weights("a") == weights("d"), "the resumed bf16 run differs");
+}

@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use super::simd;
+
 /// Shape and settings of one fused BatchNorm + activation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchNormShape {
@@ -28,11 +30,13 @@ impl BatchNormShape {
     }
 
     /// Values per channel.
+    #[inline(always)]
     fn count(&self) -> f64 {
         (self.batch * self.positions) as f64
     }
 
     /// The `positions`-long planes of channel `c`, one per image.
+    #[inline(always)]
     fn planes<'a>(&self, values: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> {
         let (p, channels) = (self.positions, self.channels);
         (0..self.batch).map(move |b| &values[(b * channels + c) * p..][..p])
@@ -40,17 +44,20 @@ impl BatchNormShape {
 
     /// The leak as f32, to copy into a local before a loop: read through `&self` inside
     /// one, it is reloaded and converted for every element, and the loop does not vectorise.
+    #[inline(always)]
     fn leak(&self) -> f32 {
         self.leak as f32
     }
 }
 
 /// The activation: `y`, or `leak · y` below zero.
+#[inline(always)]
 fn activate(y: f32, leak: f32) -> f32 {
     if y > 0.0 { y } else { y * leak }
 }
 
 /// The activation's slope at `y`.
+#[inline(always)]
 fn slope(y: f32, leak: f32) -> f32 {
     if y > 0.0 { 1.0 } else { leak }
 }
@@ -61,11 +68,13 @@ const LANES: usize = 8;
 
 /// `Σ f(v)` over one plane: f32 partial sums in [`LANES`] lanes (a few hundred terms each at
 /// most), added in f64.
+#[inline(always)]
 pub(super) fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     lane_sum2(values, values, |v, _| f(v))
 }
 
 /// `Σ f(a, b)` over two planes of the same length, as [`lane_sum`].
+#[inline(always)]
 fn lane_sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
     let mut lanes = [0.0f32; LANES];
     let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
@@ -109,16 +118,18 @@ pub fn forward_train(
     let (mean, variance): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            // Two passes (the mean, then squares about it) keep the variance exact when the
-            // mean is large against the spread.
-            let sum: f64 = shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum();
-            let mean = sum / shape.count();
-            let m = mean as f32;
-            let squares: f64 = shape
-                .planes(x, c)
-                .map(|p| lane_sum(p, |v| (v - m) * (v - m)))
-                .sum();
-            (m, (squares / shape.count()) as f32)
+            simd::dispatch(|| {
+                // Two passes (the mean, then squares about it) keep the variance exact when the
+                // mean is large against the spread.
+                let sum: f64 = shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum();
+                let mean = sum / shape.count();
+                let m = mean as f32;
+                let squares: f64 = shape
+                    .planes(x, c)
+                    .map(|p| lane_sum(p, |v| (v - m) * (v - m)))
+                    .sum();
+                (m, (squares / shape.count()) as f32)
+            })
         })
         .unzip();
     BatchNormOutput {
@@ -130,6 +141,7 @@ pub fn forward_train(
 
 /// `γ / √(var + ε)` and `β − mean · γ / √(var + ε)`: the output before the activation is
 /// `x · scale + shift`.
+#[inline(always)]
 fn scale_and_shift(
     shape: &BatchNormShape,
     gamma: f32,
@@ -167,16 +179,19 @@ pub fn backward_train(
     let (grad_beta, grad_gamma): (Vec<f64>, Vec<f64>) = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
-            let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
-            let (mut sum, mut sum_normalized) = (0.0f64, 0.0f64);
-            for (x, g) in shape.planes(x, c).zip(shape.planes(grad_output, c)) {
-                sum += lane_sum2(x, g, |x, g| g * slope(x * scale + shift, leak));
-                sum_normalized += lane_sum2(x, g, |x, g| {
-                    g * slope(x * scale + shift, leak) * (x - mu) * inv
-                });
-            }
-            (sum, sum_normalized)
+            simd::dispatch(|| {
+                let (scale, shift) =
+                    scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+                let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
+                let (mut sum, mut sum_normalized) = (0.0f64, 0.0f64);
+                for (x, g) in shape.planes(x, c).zip(shape.planes(grad_output, c)) {
+                    sum += lane_sum2(x, g, |x, g| g * slope(x * scale + shift, leak));
+                    sum_normalized += lane_sum2(x, g, |x, g| {
+                        g * slope(x * scale + shift, leak) * (x - mu) * inv
+                    });
+                }
+                (sum, sum_normalized)
+            })
         })
         .unzip();
     let mut grad_x = vec![0.0f32; x.len()];
@@ -186,16 +201,19 @@ pub fn backward_train(
         .zip(grad_output.par_chunks(shape.positions))
         .enumerate()
         .for_each(|(plane, ((out, x), g))| {
-            let c = plane % shape.channels;
-            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
-            let mean_g = (grad_beta[c] / shape.count()) as f32;
-            let mean_gx = (grad_gamma[c] / shape.count()) as f32;
-            let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
-            for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
-                let g = g * slope(x * scale + shift, leak);
-                let normalized = (x - mu) * inv;
-                *out = scale * (g - mean_g - normalized * mean_gx);
-            }
+            simd::dispatch(|| {
+                let c = plane % shape.channels;
+                let (scale, shift) =
+                    scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+                let mean_g = (grad_beta[c] / shape.count()) as f32;
+                let mean_gx = (grad_gamma[c] / shape.count()) as f32;
+                let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
+                for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
+                    let g = g * slope(x * scale + shift, leak);
+                    let normalized = (x - mu) * inv;
+                    *out = scale * (g - mean_g - normalized * mean_gx);
+                }
+            })
         });
     let to_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
     (grad_x, to_f32(grad_gamma), to_f32(grad_beta))
@@ -228,12 +246,15 @@ fn normalize(
         .zip(x.par_chunks(shape.positions))
         .enumerate()
         .for_each(|(plane, (out, x))| {
-            let c = plane % shape.channels;
-            let (scale, shift) = scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
-            let leak = shape.leak();
-            for (out, &x) in out.iter_mut().zip(x) {
-                *out = activate(x * scale + shift, leak);
-            }
+            simd::dispatch(|| {
+                let c = plane % shape.channels;
+                let (scale, shift) =
+                    scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+                let leak = shape.leak();
+                for (out, &x) in out.iter_mut().zip(x) {
+                    *out = activate(x * scale + shift, leak);
+                }
+            })
         });
     output
 }

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use super::matmul::{MatrixRef, matmul, matmul_add};
 use super::precision::Precision;
+use super::simd;
 use crate::model::tf_same_padding;
 
 /// Output positions a chunk of images should give a matrix product, at least: fewer make
@@ -134,27 +135,29 @@ pub fn forward(
     y.par_chunks_mut(nb * g.image_out())
         .enumerate()
         .for_each(|(chunk, y)| {
-            with_scratch(|scratch| {
-                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
-                let n = images.len() * p;
-                let cols = prefix(&mut scratch.cols, k * n);
-                im2col(g, x, images.clone(), cols, &mut scratch.planes);
-                // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
-                let product = prefix(&mut scratch.product, g.channels_out * n);
-                matmul(
-                    product,
-                    MatrixRef::row_major(weight, g.channels_out, k),
-                    MatrixRef::row_major(&scratch.cols[..k * n], k, n),
-                    precision,
-                );
-                for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
-                    for (c, y) in y.chunks_mut(p).enumerate() {
-                        let (row, b) = (&product[c * n + i * p..][..p], bias[c]);
-                        for (out, value) in y.iter_mut().zip(row) {
-                            *out = value + b;
+            simd::dispatch(|| {
+                with_scratch(|scratch| {
+                    let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                    let n = images.len() * p;
+                    let cols = prefix(&mut scratch.cols, k * n);
+                    im2col(g, x, images.clone(), cols, &mut scratch.planes);
+                    // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
+                    let product = prefix(&mut scratch.product, g.channels_out * n);
+                    matmul(
+                        product,
+                        MatrixRef::row_major(weight, g.channels_out, k),
+                        MatrixRef::row_major(&scratch.cols[..k * n], k, n),
+                        precision,
+                    );
+                    for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
+                        for (c, y) in y.chunks_mut(p).enumerate() {
+                            let (row, b) = (&product[c * n + i * p..][..p], bias[c]);
+                            for (out, value) in y.iter_mut().zip(row) {
+                                *out = value + b;
+                            }
                         }
                     }
-                }
+                })
             })
         });
     y
@@ -195,27 +198,33 @@ pub fn input_grad(
         .par_chunks_mut(nb * g.image_in())
         .enumerate()
         .for_each(|(chunk, grad_x)| {
-            with_scratch(|scratch| {
-                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
-                let n = images.len() * p;
-                let gathered = prefix(&mut scratch.product, g.channels_out * n);
-                gather_channels_first(g, grad_y, images, gathered);
-                // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n]
-                let cols = prefix(&mut scratch.cols, k * n);
-                matmul(
-                    cols,
-                    MatrixRef::row_major(weight_t, k, g.channels_out),
-                    MatrixRef::row_major(&scratch.product[..g.channels_out * n], g.channels_out, n),
-                    precision,
-                );
-                col2im(
-                    g,
-                    &scratch.cols[..k * n],
-                    n,
-                    bias,
-                    grad_x,
-                    &mut scratch.planes,
-                );
+            simd::dispatch(|| {
+                with_scratch(|scratch| {
+                    let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                    let n = images.len() * p;
+                    let gathered = prefix(&mut scratch.product, g.channels_out * n);
+                    gather_channels_first(g, grad_y, images, gathered);
+                    // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n]
+                    let cols = prefix(&mut scratch.cols, k * n);
+                    matmul(
+                        cols,
+                        MatrixRef::row_major(weight_t, k, g.channels_out),
+                        MatrixRef::row_major(
+                            &scratch.product[..g.channels_out * n],
+                            g.channels_out,
+                            n,
+                        ),
+                        precision,
+                    );
+                    col2im(
+                        g,
+                        &scratch.cols[..k * n],
+                        n,
+                        bias,
+                        grad_x,
+                        &mut scratch.planes,
+                    );
+                })
             })
         });
     grad_x
@@ -251,28 +260,30 @@ pub fn weight_grad(
         .into_par_iter()
         .map(|group| {
             let mut sum_t = vec![0.0f32; g.weight_len()];
-            with_scratch(|scratch| {
-                for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
-                    let images = chunk * nb..(chunk * nb + nb).min(g.batch);
-                    let n = images.len() * p;
-                    let cols = prefix(&mut scratch.cols, k * n);
-                    im2col(g, x, images.clone(), cols, &mut scratch.planes);
-                    let gathered = prefix(&mut scratch.product, g.channels_out * n);
-                    gather_channels_first(g, grad_y, images, gathered);
-                    // sumᵀ [k, channels_out] += cols [k, n] × grad_yᵀ [n, channels_out]; the
-                    // `gemm` crate runs this form faster than sum += grad_y × colsᵀ.
-                    matmul_add(
-                        &mut sum_t,
-                        MatrixRef::row_major(&scratch.cols[..k * n], k, n),
-                        MatrixRef::row_major(
-                            &scratch.product[..g.channels_out * n],
-                            g.channels_out,
-                            n,
-                        )
-                        .transposed(),
-                        precision,
-                    );
-                }
+            simd::dispatch(|| {
+                with_scratch(|scratch| {
+                    for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
+                        let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                        let n = images.len() * p;
+                        let cols = prefix(&mut scratch.cols, k * n);
+                        im2col(g, x, images.clone(), cols, &mut scratch.planes);
+                        let gathered = prefix(&mut scratch.product, g.channels_out * n);
+                        gather_channels_first(g, grad_y, images, gathered);
+                        // sumᵀ [k, channels_out] += cols [k, n] × grad_yᵀ [n, channels_out]; the
+                        // `gemm` crate runs this form faster than sum += grad_y × colsᵀ.
+                        matmul_add(
+                            &mut sum_t,
+                            MatrixRef::row_major(&scratch.cols[..k * n], k, n),
+                            MatrixRef::row_major(
+                                &scratch.product[..g.channels_out * n],
+                                g.channels_out,
+                                n,
+                            )
+                            .transposed(),
+                            precision,
+                        );
+                    }
+                })
             });
             sum_t
         })
@@ -324,12 +335,14 @@ thread_local! {
 
 /// Runs `f` with this thread's [`Scratch`]. `f` must not start parallel work of its own,
 /// which could run another chunk on this thread while the scratch is borrowed.
+#[inline(always)]
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with_borrow_mut(f)
 }
 
 /// The first `len` values of `buffer`, grown first if it is shorter. They hold whatever the
 /// last user left: callers overwrite them.
+#[inline(always)]
 fn prefix(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if buffer.len() < len {
         buffer.resize(len, 0.0);
@@ -350,6 +363,7 @@ struct Phases {
 }
 
 impl Phases {
+    #[inline(always)]
     fn of(g: &ConvGeometry) -> Self {
         let reach = (g.kernel - 1) / g.stride;
         let phases = Phases {
@@ -369,11 +383,13 @@ impl Phases {
     }
 
     /// Elements of all phase planes of one channel.
+    #[inline(always)]
     fn channel_len(&self) -> usize {
         self.stride * self.stride * self.rows * self.cols
     }
 
     /// Offset of phase plane `(py, px)` within its channel.
+    #[inline(always)]
     fn plane(&self, py: usize, px: usize) -> usize {
         (py * self.stride + px) * self.rows * self.cols
     }
@@ -382,6 +398,7 @@ impl Phases {
 /// For each image and channel of a chunk and each of its input rows: calls `visit(ic, iy,
 /// run)`, where value `x` of row `iy` of image-channel `ic` sits in that channel's phase
 /// planes at `run(x mod s) + x / s`.
+#[inline(always)]
 fn for_each_input_row(
     g: &ConvGeometry,
     phases: &Phases,
@@ -402,6 +419,7 @@ fn for_each_input_row(
 }
 
 /// `planes[run(x mod s) + x / s] = line[x]` for every `x`: an input row split by phase.
+#[inline(always)]
 fn split_row(line: &[f32], s: usize, run: &dyn Fn(usize) -> usize, planes: &mut [f32]) {
     match s {
         1 => planes[run(0)..][..line.len()].copy_from_slice(line),
@@ -428,6 +446,7 @@ fn split_row(line: &[f32], s: usize, run: &dyn Fn(usize) -> usize, planes: &mut 
 
 /// `line[x] = planes[run(x mod s) + x / s] + bias` for every `x`: the inverse of
 /// [`split_row`], adding `bias`.
+#[inline(always)]
 fn join_row(
     planes: &mut [f32],
     s: usize,
@@ -460,6 +479,7 @@ fn join_row(
 
 /// The runs of a row's even and odd values in the phase planes (stride 2), each in its own
 /// plane.
+#[inline(always)]
 fn phase_pair<'a>(
     planes: &'a mut [f32],
     run: &dyn Fn(usize) -> usize,
@@ -475,6 +495,7 @@ fn phase_pair<'a>(
 /// Fills `cols` (`[patch_len, images * positions]`, row-major) with the patches of `images`:
 /// row `(c, ky, kx)`, column `(image, oy, ox)` holds `x[image, c, oy·s + ky − top, ox·s + kx −
 /// left]`, zero outside the map. `scratch` holds the phase planes ([`Phases`]).
+#[inline(always)]
 fn im2col(
     g: &ConvGeometry,
     x: &[f32],
@@ -512,6 +533,7 @@ fn im2col(
 /// Written out for the seed model's map widths: a loop of unknown length over a row of 7 or
 /// 14 values spends most of it in the scalar tail after its 8-wide vector body, and a
 /// `copy_from_slice` that short is a call into libc.
+#[inline(always)]
 fn zip_rows(
     dst: &mut [f32],
     dst_stride: usize,
@@ -520,6 +542,7 @@ fn zip_rows(
     [rows, width]: [usize; 2],
     op: impl Fn(f32, f32) -> f32,
 ) {
+    #[inline(always)]
     fn fixed<const W: usize>(
         dst: &mut [f32],
         dst_stride: usize,
@@ -554,6 +577,7 @@ fn zip_rows(
 /// into `grad_x`, the chunk's images of the large map, overwritten with the sums plus
 /// `bias` of their channel (if any). `scratch` holds the phase planes ([`Phases`]), where
 /// the sums are made with contiguous additions.
+#[inline(always)]
 fn col2im(
     g: &ConvGeometry,
     cols: &[f32],
@@ -589,6 +613,7 @@ fn col2im(
 
 /// Copies `images` of `y` (`[batch, channels_out, positions]`) into `out`
 /// (`[channels_out, images * positions]`), the layout the matrix products take.
+#[inline(always)]
 fn gather_channels_first(g: &ConvGeometry, y: &[f32], images: Range<usize>, out: &mut [f32]) {
     let p = g.positions();
     let n = images.len() * p;

@@ -9,17 +9,30 @@ use serde::Serialize;
 use super::matmul::bf16;
 use super::precision::Precision;
 
-/// The widest vector instructions the f32 kernels use on this CPU, chosen at run time by
-/// the `gemm` crate (its `x86-v4` feature) and by [`super::simd::dispatch`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The widest vector instructions a loop runs with, chosen at run time: by the `gemm`
+/// crate (its `x86-v4` feature) for the f32 products, by [`super::simd::dispatch`] for
+/// dcgan's own loops. Ordered from narrowest to widest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[repr(u8)]
 pub enum SimdLevel {
-    /// AVX-512 F (with BW, DQ, VL, CD): 16 f32 lanes.
-    Avx512,
-    /// AVX2 and FMA: 8 f32 lanes.
-    Avx2Fma,
     /// SSE2, every x86-64, or another architecture's baseline.
-    Baseline,
+    Baseline = 0,
+    /// x86-64-v3: AVX2 and FMA, 8 f32 lanes.
+    Avx2Fma = 1,
+    /// x86-64-v4: AVX-512 F, BW, DQ, VL and CD, 16 f32 lanes.
+    Avx512 = 2,
+}
+
+impl SimdLevel {
+    /// The level stored as `value`; anything higher than the widest is the widest.
+    pub fn from_u8(value: u8) -> SimdLevel {
+        match value {
+            0 => SimdLevel::Baseline,
+            1 => SimdLevel::Avx2Fma,
+            _ => SimdLevel::Avx512,
+        }
+    }
 }
 
 impl fmt::Display for SimdLevel {
@@ -37,7 +50,7 @@ impl fmt::Display for SimdLevel {
 pub struct CpuInfo {
     /// The processor's brand string, e.g. "AMD EPYC 9B45".
     pub model: String,
-    /// Where the f32 kernels run.
+    /// The widest vector instructions the CPU offers (the f32 products use them).
     pub simd: SimdLevel,
     /// AVX512-BF16: `--precision bf16` runs here.
     pub avx512_bf16: bool,
@@ -66,7 +79,7 @@ pub fn kernels_line(precision: Precision) -> String {
     format!(
         "{}: {products}, other loops {}{}",
         info.model,
-        info.simd,
+        super::simd::level(),
         if info.amx_bf16 {
             "; AMX present, unused"
         } else {
@@ -83,20 +96,7 @@ fn detect() -> CpuInfo {
         .map(|brand| brand.as_str().trim().to_string())
         .filter(|brand| !brand.is_empty())
         .unwrap_or_else(|| "an unknown x86-64 CPU".to_string());
-    let simd = if std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("avx512cd")
-    {
-        SimdLevel::Avx512
-    } else if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma")
-    {
-        SimdLevel::Avx2Fma
-    } else {
-        SimdLevel::Baseline
-    };
+    let simd = super::simd::detected();
     let amx_bf16 = cpuid
         .get_extended_feature_info()
         .is_some_and(|features| features.has_amx_bf16() && features.has_amx_tile());

@@ -2,12 +2,59 @@
 //! through `pulp`, the crate the `gemm` crate dispatches with: the binary stays baseline
 //! x86-64 and each loop runs compiled for AVX-512, AVX2 + FMA or SSE2, whichever the CPU
 //! has. Rust never contracts or reorders floating-point arithmetic, so every level gives
-//! the same bits.
+//! the same bits (tests/simd_levels.rs checks it on every level the CPU has).
 
-/// Runs `f` compiled for the widest vector instructions this CPU has. The body is inlined
-/// into one function per level; whatever it calls that is not inlined runs at the
-/// baseline, so the loops it reaches are `#[inline(always)]`.
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use super::cpu::SimdLevel;
+
+/// The highest level [`dispatch`] may use; `u8::MAX`: no limit.
+static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// The widest level this CPU offers, as `pulp` detects it.
+pub fn detected() -> SimdLevel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if pulp::x86::V4::try_new().is_some() {
+            return SimdLevel::Avx512;
+        }
+        if pulp::x86::V3::try_new().is_some() {
+            return SimdLevel::Avx2Fma;
+        }
+    }
+    SimdLevel::Baseline
+}
+
+/// Limits [`dispatch`] to `level` at most in this process (to test and measure each level).
+pub fn cap(level: SimdLevel) {
+    CAP.store(level as u8, Ordering::Relaxed);
+}
+
+/// The level [`dispatch`] runs at: the CPU's widest, within the [`cap`].
+pub fn level() -> SimdLevel {
+    let cap = CAP.load(Ordering::Relaxed);
+    match detected() {
+        level if (level as u8) <= cap => level,
+        _ => SimdLevel::from_u8(cap),
+    }
+}
+
+/// Runs `f` compiled for [`level`]. The body is inlined into one function per level;
+/// whatever it calls that is not inlined runs at the baseline, so the loops it reaches are
+/// `#[inline(always)]`.
 #[inline(always)]
 pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
+    #[cfg(target_arch = "x86_64")]
+    {
+        let arch = match level() {
+            SimdLevel::Avx512 => pulp::x86::V4::try_new().map(pulp::Arch::V4),
+            SimdLevel::Avx2Fma => pulp::x86::V3::try_new().map(pulp::Arch::V3),
+            SimdLevel::Baseline => None,
+        };
+        arch.unwrap_or(pulp::Arch::Scalar).dispatch(f)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        pulp::Arch::new().dispatch(f)
+    }
 }

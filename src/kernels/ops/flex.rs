@@ -9,7 +9,7 @@ use burn::tensor::{DType, TensorData};
 
 use super::{CpuKernelOps, batch_norm_shape};
 use crate::kernels::conv::{self, ConvGeometry};
-use crate::kernels::{batch_norm, precision};
+use crate::kernels::{batch_norm, precision, simd};
 
 /// A flex tensor's dimensions and its values in row-major order.
 pub(super) fn values(tensor: &FlexTensor) -> (Vec<usize>, Cow<'_, [f32]>) {
@@ -134,10 +134,11 @@ impl CpuKernelOps for Flex {
     fn tf_leaky_relu(x: FlexTensor, slope: f64) -> FlexTensor {
         let (dims, x) = values(&x);
         let slope = slope as f32;
-        let out = x
-            .iter()
-            .map(|&v| if v > 0.0 { v } else { v * slope })
-            .collect();
+        let out = simd::dispatch(|| {
+            x.iter()
+                .map(|&v| if v > 0.0 { v } else { v * slope })
+                .collect()
+        });
         FlexTensor::from_data(TensorData::new(out, dims))
     }
 
