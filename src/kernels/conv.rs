@@ -204,39 +204,26 @@ pub fn input_grad(
                     let n = images.len() * p;
                     let gathered = prefix(&mut scratch.product, g.channels_out * n);
                     gather_channels_first(g, grad_y, images, gathered);
-                    // cols = weightᵀ × grad_y ([k, channels_out] × [channels_out, n]), a
-                    // block of input channels at a time, each block's rows summed into
-                    // the image right after, while they are still in cache.
-                    let block = channel_block(g, n);
-                    let kk = g.kernel * g.kernel;
-                    for c0 in (0..g.channels_in).step_by(block) {
-                        let channels = c0..(c0 + block).min(g.channels_in);
-                        let rows = channels.len() * kk;
-                        let cols = prefix(&mut scratch.cols, rows * n);
-                        matmul(
-                            cols,
-                            MatrixRef::row_major(
-                                &weight_t[c0 * kk * g.channels_out..],
-                                rows,
-                                g.channels_out,
-                            ),
-                            MatrixRef::row_major(
-                                &scratch.product[..g.channels_out * n],
-                                g.channels_out,
-                                n,
-                            ),
-                            precision,
-                        );
-                        col2im(
-                            g,
-                            &scratch.cols[..rows * n],
+                    // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n]
+                    let cols = prefix(&mut scratch.cols, k * n);
+                    matmul(
+                        cols,
+                        MatrixRef::row_major(weight_t, k, g.channels_out),
+                        MatrixRef::row_major(
+                            &scratch.product[..g.channels_out * n],
+                            g.channels_out,
                             n,
-                            channels,
-                            bias,
-                            grad_x,
-                            &mut scratch.planes,
-                        );
-                    }
+                        ),
+                        precision,
+                    );
+                    col2im(
+                        g,
+                        &scratch.cols[..k * n],
+                        n,
+                        bias,
+                        grad_x,
+                        &mut scratch.planes,
+                    );
                 })
             })
         });
@@ -307,17 +294,6 @@ pub fn weight_grad(
         total_t.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
     }
     transpose(&total_t, k, g.channels_out)
-}
-
-/// Bytes of the product block that [`input_grad`] sums into the image at once: with the
-/// phase planes it is summed into, it stays in a core's level-2 cache (1-2 MiB on the CPUs
-/// measured), where the whole product of a chunk (up to 2.5 MiB for G's layers) did not.
-const PRODUCT_BLOCK_BYTES: usize = 256 * 1024;
-
-/// Input channels per block of [`input_grad`]'s product, for chunks of `n` columns.
-fn channel_block(g: &ConvGeometry, n: usize) -> usize {
-    let row_bytes = g.kernel * g.kernel * n * std::mem::size_of::<f32>();
-    (PRODUCT_BLOCK_BYTES / row_bytes.max(1)).clamp(1, g.channels_in.max(1))
 }
 
 /// The transpose of a row-major `rows` × `cols` matrix, row-major.
@@ -419,31 +395,25 @@ impl Phases {
     }
 }
 
-/// For each image of a chunk, each of `channels` and each input row: calls `visit(ic, pc,
-/// iy, run)`, where `ic` numbers the image-channel among all of the chunk's, `pc` among
-/// those visited (its phase planes), and value `x` of row `iy` sits in those planes at
-/// `run(x mod s) + x / s`.
+/// For each image and channel of a chunk and each of its input rows: calls `visit(ic, iy,
+/// run)`, where value `x` of row `iy` of image-channel `ic` sits in that channel's phase
+/// planes at `run(x mod s) + x / s`.
 #[inline(always)]
 fn for_each_input_row(
     g: &ConvGeometry,
     phases: &Phases,
     images: usize,
-    channels: Range<usize>,
-    mut visit: impl FnMut(usize, usize, usize, &dyn Fn(usize) -> usize),
+    mut visit: impl FnMut(usize, usize, &dyn Fn(usize) -> usize),
 ) {
     let (top, left) = g.padding();
     let s = g.stride;
-    for image in 0..images {
-        for (local, c) in channels.clone().enumerate() {
-            let (image_channel, planes) =
-                (image * g.channels_in + c, image * channels.len() + local);
-            for iy in 0..g.height_in {
-                let (py, u) = ((iy + top) % s, (iy + top) / s);
-                // x = x' + r with x' a multiple of s: (x + left) / s = x' / s + (r + left) / s.
-                let run =
-                    |r: usize| phases.plane(py, (r + left) % s) + u * phases.cols + (r + left) / s;
-                visit(image_channel, planes, iy, &run);
-            }
+    for image_channel in 0..images * g.channels_in {
+        for iy in 0..g.height_in {
+            let (py, u) = ((iy + top) % s, (iy + top) / s);
+            // x = x' + r with x' a multiple of s: (x + left) / s = x' / s + (r + left) / s.
+            let run =
+                |r: usize| phases.plane(py, (r + left) % s) + u * phases.cols + (r + left) / s;
+            visit(image_channel, iy, &run);
         }
     }
 }
@@ -539,10 +509,9 @@ fn im2col(
     scratch.clear();
     scratch.resize(images.len() * g.channels_in * channel, 0.0);
     let x = &x[images.start * g.image_in()..][..images.len() * g.image_in()];
-    let all = 0..g.channels_in;
-    for_each_input_row(g, &phases, images.len(), all, |ic, pc, iy, run| {
+    for_each_input_row(g, &phases, images.len(), |ic, iy, run| {
         let line = &x[(ic * h + iy) * w..][..w];
-        split_row(line, s, run, &mut scratch[pc * channel..][..channel]);
+        split_row(line, s, run, &mut scratch[ic * channel..][..channel]);
     });
     // Row (c, ky, kx) of the patch matrix, image i: the window of phase plane
     // (ky mod s, kx mod s) at (ky / s, kx / s), `ho` rows of `wo`.
@@ -604,17 +573,15 @@ fn zip_rows(
     }
 }
 
-/// The adjoint of [`im2col`] for one chunk and some of its channels: adds each entry of
-/// `cols` (the rows of `channels` in the patch matrix, `[channels.len() · kernel², n]`) into
-/// `grad_x`, the chunk's images of the large map, whose values in `channels` are overwritten
-/// with the sums plus `bias` of their channel (if any). `scratch` holds the phase planes
-/// ([`Phases`]), where the sums are made with contiguous additions.
+/// The adjoint of [`im2col`] for one chunk: adds each entry of `cols` (`[patch_len, n]`)
+/// into `grad_x`, the chunk's images of the large map, overwritten with the sums plus
+/// `bias` of their channel (if any). `scratch` holds the phase planes ([`Phases`]), where
+/// the sums are made with contiguous additions.
 #[inline(always)]
 fn col2im(
     g: &ConvGeometry,
     cols: &[f32],
     n: usize,
-    channels: Range<usize>,
     bias: Option<&[f32]>,
     grad_x: &mut [f32],
     scratch: &mut Vec<f32>,
@@ -625,23 +592,22 @@ fn col2im(
     let images = n / (ho * wo);
     let channel = phases.channel_len();
     scratch.clear();
-    let visited = channels.len();
-    scratch.resize(images * visited * channel, 0.0);
+    scratch.resize(images * g.channels_in * channel, 0.0);
     for (row, cols) in cols.chunks(n).enumerate() {
         let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
         let plane = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
         for (i, values) in cols.chunks(ho * wo).enumerate() {
-            let planes = &mut scratch[(i * visited + c) * channel + plane..];
+            let planes = &mut scratch[(i * g.channels_in + c) * channel + plane..];
             zip_rows(planes, phases.cols, values, wo, [ho, wo], |sum, value| {
                 sum + value
             });
         }
     }
     // Every input position is one phase-plane position.
-    for_each_input_row(g, &phases, images, channels, |ic, pc, iy, run| {
+    for_each_input_row(g, &phases, images, |ic, iy, run| {
         let line = &mut grad_x[(ic * h + iy) * w..][..w];
         let b = bias.map_or(0.0, |b| b[ic % g.channels_in]);
-        join_row(&mut scratch[pc * channel..][..channel], s, run, b, line);
+        join_row(&mut scratch[ic * channel..][..channel], s, run, b, line);
     });
 }
 
@@ -882,38 +848,6 @@ mod tests {
                 &format!("{g:?} grad w"),
             );
         }
-    }
-
-    /// Wide layers sum their input gradient in blocks of channels ([`channel_block`]); the
-    /// adjoint identity ⟨r, conv(x, w)⟩ = ⟨input_grad(r, w), x⟩ holds over all of them.
-    #[test]
-    fn blocked_input_gradients_are_the_adjoint() {
-        let g = ConvGeometry {
-            batch: 3,
-            channels_in: 40,
-            height_in: 28,
-            width_in: 28,
-            channels_out: 6,
-            kernel: 5,
-            stride: 2,
-        };
-        assert!(channel_block(&g, 2 * g.positions()) < g.channels_in / 2);
-        let mut rng = ChaCha8Rng::seed_from_u64(6);
-        let x = random(g.batch * g.image_in(), &mut rng);
-        let w = random(g.weight_len(), &mut rng);
-        let r = random(g.batch * g.image_out(), &mut rng);
-        let y = naive_forward(&g, &x, &w, &vec![0.0; g.channels_out]);
-        let grad_x = input_grad(&g, &r, &w, None, Precision::F32);
-        let want = dot(&r, &y);
-        let got: f64 = grad_x
-            .iter()
-            .zip(&x)
-            .map(|(&a, &b)| f64::from(a) * f64::from(b))
-            .sum();
-        assert!(
-            (got - want).abs() <= 1e-4 * want.abs().max(1.0),
-            "{got} vs {want}"
-        );
     }
 
     /// Seeded runs repeat bit for bit only if the sums do not depend on the threads.
