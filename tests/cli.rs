@@ -27,6 +27,21 @@ fn short_run(home: &Path, out: &str, epochs: u32, seed: u32) -> std::process::Ou
         ]))
 }
 
+/// Continues the run in `out` to `epochs` epochs, on the real MNIST files.
+fn resume_on_mnist(home: &Path, out: &str, epochs: u32) -> std::process::Output {
+    ok(dcgan(home)
+        .args([
+            "train",
+            "--resume",
+            "--epochs",
+            &epochs.to_string(),
+            "--out",
+            out,
+        ])
+        .arg("--data-dir")
+        .arg(mnist_dir()))
+}
+
 #[test]
 fn training_writes_picture_checkpoint_events_and_weights() {
     let home = tempfile::tempdir().unwrap();
@@ -158,17 +173,7 @@ fn same_seed_gives_byte_identical_weights_and_resume_is_exact() {
     // One epoch, then resumed for the second: the same weights as two epochs in one go.
     short_run(home.path(), "c", 1, 7);
     assert!(weights("a") != weights("c"));
-    ok(dcgan(home.path())
-        .args([
-            "train",
-            "--resume",
-            "--epochs",
-            "2",
-            "--out",
-            "c",
-            "--data-dir",
-        ])
-        .arg(mnist_dir()));
+    resume_on_mnist(home.path(), "c", 2);
     assert_eq!(
         weights("a"),
         weights("c"),
@@ -426,16 +431,6 @@ fn bf16_products_train_repeatably_where_the_cpu_has_them_and_are_refused_elsewhe
     // Resumed without --precision, the run keeps its bf16 products and ends as if never
     // stopped.
     ok(&mut train("d", "bf16", "1"));
-    ok(dcgan(home.path())
-        .args([
-            "train",
-            "--resume",
-            "--epochs",
-            "2",
-            "--out",
-            "d",
-            "--data-dir",
-        ])
-        .arg(mnist_dir()));
+    resume_on_mnist(home.path(), "d", 2);
     assert!(weights("a") == weights("d"), "the resumed bf16 run differs");
 }
