@@ -88,7 +88,8 @@ pub struct BenchReport {
     pub peak_memory_mib: Option<f64>,
 }
 
-/// Runs the measurements.
+/// Runs the measurements, with the products of this process in `config.precision`
+/// ([`precision::set`]).
 pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     anyhow::ensure!(
         config.batch_size > 0 && config.iters > 0,

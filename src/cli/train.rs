@@ -236,6 +236,9 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             args.out.display(),
             state.epochs_done
         );
+        if c.device == DeviceKind::Cpu {
+            println!("{}", cpu::kernels_line(c.precision));
+        }
         return train(
             Start::Resume(Box::new((state, gan))),
             &args.out,

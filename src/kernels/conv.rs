@@ -795,7 +795,12 @@ mod tests {
     #[test]
     fn bf16_products_match_f32_within_their_rounding() {
         if !crate::kernels::matmul::bf16::available() {
-            eprintln!("SKIPPED bf16 convolutions: this CPU has no AVX512-BF16");
+            let err = crate::kernels::precision::set(Precision::Bf16).unwrap_err();
+            assert!(err.to_string().contains("--precision f32"), "{err}");
+            eprintln!(
+                "SKIPPED bf16 convolutions: this CPU has no AVX512-BF16 (--precision bf16 is \
+                 refused, checked)"
+            );
             return;
         }
         let seed_layers = [(1, 28, 32), (32, 14, 64), (64, 7, 128), (32, 28, 1)];

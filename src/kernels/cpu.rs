@@ -64,7 +64,7 @@ pub fn info() -> &'static CpuInfo {
     INFO.get_or_init(detect)
 }
 
-/// The processor's brand string, or "an unknown CPU".
+/// The processor's brand string, or "an unknown … CPU" where it has none.
 pub fn model_name() -> &'static str {
     &info().model
 }

@@ -11,7 +11,7 @@ use super::cpu::SimdLevel;
 /// The highest level [`dispatch`] may use; `u8::MAX`: no limit.
 static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
 
-/// The widest level this CPU offers, as `pulp` detects it.
+/// The widest level this CPU offers, as `pulp` detects it (kept in [`super::cpu::info`]).
 pub fn detected() -> SimdLevel {
     #[cfg(target_arch = "x86_64")]
     {
@@ -30,13 +30,10 @@ pub fn cap(level: SimdLevel) {
     CAP.store(level as u8, Ordering::Relaxed);
 }
 
-/// The level [`dispatch`] runs at: the CPU's widest, within the [`cap`].
+/// The level [`dispatch`] runs at: the CPU's widest (detected once), within the [`cap`].
 pub fn level() -> SimdLevel {
-    let cap = CAP.load(Ordering::Relaxed);
-    match detected() {
-        level if (level as u8) <= cap => level,
-        _ => SimdLevel::from_u8(cap),
-    }
+    let cap = SimdLevel::from_u8(CAP.load(Ordering::Relaxed));
+    super::cpu::info().simd.min(cap)
 }
 
 /// Runs `f` compiled for [`level`]. The body is inlined into one function per level;

@@ -353,7 +353,21 @@ mod tests {
     #[test]
     fn products_are_the_bf16_rounded_operands_summed_in_f32() {
         if !available() {
-            eprintln!("SKIPPED bf16 products: this CPU has no AVX512-BF16");
+            // Nothing to multiply here: the kernel must refuse rather than run instructions
+            // the CPU lacks.
+            let (a, b) = ([1.0f32; 4], [1.0f32; 4]);
+            let refused = std::panic::catch_unwind(|| {
+                let mut dst = [0.0f32; 4];
+                let (lhs, rhs) = (
+                    MatrixRef::row_major(&a, 2, 2),
+                    MatrixRef::row_major(&b, 2, 2),
+                );
+                matmul(&mut dst, lhs, rhs, false);
+            });
+            assert!(refused.is_err(), "bf16 products ran without AVX512-BF16");
+            eprintln!(
+                "SKIPPED bf16 products: this CPU has no AVX512-BF16 (its refusal was checked)"
+            );
             return;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(11);
