@@ -106,7 +106,10 @@ pub fn load_generator(
         Ok((crate::weights::load_generator(path, device)?.valid(), None))
     } else {
         let (state, gan) = load(path, device)?;
-        Ok((gan.generator.valid(), Some(state.config)))
+        Ok((
+            state.inference_generator(&gan.generator),
+            Some(state.config),
+        ))
     }
 }
 

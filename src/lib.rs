@@ -3,7 +3,8 @@
 //! The library holds everything; the `dcgan` binary is a thin command line over it.
 //! Modules follow the architecture: [`data`] reads and batches images, [`model`] holds the
 //! generator and discriminator, [`train`] the training loop and its configuration,
-//! [`checkpoint`] saving and resuming (in the file layout of [`sections`]), [`picture`] noise
+//! [`checkpoint`] saving and resuming (in the file layout of [`sections`]), [`run_lock`] one
+//! process per run directory, [`picture`] noise
 //! and image grids, [`logging`] TensorBoard events, metrics and progress, [`report`] loss
 //! curves and the progress GIF, [`eval`] the classifier and the quality metrics, [`bench`]
 //! timings, [`kernels`] dcgan's own CPU kernels for burn, [`weights`] the portable generator
@@ -22,6 +23,7 @@ pub mod logging;
 pub mod model;
 pub mod picture;
 pub mod report;
+pub mod run_lock;
 pub mod sections;
 pub mod train;
 pub mod weights;

@@ -64,9 +64,17 @@ pub fn generator_tensors(g: &Generator) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     out
 }
 
-/// Writes the generator as safetensors, atomically, with `epoch` in the metadata.
-pub fn save_generator(g: &Generator, epoch: usize, path: &Path) -> anyhow::Result<()> {
+/// Writes the generator as safetensors, atomically, with `epoch` in the metadata and
+/// whether its BatchNorm moving averages were corrected for their start (`debiased`).
+pub fn save_generator(
+    g: &Generator,
+    epoch: usize,
+    debiased: bool,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let averages = if debiased { "debiased" } else { "tf" };
     let metadata = BTreeMap::from([
+        ("batch_norm_moving_averages", averages.to_string()),
         ("epoch", epoch.to_string()),
         ("format", FORMAT.to_string()),
         ("layout", "NCHW".to_string()),
@@ -215,9 +223,9 @@ mod tests {
         let g = GeneratorConfig::new().init(&mut ChaCha8Rng::seed_from_u64(5), &device);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.safetensors");
-        save_generator(&g, 3, &path).unwrap();
+        save_generator(&g, 3, true, &path).unwrap();
         let first = std::fs::read(&path).unwrap();
-        save_generator(&g, 3, &path).unwrap();
+        save_generator(&g, 3, true, &path).unwrap();
         assert_eq!(first, std::fs::read(&path).unwrap(), "byte-identical files");
         let (_, meta) = SafeTensors::read_metadata(&first).unwrap();
         assert_eq!(meta.metadata().as_ref().unwrap()["format"], FORMAT);

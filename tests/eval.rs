@@ -1,5 +1,5 @@
-//! End-to-end tests of `dcgan classifier train`, `dcgan eval` and `dcgan train --eval-every`
-//! on real MNIST data, with a quickly trained classifier.
+//! End-to-end tests of `dcgan eval` (with the built-in classifier and with one trained by
+//! `dcgan classifier train`) and `dcgan train --eval-every`, on real MNIST digits.
 
 mod util;
 
@@ -15,15 +15,7 @@ fn eval(home: &Path, what: &[&str], json: &str) -> serde_json::Value {
     let out = ok(dcgan(home)
         .arg("eval")
         .args(what)
-        .args([
-            "--classifier",
-            "c.dcgan",
-            "--n",
-            "500",
-            "--json",
-            json,
-            "--data-dir",
-        ])
+        .args(["--n", "500", "--json", json, "--data-dir"])
         .arg(mnist_dir()));
     let table = String::from_utf8_lossy(&out.stdout);
     for row in [
@@ -45,17 +37,33 @@ fn eval(home: &Path, what: &[&str], json: &str) -> serde_json::Value {
     assert!(table.contains(header), "{header} missing from\n{table}");
     let scores = scores(&home.join(json));
     assert_eq!(scores["compared"], compared);
+    // Without --classifier, the built-in one, named with its checksum in table and JSON.
+    let builtin =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/classifiers/mnist.dcgan"))
+            .unwrap();
+    let sha256 = sha256_hex(&builtin);
+    assert_eq!(scores["classifier"]["name"], "built-in mnist");
+    assert_eq!(scores["classifier"]["sha256"], sha256.as_str());
+    assert!(
+        table.contains(&format!("built-in mnist (sha256 {})", &sha256[..12])),
+        "{table}"
+    );
     scores
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
 fn training_improves_every_score_and_eval_every_keeps_the_best_checkpoint() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    // Without a classifier, eval explains how to make one.
-    let err = fails(dcgan(home).args(["eval", "--real-vs-real", "--classifier", "c.dcgan"]));
-    assert!(err.contains("dcgan classifier train"), "{err}");
-
+    // A classifier of one's own: trained quickly, named by its file in the scores.
     let out = ok(dcgan(home)
         .args([
             "classifier",
@@ -63,12 +71,33 @@ fn training_improves_every_score_and_eval_every_keeps_the_best_checkpoint() {
             "--epochs",
             "1",
             "--train-images",
-            "5000",
+            "2000",
         ])
         .args(["--out", "c.dcgan", "--data-dir"])
         .arg(mnist_dir()));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("test accuracy"), "{text}");
+    let out = ok(dcgan(home)
+        .args([
+            "eval",
+            "--real-vs-real",
+            "--classifier",
+            "c.dcgan",
+            "--n",
+            "100",
+        ])
+        .args(["--json", "own.json", "--data-dir"])
+        .arg(mnist_dir()));
+    let own = scores(&home.join("own.json"));
+    assert_eq!(own["classifier"]["name"], "c.dcgan");
+    let sha256 = sha256_hex(&std::fs::read(home.join("c.dcgan")).unwrap());
+    assert_eq!(own["classifier"]["sha256"], sha256.as_str());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("c.dcgan (sha256 {})", &sha256[..12]))
+    );
+    let err = fails(dcgan(home).args(["eval", "--real-vs-real", "--classifier", "missing.dcgan"]));
+    assert!(err.contains("missing.dcgan"), "{err}");
 
     let train = |out: &str, batches: &str, extra: &[&str]| {
         ok(dcgan(home)
@@ -85,22 +114,10 @@ fn training_improves_every_score_and_eval_every_keeps_the_best_checkpoint() {
             .arg(mnist_dir())
             .args(extra))
     };
-    // Two steps: a generator that has learnt nothing yet. The trained one gets 200 steps;
-    // with BatchNorm's momentum of 0.99 its moving averages (used when sampling) are then
-    // about 87 % settled, so its scores are far better but far from a real run's.
+    // Two steps: a generator that has learnt nothing yet. The trained one gets 200 steps, so
+    // its scores are far better but far from a real run's.
     train("untrained", "1", &[]);
-    let out = train(
-        "trained",
-        "100",
-        &[
-            "--eval-every",
-            "1",
-            "--eval-n",
-            "300",
-            "--classifier",
-            "c.dcgan",
-        ],
-    );
+    let out = train("trained", "100", &["--eval-every", "1", "--eval-n", "300"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("eval: FID"), "{text}");
 

@@ -225,3 +225,54 @@ fn a_second_ctrl_c_exits_at_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("stopped at once"), "{stderr}");
 }
+
+#[test]
+fn kill_9_between_two_checkpoints_within_an_epoch_loses_only_the_steps_since_the_last() {
+    let home = tempfile::tempdir().unwrap();
+    let flags = [
+        "--epochs",
+        "1",
+        "--limit-batches",
+        "16",
+        "--batch-size",
+        "16",
+        "--seed",
+        "12",
+        "--log-every",
+        "1",
+        "--checkpoint-every",
+        "4",
+    ];
+    ok(dcgan(home.path())
+        .args(["train", "--out", "reference"])
+        .args(flags));
+    let run = home.path().join("run");
+    let mut child = dcgan(home.path())
+        .args(["train", "--out", "run"])
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Past the checkpoints after steps 4 and 8, before the epoch's end.
+    wait_for_steps(&mut child, &run, 10).expect("still training at step 10");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = ok(dcgan(home.path()).args(["train", "--out", "run", "--resume"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let batch: usize = stdout
+        .split("after batch ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not resumed within the epoch:\n{stdout}"));
+    assert!(
+        (8..16).contains(&batch) && batch.is_multiple_of(4),
+        "resumed after batch {batch}"
+    );
+    assert!(
+        weights(home.path(), "run") == weights(home.path(), "reference"),
+        "resumed from a checkpoint within the epoch, the weights differ"
+    );
+}

@@ -26,10 +26,10 @@ pub struct ClassifierTrainArgs {
     /// Directory holding the IDX files of both splits (searched alone).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Where to save it [default: ~/.cache/dcgan/classifier-<dataset>.dcgan, where
-    /// `dcgan eval` looks].
+    /// Where to save it; `dcgan eval --classifier FILE` then uses it in place of the
+    /// built-in one.
     #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    out: PathBuf,
     /// Passes over the training split.
     #[arg(long, default_value_t = ClassifierTraining::default().epochs)]
     epochs: usize,
@@ -92,9 +92,7 @@ pub fn run(command: ClassifierCommand) -> anyhow::Result<()> {
         features: config.features,
         classes: config.classes,
     };
-    let out = args
-        .out
-        .unwrap_or_else(|| classifier::default_path(args.dataset));
+    let out = args.out;
     classifier::save(&out, &model, &info)?;
     println!(
         "test accuracy {:.2} %; saved {}",

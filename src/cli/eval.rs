@@ -9,9 +9,9 @@ use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint;
-use crate::data::{Dataset, DatasetKind, LocateOptions, Split, locate};
+use crate::data::{DataSource, Dataset, DatasetKind, LocateOptions, Split, locate};
 use crate::device::DeviceKind;
-use crate::eval::{Compared, EvalOptions, Evaluator, Scores, classifier, evaluate};
+use crate::eval::{Compared, EvalOptions, Evaluator, MAX_EVAL_IMAGES, Scores, classifier};
 use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan eval`.
@@ -24,7 +24,7 @@ pub struct EvalArgs {
     /// best any generator can do.
     #[arg(long, conflicts_with = "checkpoint")]
     real_vs_real: bool,
-    /// The classifier file [default: ~/.cache/dcgan/classifier-<dataset>.dcgan].
+    /// The evaluation classifier's file [default: the data set's classifier built into dcgan].
     #[arg(long, value_name = "FILE")]
     classifier: Option<PathBuf>,
     /// Images to generate (and real test images to compare with, at most the split's size).
@@ -56,6 +56,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if args.n < 20 {
         bail!("--n must be at least 20 (10 splits of the Inception Score need 2 images each)");
     }
+    if args.n > MAX_EVAL_IMAGES {
+        bail!(
+            "--n {} is more than the {MAX_EVAL_IMAGES} images an evaluation scores at most \
+             (FID-50k, the field's largest usual set); their features alone would take {:.1} GB. \
+             Pass --n {MAX_EVAL_IMAGES} or fewer",
+            args.n,
+            args.n as f64 * 1.2e-6
+        );
+    }
     precision::set(args.precision)?;
     let device = args.device.device()?;
     let loaded = match &args.checkpoint {
@@ -67,15 +76,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .dataset
         .or(run_config.as_ref().map(|c| c.dataset))
         .unwrap_or(DatasetKind::Mnist);
+    // Without a data set named on the command line, MNIST's embedded slice stands in for a
+    // missing test split (and says so), so a fresh machine can evaluate offline.
     let options = LocateOptions {
         data_dir: args
             .data_dir
             .clone()
             .or(run_config.and_then(|c| c.data_dir)),
-        explicit: true,
+        explicit: args.dataset.is_some(),
     };
     let model = classifier::load_for(args.classifier.as_deref(), dataset, &device)?;
-    let (test, _) = locate(dataset, Split::Test, &options)?;
+    let (test, source) = locate(dataset, Split::Test, &options)?;
+    if source == DataSource::Embedded {
+        println!(
+            "note: MNIST's test split was not found, so the scores compare with the {} test \
+             images built into dcgan; pass --data-dir DIR (the IDX files) for all 10,000",
+            test.len
+        );
+    }
     let evaluator = Evaluator::new(model, &test, args.n, &device);
     let eval_options = EvalOptions {
         seed: args.seed,
@@ -105,6 +123,6 @@ fn real_vs_real(evaluator: &Evaluator, train: &Dataset, n: usize, options: &Eval
     let features = evaluator.features_of(train, &ids);
     Scores {
         compared: Compared::RealTraining,
-        ..evaluate(evaluator.real(), &features, options)
+        ..evaluator.evaluate(&features, options)
     }
 }

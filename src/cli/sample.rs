@@ -13,7 +13,9 @@ use crate::device::DeviceKind;
 use crate::kernels::precision::{self, Precision};
 use crate::logging::progress;
 use crate::model::Generator;
-use crate::picture::{ImageGrid, Noise, images_from_tensor, moving_noise, uniform_noise};
+use crate::picture::{
+    ImageWriter, Layout, Noise, OutputKind, images_from_tensor, interpolation, uniform_noise,
+};
 
 /// Where the generator comes from.
 #[derive(Debug, Args)]
@@ -48,8 +50,9 @@ pub struct SampleArgs {
     /// Images per row.
     #[arg(long, default_value_t = 10)]
     columns: usize,
-    /// The PNG file to write.
-    #[arg(long, value_name = "FILE.png")]
+    /// Where to write: FILE.png (one grid), FILE.npy (a uint8 array [n, height, width]), or
+    /// DIR/ (one PNG per image).
+    #[arg(long, value_name = "FILE.png|FILE.npy|DIR/")]
     out: PathBuf,
 }
 
@@ -64,33 +67,49 @@ pub struct InterpolateArgs {
     /// Number of lines, one per row, each between two new random vectors.
     #[arg(long, default_value_t = 1)]
     rows: usize,
-    /// The PNG file to write.
-    #[arg(long, value_name = "FILE.png")]
+    /// Where to write: FILE.png (one row per line), FILE.npy (a uint8 array
+    /// [rows × steps, height, width]), or DIR/ (one PNG per image).
+    #[arg(long, value_name = "FILE.png|FILE.npy|DIR/")]
     out: PathBuf,
 }
 
-/// Generates images for `noise` in chunks, with a progress bar for large counts.
-fn generate(g: &Generator, noise: &Noise, columns: usize, device: &Device) -> ImageGrid {
-    const CHUNK: usize = 500;
-    let bar = (noise.count > CHUNK).then(|| progress::count_bar(noise.count as u64, "generating"));
-    let mut grid: Option<ImageGrid> = None;
-    for start in (0..noise.count).step_by(CHUNK) {
-        let count = CHUNK.min(noise.count - start);
-        let chunk = Noise {
-            count,
-            dim: noise.dim,
-            values: noise.values[start * noise.dim..(start + count) * noise.dim].to_vec(),
-        };
-        let images = images_from_tensor(g.forward(chunk.to_tensor(device)), columns);
-        grid = Some(match grid {
-            Some(grid) => grid.stack(images),
-            None => images,
-        });
+/// Images generated per forward pass.
+const CHUNK: usize = 500;
+
+/// Generates `count` images in chunks of [`CHUNK`], `noise(range)` giving the noise of the
+/// images in `range`, and writes them to `out`; memory does not grow with `count`.
+fn generate(
+    g: &Generator,
+    count: usize,
+    columns: usize,
+    args: &GeneratorArgs,
+    out: &std::path::Path,
+    device: &Device,
+    mut noise: impl FnMut(std::ops::Range<usize>) -> Noise,
+) -> anyhow::Result<()> {
+    let side = g.image_size();
+    let layout = Layout {
+        count,
+        height: side,
+        width: side,
+        columns,
+        scale: args.scale,
+    };
+    let mut writer = ImageWriter::create(out, layout)?;
+    let bar = (count > CHUNK).then(|| progress::count_bar(count as u64, "generating"));
+    for start in (0..count).step_by(CHUNK) {
+        let range = start..(start + CHUNK).min(count);
+        let n = range.len();
+        let images = g.forward(noise(range).to_tensor(device));
+        writer.push(images_from_tensor(images, columns))?;
         if let Some(bar) = &bar {
-            bar.inc(count as u64);
+            bar.inc(n as u64);
         }
     }
-    grid.expect("at least one image")
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    writer.finish()
 }
 
 /// Runs `dcgan sample`.
@@ -98,12 +117,23 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
     if args.n == 0 || args.columns == 0 {
         bail!("--n and --columns must be at least 1");
     }
+    OutputKind::of(&args.out)?;
     precision::set(args.generator.precision)?;
     let device = args.generator.device.device()?;
     let (g, _) = checkpoint::load_generator(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
-    let noise = uniform_noise(args.n, g.noise_dim(), &mut rng);
-    generate(&g, &noise, args.columns, &device).save_png(&args.out, args.generator.scale)?;
+    let dim = g.noise_dim();
+    // Drawn a chunk at a time, the noise is the same as drawn at once.
+    let noise = |range: std::ops::Range<usize>| uniform_noise(range.len(), dim, &mut rng);
+    generate(
+        &g,
+        args.n,
+        args.columns,
+        &args.generator,
+        &args.out,
+        &device,
+        noise,
+    )?;
     println!("wrote {} samples to {}", args.n, args.out.display());
     Ok(())
 }
@@ -113,21 +143,36 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
     if args.steps < 2 || args.rows == 0 {
         bail!("--steps must be at least 2 and --rows at least 1");
     }
+    let Some(count) = args.steps.checked_mul(args.rows) else {
+        bail!("--steps × --rows is too large");
+    };
+    OutputKind::of(&args.out)?;
     precision::set(args.generator.precision)?;
     let device = args.generator.device.device()?;
     let (g, _) = checkpoint::load_generator(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
     let dim = g.noise_dim();
-    let mut values = Vec::new();
-    for _ in 0..args.rows {
-        values.extend(moving_noise(args.steps, dim, &mut rng).values);
-    }
-    let noise = Noise {
-        count: args.steps * args.rows,
-        dim,
-        values,
+    let steps = args.steps;
+    // Each row's two ends are drawn when the row begins, as `moving_noise` draws them.
+    let mut ends: Option<(usize, Noise)> = None;
+    let noise = |range: std::ops::Range<usize>| {
+        let mut values = Vec::with_capacity(range.len() * dim);
+        for index in range.clone() {
+            let row = index / steps;
+            if ends.as_ref().is_none_or(|(r, _)| *r != row) {
+                ends = Some((row, uniform_noise(2, dim, &mut rng)));
+            }
+            let (_, line) = ends.as_ref().expect("set above");
+            let step = index % steps;
+            values.extend(interpolation(line, steps, step..step + 1).values);
+        }
+        Noise {
+            count: range.len(),
+            dim,
+            values,
+        }
     };
-    generate(&g, &noise, args.steps, &device).save_png(&args.out, args.generator.scale)?;
+    generate(&g, count, steps, &args.generator, &args.out, &device, noise)?;
     println!(
         "wrote {} interpolation{} of {} steps to {}",
         args.rows,

@@ -13,7 +13,8 @@ use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
 use crate::kernels::cpu;
 use crate::kernels::precision::{self, Precision};
-use crate::train::{Outcome, Preset, Start, TrainConfig, train};
+use crate::run_lock::RunLock;
+use crate::train::{CheckpointEvery, Outcome, Preset, Start, TrainConfig, train};
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
 #[derive(Debug, Args)]
@@ -69,7 +70,7 @@ pub struct TrainArgs {
     /// Images generated for each evaluation [default: 2000].
     #[arg(long, value_name = "N")]
     eval_n: Option<usize>,
-    /// The evaluation classifier [default: ~/.cache/dcgan/classifier-<dataset>.dcgan].
+    /// The evaluation classifier's file [default: the data set's classifier built into dcgan].
     #[arg(long, value_name = "FILE")]
     classifier: Option<PathBuf>,
     /// Where to compute [default: cpu; with --resume, the run's own device].
@@ -79,6 +80,10 @@ pub struct TrainArgs {
     /// with AVX512-BF16) [default: f32; with --resume, the run's own].
     #[arg(long)]
     precision: Option<Precision>,
+    /// Also save a checkpoint within an epoch: every N steps, or every so much time (`30m`,
+    /// `1h`); 0 for only at epochs' ends [default: 10m].
+    #[arg(long, value_name = "STEPS|TIME")]
+    checkpoint_every: Option<CheckpointEvery>,
     /// Output directory for checkpoints, pictures and logs.
     #[arg(long, default_value = "runs/dcgan")]
     out: PathBuf,
@@ -122,6 +127,7 @@ impl TrainArgs {
         }
         set(&mut c.device, self.device);
         set(&mut c.precision, self.precision);
+        set(&mut c.checkpoint_every, self.checkpoint_every);
         c.seed = match (self.seed, &self.config) {
             (Some(seed), _) => seed,
             // A config file's seed stands; without one, draw a seed and record it.
@@ -132,24 +138,83 @@ impl TrainArgs {
         Ok(c)
     }
 
-    /// Flags that would change a run's results, which a resumed run must keep.
-    fn fixed_on_resume(&self) -> Vec<&'static str> {
-        let given = [
-            ("--config", self.config.is_some()),
-            ("--preset", self.preset.is_some()),
-            ("--dataset", self.dataset.is_some()),
-            ("--batch-size", self.batch_size.is_some()),
-            ("--noise-dim", self.noise_dim.is_some()),
-            ("--lr", self.lr.is_some()),
-            ("--beta1", self.beta1.is_some()),
-            ("--seed", self.seed.is_some()),
-            ("--limit-batches", self.limit_batches.is_some()),
+    /// The settings that shape a run's results, as this command line asks for them on top
+    /// of the run's `recorded` ones; a resumed run must keep them.
+    fn fixed_on_resume(&self, recorded: &TrainConfig) -> anyhow::Result<Vec<String>> {
+        let mut asked = recorded.clone();
+        if let Some(path) = &self.config {
+            let file = TrainConfig::from_toml_file(path)?;
+            asked.dataset = file.dataset;
+            asked.batch_size = file.batch_size;
+            asked.noise_dim = file.noise_dim;
+            asked.optimizer = file.optimizer;
+            asked.seed = file.seed;
+            asked.limit_batches = file.limit_batches;
+        }
+        if let Some(preset) = self.preset {
+            preset.apply(&mut asked);
+        }
+        set(&mut asked.dataset, self.dataset);
+        set(&mut asked.batch_size, self.batch_size);
+        set(&mut asked.noise_dim, self.noise_dim);
+        set(&mut asked.optimizer.lr, self.lr);
+        set(&mut asked.optimizer.beta1, self.beta1);
+        set(&mut asked.seed, self.seed);
+        if self.limit_batches.is_some() {
+            asked.limit_batches = self.limit_batches;
+        }
+        let show_limit = |l: Option<usize>| l.map_or("none".to_string(), |n| n.to_string());
+        let (r, a) = (recorded, &asked);
+        let fields = [
+            (
+                "--dataset",
+                r.dataset.spec().name.to_string(),
+                a.dataset.spec().name.to_string(),
+            ),
+            (
+                "--batch-size",
+                r.batch_size.to_string(),
+                a.batch_size.to_string(),
+            ),
+            (
+                "--noise-dim",
+                r.noise_dim.to_string(),
+                a.noise_dim.to_string(),
+            ),
+            (
+                "--lr",
+                r.optimizer.lr.to_string(),
+                a.optimizer.lr.to_string(),
+            ),
+            (
+                "--beta1",
+                r.optimizer.beta1.to_string(),
+                a.optimizer.beta1.to_string(),
+            ),
+            (
+                "beta2",
+                r.optimizer.beta2.to_string(),
+                a.optimizer.beta2.to_string(),
+            ),
+            (
+                "epsilon",
+                r.optimizer.epsilon.to_string(),
+                a.optimizer.epsilon.to_string(),
+            ),
+            ("--seed", r.seed.to_string(), a.seed.to_string()),
+            (
+                "--limit-batches",
+                show_limit(r.limit_batches),
+                show_limit(a.limit_batches),
+            ),
         ];
-        given
+        Ok(fields
             .into_iter()
-            .filter(|(_, g)| *g)
-            .map(|(f, _)| f)
-            .collect()
+            .filter(|(_, was, now)| was != now)
+            .map(|(flag, was, now)| {
+                format!("{flag} (the run has {was}, this command asks for {now})")
+            })
+            .collect())
     }
 }
 
@@ -170,32 +235,37 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
-    let latest = args.out.join(checkpoint::LATEST);
-    let has_run = latest.exists() || args.out.join(checkpoint::PREVIOUS).exists();
+    let has_run = |out: &std::path::Path| {
+        out.join(checkpoint::LATEST).exists() || out.join(checkpoint::PREVIOUS).exists()
+    };
     if args.resume {
-        if !has_run {
+        if !has_run(&args.out) {
             bail!(
                 "--resume: {} holds no checkpoint to resume",
                 args.out.display()
             );
         }
-        let fixed = args.fixed_on_resume();
-        if !fixed.is_empty() {
-            bail!(
-                "--resume continues a run with its own settings (see {}); drop {}",
-                args.out.join("config.toml").display(),
-                fixed.join(", ")
-            );
+        let _lock = RunLock::acquire(&args.out)?;
+        // Flags equal to the run's own settings are welcome (the command that started the
+        // run, with --resume added); a change is refused.
+        let recorded = checkpoint::load_state(&args.out).map(|s| s.config);
+        if let Ok(recorded) = &recorded {
+            let changed = args.fixed_on_resume(recorded)?;
+            if !changed.is_empty() {
+                bail!(
+                    "--resume continues a run with its own settings (see {}), but this command \
+                     changes {}. Drop those flags to continue the run, or pass --force (in \
+                     place of --resume) or another --out to start a new one",
+                    args.out.join("config.toml").display(),
+                    changed.join(", ")
+                );
+            }
         }
         // The run goes on where it was trained unless --device says otherwise. A checkpoint
         // too damaged to tell leaves the choice to the CPU; loading it then says what is wrong.
         let device = args
             .device
-            .or_else(|| {
-                checkpoint::load_state(&args.out)
-                    .ok()
-                    .map(|s| s.config.device)
-            })
+            .or(recorded.ok().map(|c| c.device))
             .unwrap_or(DeviceKind::Cpu)
             .device()?
             .autodiff();
@@ -215,6 +285,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         }
         set(&mut c.device, args.device);
         set(&mut c.precision, args.precision);
+        set(&mut c.checkpoint_every, args.checkpoint_every);
         c.validate()?;
         precision::set(c.precision).with_context(|| {
             format!(
@@ -231,11 +302,19 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             );
             return Ok(Outcome::Finished);
         }
-        println!(
-            "resuming {} after epoch {}",
-            args.out.display(),
-            state.epochs_done
-        );
+        match state.batches_done {
+            0 => println!(
+                "resuming {} after epoch {}",
+                args.out.display(),
+                state.epochs_done
+            ),
+            batches => println!(
+                "resuming {} in epoch {} after batch {batches} (step {})",
+                args.out.display(),
+                state.epochs_done,
+                state.g_step
+            ),
+        }
         if c.device == DeviceKind::Cpu {
             println!("{}", cpu::kernels_line(c.precision));
         }
@@ -246,14 +325,15 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             stop,
         );
     }
-    if has_run && !args.force {
+    let config = args.config()?;
+    let _lock = RunLock::acquire(&args.out)?;
+    if has_run(&args.out) && !args.force {
         bail!(
             "{} already holds a run; pass --resume to continue it, --force to start over, or \
              another --out",
             args.out.display()
         );
     }
-    let config = args.config()?;
     precision::set(config.precision)?;
     let device = config.device.device()?.autodiff();
     println!(

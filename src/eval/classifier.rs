@@ -2,7 +2,7 @@
 //! penultimate layer gives the features of the Fréchet and kernel distances and whose
 //! softmax gives the Inception-Score analogue and the class histogram.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use burn::config::Config;
@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
+use crate::data::download::sha256_hex;
 use crate::model::init::{glorot_uniform, number_params, zeros};
 use crate::{atomic_file, sections};
 
@@ -118,13 +119,36 @@ pub struct ClassifierInfo {
 const MAGIC: &[u8; 8] = b"DCGANCLS";
 const FORMAT_VERSION: u32 = 1;
 
-/// Where `dcgan classifier train` saves, and `dcgan eval` looks for, a data set's classifier
-/// by default: `~/.cache/dcgan/classifier-<dataset>.dcgan`.
-pub fn default_path(dataset: DatasetKind) -> PathBuf {
-    dirs::cache_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("dcgan")
-        .join(format!("classifier-{}.dcgan", dataset.spec().name))
+/// The evaluation classifiers built into the binary, trained by `dcgan classifier train`
+/// (the commands, accuracies and checksums are in `assets/classifiers/README.md`).
+const BUILT_IN: [(DatasetKind, &[u8]); 2] = [
+    (
+        DatasetKind::Mnist,
+        include_bytes!("../../assets/classifiers/mnist.dcgan"),
+    ),
+    (
+        DatasetKind::FashionMnist,
+        include_bytes!("../../assets/classifiers/fashion-mnist.dcgan"),
+    ),
+];
+
+/// Which classifier produced a set of scores: figures from different classifiers do not
+/// compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierId {
+    /// `built-in <dataset>`, or the file it was read from.
+    pub name: String,
+    /// SHA-256 of its file, in hex.
+    pub sha256: String,
+    /// Its accuracy on the data set's test split.
+    pub test_accuracy: f64,
+}
+
+impl ClassifierId {
+    /// The name and the first 12 hex digits of the checksum, for tables.
+    pub fn short(&self) -> String {
+        format!("{} (sha256 {})", self.name, &self.sha256[..12])
+    }
 }
 
 /// Saves a classifier with its info, atomically.
@@ -148,50 +172,61 @@ pub fn save(path: &Path, classifier: &Classifier, info: &ClassifierInfo) -> anyh
 pub fn load(path: &Path, device: &Device) -> anyhow::Result<(Classifier, ClassifierInfo)> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read classifier {}", path.display()))?;
-    let decode = || -> anyhow::Result<(Classifier, ClassifierInfo)> {
-        let mut sections = sections::decode(&bytes, MAGIC, FORMAT_VERSION, "classifier")?;
-        let info: ClassifierInfo =
-            serde_json::from_slice(&sections.take("info")?).context("section info is not valid")?;
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.take("model")?))
-            .map_err(|e| anyhow::anyhow!("section model: {e}"))?;
-        let config = ClassifierConfig::new()
-            .with_features(info.features)
-            .with_classes(info.classes);
-        let classifier = config
-            .init(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0), device)
-            .try_load_record(record)
-            .map_err(|e| anyhow::anyhow!("section model: {e}"))?;
-        Ok((classifier, info))
-    };
-    decode().with_context(|| format!("classifier {} is unusable", path.display()))
+    decode(&bytes, device).with_context(|| format!("classifier {} is unusable", path.display()))
 }
 
-/// Loads the evaluation classifier of `dataset` from `path` (default: [`default_path`]),
-/// or explains how to make one.
+/// A classifier from the bytes of its file.
+fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(Classifier, ClassifierInfo)> {
+    let mut sections = sections::decode(bytes, MAGIC, FORMAT_VERSION, "classifier")?;
+    let info: ClassifierInfo =
+        serde_json::from_slice(&sections.take("info")?).context("section info is not valid")?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.take("model")?))
+        .map_err(|e| anyhow::anyhow!("section model: {e}"))?;
+    let config = ClassifierConfig::new()
+        .with_features(info.features)
+        .with_classes(info.classes);
+    let classifier = config
+        .init(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0), device)
+        .try_load_record(record)
+        .map_err(|e| anyhow::anyhow!("section model: {e}"))?;
+    Ok((classifier, info))
+}
+
+/// The evaluation classifier of `dataset`: the file `path`, or the one built in.
 pub fn load_for(
     path: Option<&Path>,
     dataset: DatasetKind,
     device: &Device,
-) -> anyhow::Result<Classifier> {
-    let path = path.map_or_else(|| default_path(dataset), Path::to_path_buf);
-    if !path.exists() {
-        bail!(
-            "no classifier at {}; train one first (a few minutes on a CPU):\n  dcgan classifier \
-             train --dataset {}",
-            path.display(),
-            dataset.spec().name
-        );
-    }
-    let (model, info) = load(&path, device)?;
+) -> anyhow::Result<(Classifier, ClassifierId)> {
+    let (bytes, name) = match path {
+        Some(path) => (
+            std::fs::read(path)
+                .with_context(|| format!("cannot read classifier {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => {
+            let (_, bytes) = BUILT_IN
+                .iter()
+                .find(|(kind, _)| *kind == dataset)
+                .expect("a built-in classifier for every data set");
+            (bytes.to_vec(), format!("built-in {}", dataset.spec().name))
+        }
+    };
+    let (model, info) =
+        decode(&bytes, device).with_context(|| format!("classifier {name} is unusable"))?;
     if info.dataset != dataset {
         bail!(
-            "the classifier {} was trained on {}, but this evaluation is on {}",
-            path.display(),
+            "the classifier {name} was trained on {}, but this evaluation is on {}",
             info.dataset.spec().name,
             dataset.spec().name
         );
     }
-    Ok(model)
+    let id = ClassifierId {
+        name,
+        sha256: sha256_hex(&bytes),
+        test_accuracy: info.test_accuracy,
+    };
+    Ok((model, id))
 }
 
 #[cfg(test)]

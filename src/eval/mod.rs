@@ -13,10 +13,10 @@ pub mod modes;
 pub mod precision_recall;
 mod scores;
 
-pub use classifier::{Classifier, ClassifierConfig, ClassifierInfo};
+pub use classifier::{Classifier, ClassifierConfig, ClassifierId, ClassifierInfo};
 pub use classifier_training::{ClassifierTraining, test_accuracy, train_classifier};
 pub use features::{Features, extract};
-pub use scores::{Compared, EvalOptions, Evaluator, Scores, evaluate};
+pub use scores::{Compared, EvalOptions, Evaluator, MAX_EVAL_IMAGES, Scores, evaluate};
 
 /// Mean and population standard deviation (NumPy's `np.std`), as the metrics report them.
 fn mean_and_std(values: &[f64]) -> (f64, f64) {

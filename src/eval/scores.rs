@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::classifier::Classifier;
+use super::classifier::{Classifier, ClassifierId};
 use super::features::{Features, extract};
 use super::frechet::{Gaussian, frechet_distance};
 use super::inception_score::{InceptionScore, inception_score};
@@ -17,6 +17,10 @@ use super::precision_recall::{PrecisionRecall, precision_recall};
 use crate::data::Dataset;
 use crate::model::Generator;
 use crate::picture::uniform_noise;
+
+/// The most images one evaluation scores: FID-50k, the field's largest usual set. Their
+/// features, and the blocks of distances behind precision and recall, stay near 1 GB.
+pub const MAX_EVAL_IMAGES: usize = 50_000;
 
 /// The metrics' settings; the defaults are torch-fidelity's and the papers'.
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +64,8 @@ pub enum Compared {
 pub struct Scores {
     /// What was scored: a generator's images, or real training images.
     pub compared: Compared,
+    /// The classifier whose features and classes the figures are made of.
+    pub classifier: ClassifierId,
     /// Real images compared.
     pub n_real: usize,
     /// Generated (or real training) images compared.
@@ -81,8 +87,13 @@ pub struct Scores {
     pub options: EvalOptions,
 }
 
-/// Computes every metric of `generated` against `real`.
-pub fn evaluate(real: &Features, generated: &Features, options: &EvalOptions) -> Scores {
+/// Computes every metric of `generated` against `real`, both seen by `classifier`.
+pub fn evaluate(
+    classifier: &ClassifierId,
+    real: &Features,
+    generated: &Features,
+    options: &EvalOptions,
+) -> Scores {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let fid = frechet_distance(
         &Gaussian::fit(&real.features),
@@ -90,6 +101,7 @@ pub fn evaluate(real: &Features, generated: &Features, options: &EvalOptions) ->
     );
     Scores {
         compared: Compared::Generated,
+        classifier: classifier.clone(),
         n_real: real.len(),
         n_generated: generated.len(),
         fid,
@@ -172,6 +184,12 @@ impl fmt::Display for Scores {
             "{} {scored} vs {} {real} images (KID {}×{}, IS {} splits, k = {})",
             self.n_generated, self.n_real, o.kid_subsets, o.kid_subset_size, o.is_splits, o.k
         )?;
+        writeln!(
+            f,
+            "  classifier {} (test accuracy {:.2} %)",
+            self.classifier.short(),
+            self.classifier.test_accuracy * 100.0
+        )?;
         for (name, value, note) in rows {
             writeln!(f, "  {name:<10} {value:>20}   {note}")?;
         }
@@ -184,13 +202,19 @@ impl fmt::Display for Scores {
 /// against it (`dcgan eval`, and `dcgan train --eval-every`).
 pub struct Evaluator {
     classifier: Classifier,
+    id: ClassifierId,
     real: Features,
     device: Device,
 }
 
 impl Evaluator {
     /// Extracts the features of the first `n` images of `real` (all when it has fewer).
-    pub fn new(classifier: Classifier, real: &Dataset, n: usize, device: &Device) -> Self {
+    pub fn new(
+        (classifier, id): (Classifier, ClassifierId),
+        real: &Dataset,
+        n: usize,
+        device: &Device,
+    ) -> Self {
         let n = n.min(real.len);
         let features = extract(
             &classifier,
@@ -200,14 +224,15 @@ impl Evaluator {
         );
         Evaluator {
             classifier,
+            id,
             real: features,
             device: device.clone(),
         }
     }
 
-    /// The real images' features.
-    pub fn real(&self) -> &Features {
-        &self.real
+    /// Every metric of `features` (seen by this classifier) against the real ones.
+    pub fn evaluate(&self, features: &Features, options: &EvalOptions) -> Scores {
+        evaluate(&self.id, &self.real, features, options)
     }
 
     /// The features of `images`, e.g. a second real set.
@@ -243,6 +268,6 @@ impl Evaluator {
         options: &EvalOptions,
     ) -> Scores {
         let generated = self.features_of_generator(generator, n, options.seed);
-        evaluate(&self.real, &generated, options)
+        self.evaluate(&generated, options)
     }
 }

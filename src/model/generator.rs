@@ -17,6 +17,10 @@ const FIRST_ID: u64 = 1 << 32;
 /// Ids of the BatchNorm moving statistics.
 const RUNNING_IDS: u64 = FIRST_ID + (1 << 16);
 
+/// Updates of each BatchNorm's moving averages per training iteration: the seed runs G twice
+/// on the same noise (see [`Generator::forward_for_both_steps`]).
+pub const MOVING_AVERAGE_UPDATES_PER_STEP: u64 = 2;
+
 /// Sizes of the [`Generator`].
 #[derive(Config, Debug)]
 pub struct GeneratorConfig {
@@ -114,9 +118,24 @@ impl Generator {
         images
     }
 
+    /// A copy whose BatchNorm moving averages are corrected for their start after `updates`
+    /// updates (see [`batch_norm::debiased`](super::batch_norm::debiased)).
+    pub fn with_debiased_moving_averages(&self, updates: u64) -> Generator {
+        let mut g = self.clone();
+        for bn in [&mut g.bn0, &mut g.bn1, &mut g.bn2] {
+            *bn = super::batch_norm::debiased(bn, updates);
+        }
+        g
+    }
+
     /// Length of the noise vectors this generator takes.
     pub fn noise_dim(&self) -> usize {
         self.fc.weight.shape().dims::<2>()[0]
+    }
+
+    /// Height and width of the images this generator draws.
+    pub fn image_size(&self) -> usize {
+        4 * self.base_size
     }
 
     /// Generates images from noise. BatchNorm uses batch statistics (and updates its moving

@@ -22,7 +22,12 @@ pub struct ImageGrid {
 }
 
 /// Pixels between images and around the grid.
-const GAP: u32 = 2;
+pub(super) const GAP: u32 = 2;
+
+/// A generated value in `[-1, 1]` as a grey level: -1 is black, 1 white.
+pub(super) fn to_byte(v: f32) -> u8 {
+    ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+}
 
 /// Copies generated images to the CPU.
 ///
@@ -79,8 +84,7 @@ impl ImageGrid {
             for y in 0..h * scale {
                 for x in 0..w * scale {
                     let v = image[((y / scale) * w + x / scale) as usize];
-                    let byte = ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
-                    out.put_pixel(x0 + x, y0 + y, Luma([byte]));
+                    out.put_pixel(x0 + x, y0 + y, Luma([to_byte(v)]));
                 }
             }
         }

@@ -1,7 +1,10 @@
-//! Noise and pictures: the seed's noise vectors, image grids, PNG files.
+//! Noise and pictures: the seed's noise vectors, image grids, PNG files, and the outputs of
+//! `dcgan sample` (a grid, a directory of PNGs, a `.npy` array).
 
 mod grid;
 mod noise;
+mod output;
 
 pub use grid::{ImageGrid, images_from_tensor};
-pub use noise::{Noise, moving_noise, uniform_noise};
+pub use noise::{Noise, interpolation, moving_noise, uniform_noise};
+pub use output::{ImageWriter, Layout, MAX_GRID_PIXELS, OutputKind};

@@ -47,15 +47,23 @@ pub fn moving_noise(steps: usize, dim: usize, rng: &mut impl Rng) -> Noise {
         "an interpolation needs at least 2 steps, got {steps}"
     );
     let ends = uniform_noise(2, dim, rng);
+    interpolation(&ends, steps, 0..steps)
+}
+
+/// The vectors `range` of the `steps` evenly spaced from `ends`' first vector to its
+/// second (both included), as [`moving_noise`] draws them: a long path a part at a time.
+pub fn interpolation(ends: &Noise, steps: usize, range: std::ops::Range<usize>) -> Noise {
+    let dim = ends.dim;
     let (start, end) = ends.values.split_at(dim);
-    let values = (0..steps)
+    let values = range
+        .clone()
         .flat_map(|k| {
             let t = k as f32 / (steps - 1) as f32;
             start.iter().zip(end).map(move |(a, b)| a + t * (b - a))
         })
         .collect();
     Noise {
-        count: steps,
+        count: range.len(),
         dim,
         values,
     }

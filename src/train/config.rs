@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint_every::CheckpointEvery;
 use crate::data::DatasetKind;
 use crate::device::DeviceKind;
 use crate::kernels::precision::Precision;
@@ -50,6 +51,14 @@ pub struct TrainConfig {
     pub eval_n: usize,
     /// The evaluation classifier; the data set's default file when unset.
     pub classifier: Option<PathBuf>,
+    /// Sample and evaluate with BatchNorm's moving averages corrected for their start
+    /// (mean 0, variance 1), so the first epochs' pictures are not black; `false` keeps
+    /// TensorFlow's plain averages, as the seed (`--preset seed`). Training is the same
+    /// either way: only inference reads the averages.
+    pub debias_moving_averages: bool,
+    /// Checkpoints within an epoch: every so many steps or so much time (besides the one
+    /// at each epoch's end). Saving does not change the run's results.
+    pub checkpoint_every: CheckpointEvery,
 }
 
 /// Adam's settings. The defaults are the DCGAN paper's; see [`Preset::Seed`] for the seed's.
@@ -96,6 +105,8 @@ impl Default for TrainConfig {
             eval_every: 0,
             eval_n: 2000,
             classifier: None,
+            debias_moving_averages: true,
+            checkpoint_every: CheckpointEvery::default(),
         }
     }
 }
@@ -103,8 +114,9 @@ impl Default for TrainConfig {
 /// Named sets of settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
-    /// The seed tutorial exactly: TF's Adam defaults, lr 1e-3 and β1 0.9. Measured with a
-    /// faithful port, these let D win within the first epoch and G draw blank images.
+    /// The seed tutorial exactly: TF's Adam defaults, lr 1e-3 and β1 0.9, and TF's plain
+    /// BatchNorm moving averages when sampling. Measured with a faithful port, these let D
+    /// win within the first epoch and G draw blank images.
     Seed,
     /// The DCGAN paper's Adam, lr 2e-4 and β1 0.5: dcgan's defaults.
     Paper,
@@ -121,6 +133,7 @@ impl Preset {
             },
             Preset::Paper => AdamSettings::default(),
         };
+        config.debias_moving_averages = self == Preset::Paper;
     }
 }
 
@@ -151,8 +164,12 @@ impl TrainConfig {
                 bail!("{flag} must be at least 1");
             }
         }
-        if self.eval_every > 0 && self.eval_n < 20 {
-            bail!("--eval-n must be at least 20, got {}", self.eval_n);
+        let max_eval = crate::eval::MAX_EVAL_IMAGES;
+        if self.eval_every > 0 && !(20..=max_eval).contains(&self.eval_n) {
+            bail!(
+                "--eval-n must be between 20 and {max_eval}, got {}",
+                self.eval_n
+            );
         }
         if self.limit_batches == Some(0) {
             bail!("--limit-batches must be at least 1");

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use anyhow::Context;
-use burn::module::Module;
 use burn::tensor::Device;
 
 use super::TrainConfig;
@@ -29,16 +28,21 @@ pub struct TrainingEvaluator {
 impl TrainingEvaluator {
     /// Prepares the evaluations of a run, or `None` when `--eval-every` is 0. Fails before
     /// training starts when the classifier or the test split is missing.
-    pub fn prepare(config: &TrainConfig, device: &Device) -> anyhow::Result<Option<Self>> {
+    pub fn prepare(
+        config: &TrainConfig,
+        embedded_data: bool,
+        device: &Device,
+    ) -> anyhow::Result<Option<Self>> {
         if config.eval_every == 0 {
             return Ok(None);
         }
         let inference = device.clone().without_autodiff();
         let model = classifier::load_for(config.classifier.as_deref(), config.dataset, &inference)
             .context("--eval-every needs the evaluation classifier")?;
+        // A run on the embedded training subset compares with the embedded test images.
         let options = LocateOptions {
             data_dir: config.data_dir.clone(),
-            explicit: true,
+            explicit: !embedded_data,
         };
         let (test, _) = locate(config.dataset, Split::Test, &options)
             .context("--eval-every compares with the data set's test split")?;
@@ -57,14 +61,14 @@ impl TrainingEvaluator {
 
     /// Scores the generator on the same noise every time (the run's seed), so epochs
     /// compare. KID uses subsets of at most the generated count.
-    pub fn score(&self, gan: &Gan) -> Scores {
+    pub fn score(&self, state: &RunState, gan: &Gan) -> Scores {
         let options = EvalOptions {
             kid_subset_size: EvalOptions::default().kid_subset_size.min(self.n),
             seed: self.seed,
             ..EvalOptions::default()
         };
         self.evaluator
-            .score_generator(&gan.generator.valid(), self.n, &options)
+            .score_generator(&state.inference_generator(&gan.generator), self.n, &options)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Training: the configuration, one iteration's two steps, and the loop over epochs.
 
+mod checkpoint_every;
 mod config;
 mod evaluation;
 pub mod inspect;
@@ -8,6 +9,7 @@ mod run;
 mod state;
 pub mod step;
 
+pub use checkpoint_every::CheckpointEvery;
 pub use config::{AdamSettings, Preset, TrainConfig};
 pub use evaluation::{BEST_CHECKPOINT, BEST_GENERATOR};
 pub use run::{Outcome, Start, train};

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use burn::module::Module;
 use burn::tensor::Device;
 
 use super::evaluation::{TrainingEvaluator, is_new_best, keep_as_best};
@@ -72,7 +71,7 @@ pub fn train(
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
         .context("cannot write config.toml")?;
-    let evaluator = TrainingEvaluator::prepare(&config, device)?;
+    let evaluator = TrainingEvaluator::prepare(&config, state.embedded_data, device)?;
     let mut log = TrainingLog::open(out, &state, &gan)?;
 
     let mut batcher = Batcher::new(&dataset, config.batch_size);
@@ -88,6 +87,8 @@ pub fn train(
     }
     let lr = config.optimizer.lr;
     let mut d_wins = DWinsWatch::default();
+    // Steps and time since the last checkpoint, for `--checkpoint-every`.
+    let mut since_checkpoint = (0u64, Instant::now());
 
     for epoch in state.epochs_done..config.epochs {
         let started = Instant::now();
@@ -133,10 +134,20 @@ pub fn train(
             }
             bar.set_message(format!("D {loss_d:.4}  G {loss_g:.4}"));
             bar.inc(config.batch_size as u64);
-            if stop.is_requested() && b + 1 < batches {
-                bar.abandon();
-                save(out, &state, &gan)?;
-                return Ok(stopped(out, &state));
+            // Within the epoch: stop when asked, and save when due (the epoch's end saves
+            // anyway).
+            if b + 1 < batches {
+                if stop.is_requested() {
+                    bar.abandon();
+                    save(out, &state, &gan)?;
+                    return Ok(stopped(out, &state));
+                }
+                since_checkpoint.0 += 1;
+                let (steps, time) = since_checkpoint;
+                if config.checkpoint_every.due(steps, time.elapsed()) {
+                    save(out, &state, &gan)?;
+                    since_checkpoint = (0, Instant::now());
+                }
             }
         }
         bar.finish_and_clear();
@@ -165,7 +176,7 @@ pub fn train(
         }
         let mut new_best = false;
         if let Some(evaluator) = evaluator.as_ref().filter(|e| e.due(epoch, last)) {
-            let scores = evaluator.score(&gan);
+            let scores = evaluator.score(&state, &gan);
             new_best = is_new_best(&mut state, &scores);
             println!(
                 "  eval: FID {:.3}  KID {:.5}  IS {:.3}  precision {:.3}  recall {:.3}  classes {}{}",
@@ -183,6 +194,7 @@ pub fn train(
         state.batches_done = 0;
         state.epoch_loss_sums = (0.0, 0.0);
         save(out, &state, &gan)?;
+        since_checkpoint = (0, Instant::now());
         if new_best {
             keep_as_best(out)?;
         }
@@ -236,8 +248,9 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
 fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
     checkpoint::save(out, state, gan)?;
     weights::save_generator(
-        &gan.generator.valid(),
+        &state.inference_generator(&gan.generator),
         state.epochs_done,
+        state.config.debias_moving_averages,
         &out.join("generator.safetensors"),
     )
 }
@@ -255,9 +268,10 @@ fn stopped(out: &Path, state: &RunState) -> Outcome {
 }
 
 /// The seed's picture: ten samples from the run's fixed noise above a ten-step
-/// interpolation, with BatchNorm on its moving averages.
+/// interpolation, with BatchNorm on its moving averages (corrected for their start unless
+/// the run keeps TensorFlow's).
 fn sample_picture(gan: &Gan, state: &RunState, device: &Device) -> ImageGrid {
-    let g = gan.generator.valid();
+    let g = state.inference_generator(&gan.generator);
     let inference = device.clone().without_autodiff();
     let samples = g.forward(state.fixed_samples.to_tensor(&inference));
     let path = g.forward(state.fixed_path.to_tensor(&inference));

@@ -8,7 +8,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{AdamSettings, TrainConfig};
-use crate::model::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig};
+use burn::module::Module;
+
+use crate::model::{
+    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, MOVING_AVERAGE_UPDATES_PER_STEP,
+};
 use crate::picture::{Noise, moving_noise, uniform_noise};
 
 /// Images in each row of the sample pictures, as in the seed.
@@ -92,6 +96,18 @@ impl Gan {
 }
 
 impl RunState {
+    /// The run's generator as sampling, evaluation and `generator.safetensors` use it: in
+    /// inference mode, with its moving averages corrected for their start unless the run
+    /// keeps TensorFlow's (`debias_moving_averages`).
+    pub fn inference_generator(&self, generator: &Generator) -> Generator {
+        let g = generator.valid();
+        if self.config.debias_moving_averages {
+            g.with_debiased_moving_averages(MOVING_AVERAGE_UPDATES_PER_STEP * self.g_step)
+        } else {
+            g
+        }
+    }
+
     /// The state of a new run, and its networks: the seed determines both.
     pub fn start(config: TrainConfig, device: &Device) -> (Self, Gan) {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
