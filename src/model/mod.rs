@@ -113,7 +113,8 @@ pub mod batch_norm {
     /// hundred updates dᵗ is negligible and nothing changes; after 100 steps (200 updates)
     /// it is 0.13, enough to turn the seed's first samples black uncorrected.
     ///
-    /// The result has moving averages of its own; `bn` is left as it was.
+    /// After an update, the result has moving averages of its own and `bn` is left as it
+    /// was; with no update there is nothing to correct and the result is `bn`'s clone.
     pub fn debiased(bn: &BatchNorm, updates: u64) -> BatchNorm {
         let mut out = bn.clone();
         if updates == 0 {
