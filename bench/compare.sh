@@ -4,7 +4,7 @@
 # Usage: bench/compare.sh [ROUNDS=3] [ITERS=20]
 #
 # Builds dcgan (release), sets up the references' virtual environments if missing (see
-# ../shared/bench/README.md; PyPI only), then runs `dcgan bench` (f32, and bf16 where the
+# ../shared/bench/README.md; the Python package registry only), then runs `dcgan bench` (f32, and bf16 where the
 # CPU has AVX512-BF16) and the two reference benchmarks alternately, ROUNDS times, on 2
 # threads each. Prints the CPU and the kernels dcgan dispatched to, the medians over rounds
 # of each figure (training iteration of batch 100, 1000 generated images, peak memory of the

@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use burn::store::ModuleRecord;
+use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::{Bytes, Device};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::Generator;
-use crate::train::{Gan, RunState, TrainConfig, adam, model_configs};
+use crate::model::{Discriminator, Generator};
+use crate::train::{Gan, RunState, TrainConfig, adam};
 use crate::{atomic_file, sections};
 
 /// The latest checkpoint's file name in a run directory.
@@ -131,8 +131,8 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
     let optim = |o: &ModuleOptimizer| canonical(o.into_bytes().map_err(anyhow::Error::msg)?);
     let sections: [Vec<u8>; 5] = [
         serde_json::to_vec(state)?,
-        module(gan.generator.clone().into_record())?,
-        module(gan.discriminator.clone().into_record())?,
+        module(generator_record(&gan.generator))?,
+        module(discriminator_record(&gan.discriminator))?,
         optim(&gan.optim_g)?,
         optim(&gan.optim_d)?,
     ];
@@ -142,6 +142,42 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
         .map(|(name, body)| (*name, body.as_slice()))
         .collect();
     Ok(sections::encode(MAGIC, FORMAT_VERSION, &named))
+}
+
+/// The generator's record: the inner network's, whatever its family, so its names
+/// (`fc.weight`, …) are those checkpoints had before there were families.
+fn generator_record(g: &Generator) -> ModuleRecord {
+    match g.clone() {
+        Generator::Seed(g) => g.into_record(),
+        Generator::Paper(g) => g.into_record(),
+    }
+}
+
+/// The discriminator's record, as [`generator_record`].
+fn discriminator_record(d: &Discriminator) -> ModuleRecord {
+    match d.clone() {
+        Discriminator::Seed(d) => d.into_record(),
+        Discriminator::Paper(d) => d.into_record(),
+    }
+}
+
+/// `g` with the values of `record`, written by [`generator_record`].
+fn load_generator_record(g: Generator, record: ModuleRecord) -> Result<Generator, RecordError> {
+    Ok(match g {
+        Generator::Seed(g) => Generator::Seed(g.try_load_record(record)?),
+        Generator::Paper(g) => Generator::Paper(g.try_load_record(record)?),
+    })
+}
+
+/// `d` with the values of `record`, written by [`discriminator_record`].
+fn load_discriminator_record(
+    d: Discriminator,
+    record: ModuleRecord,
+) -> Result<Discriminator, RecordError> {
+    Ok(match d {
+        Discriminator::Seed(d) => Discriminator::Seed(d.try_load_record(record)?),
+        Discriminator::Paper(d) => Discriminator::Paper(d.try_load_record(record)?),
+    })
 }
 
 /// The `state` section.
@@ -179,16 +215,21 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
             .map_err(|e| anyhow::anyhow!("section {name}: {e}"))
     };
     // Fresh modules only give the structure; the records replace every value.
-    let (g_config, d_config) = model_configs(&state.config);
+    let arch = state
+        .config
+        .architecture()
+        .context("section state describes no network dcgan can build")?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let generator = g_config
-        .init(&mut rng, device)
-        .try_load_record(record(section("generator")?, "generator")?)
-        .map_err(|e| anyhow::anyhow!("section generator: {e}"))?;
-    let discriminator = d_config
-        .init(&mut rng, device)
-        .try_load_record(record(section("discriminator")?, "discriminator")?)
-        .map_err(|e| anyhow::anyhow!("section discriminator: {e}"))?;
+    let generator = load_generator_record(
+        arch.generator(&mut rng, device),
+        record(section("generator")?, "generator")?,
+    )
+    .map_err(|e| anyhow::anyhow!("section generator: {e}"))?;
+    let discriminator = load_discriminator_record(
+        arch.discriminator(&mut rng, device),
+        record(section("discriminator")?, "discriminator")?,
+    )
+    .map_err(|e| anyhow::anyhow!("section discriminator: {e}"))?;
     let optim = |name: &str, bytes: Vec<u8>| {
         adam(&state.config.optimizer)
             .from_bytes(Bytes::from_bytes_vec(bytes))

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod data;
 pub mod device;
 pub mod eval;
+pub mod geometry;
 pub mod interrupt;
 pub mod kernels;
 pub mod logging;

@@ -306,8 +306,10 @@ fn divergence_stops_training_naming_the_step_and_the_network() {
     );
 }
 
+/// IDX images of another size than the model's are resized to it (shorter side, then the
+/// centre), as a folder's are.
 #[test]
-fn images_of_the_wrong_size_are_refused_before_training() {
+fn idx_images_of_another_size_are_resized_to_the_models() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
     std::fs::create_dir(&data).unwrap();
@@ -315,8 +317,24 @@ fn images_of_the_wrong_size_are_refused_before_training() {
     std::fs::write(data.join("train-images-idx3-ubyte"), images).unwrap();
     let labels = dcgan::data::idx::encode_idx(&[4], &[1, 2, 3, 4]);
     std::fs::write(data.join("train-labels-idx1-ubyte"), labels).unwrap();
-    let err = fails(dcgan(home.path()).args(["train", "--data-dir", "data", "--out", "run"]));
-    assert!(err.contains("28×28") && err.contains("32×32"), "{err}");
+    let out = ok(dcgan(home.path()).args([
+        "train",
+        "--data-dir",
+        "data",
+        "--out",
+        "run",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "1",
+    ]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("the seed's DCGAN, 28×28 grey"), "{stdout}");
+    let err = fails(dcgan(home.path()).args(["train", "--data-dir", "data", "--out", "big"]));
+    assert!(
+        err.contains("--batch-size 100") && err.contains("4 images"),
+        "{err}"
+    );
 }
 
 /// The binary sets mimalloc's purge delay to "never" through the option's index in

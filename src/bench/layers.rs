@@ -21,7 +21,8 @@ use serde::Serialize;
 use super::Timing;
 use crate::data::{Batcher, Dataset};
 use crate::model::batch_norm::normalize_and_activate;
-use crate::model::{Discriminator, Generator, leaky_relu, tf_conv2d};
+use crate::model::seed::{Discriminator, Generator};
+use crate::model::{self, leaky_relu, tf_conv2d};
 use crate::train::{RunState, TrainConfig};
 
 /// D's LeakyReLU slope, as in the model.
@@ -162,8 +163,13 @@ pub fn profile(
     };
     let (_, gan) = RunState::start(config.clone(), device);
     let mut parts = Vec::new();
-    let frozen = gan.discriminator.clone().no_grad();
-    for layer in layers(&gan.generator, &gan.discriminator, &frozen, batch) {
+    let (model::Generator::Seed(seed_g), model::Discriminator::Seed(seed_d)) =
+        (&gan.generator, &gan.discriminator)
+    else {
+        unreachable!("the default configuration is the seed's model")
+    };
+    let frozen = seed_d.clone().no_grad();
+    for layer in layers(seed_g, seed_d, &frozen, batch) {
         parts.push(time_layer(&layer, iters, warmup, device));
     }
 
@@ -247,10 +253,15 @@ fn time_batching(batch: usize, iters: usize, warmup: usize, device: &Device) -> 
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let dataset = Dataset {
         len,
+        channels: 1,
         height: 28,
         width: 28,
-        pixels: (0..len * 28 * 28).map(|i| (i * 31 % 256) as u8).collect(),
+        pixels: (0..len * 28 * 28)
+            .map(|i| (i * 31 % 256) as u8)
+            .collect::<Vec<u8>>()
+            .into(),
         labels: (0..len).map(|i| (i % 10) as u8).collect(),
+        classes: Vec::new(),
     };
     let mut batcher = Batcher::new(&dataset, batch);
     batcher.shuffle(&mut rng);

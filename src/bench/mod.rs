@@ -1,7 +1,9 @@
-//! `dcgan bench`: how fast this machine trains and samples the seed model, on random data.
+//! `dcgan bench`: how fast this machine trains and samples a model (the seed's by default,
+//! or one of the DCGAN paper's family), on random data.
 //!
-//! One training iteration is the seed's: a D step and a G step on a batch. Generation is the
-//! generator in inference mode on 1000 noise vectors. Figures are medians and minima over
+//! One training iteration is a D step and a G step on a batch, as `dcgan train` runs it.
+//! Generation is the generator in inference mode on 1000 noise vectors (the paper's family
+//! in batches of 250, as `shared/bench/dcgan64_torch.py` does). Figures are medians and minima over
 //! timed repetitions after warm-up; compare them with other tools as ratios measured in the
 //! same session (`bench/compare.sh` in issue 4's plan), never across machines or days.
 
@@ -18,6 +20,7 @@ use serde::Serialize;
 use crate::device::DeviceKind;
 use crate::kernels::cpu::{self, CpuInfo};
 use crate::kernels::precision::{self, Precision};
+use crate::model::{Architecture, Family};
 use crate::picture::uniform_noise;
 use crate::train::step::{scalar, train_iteration};
 use crate::train::{RunState, TrainConfig};
@@ -38,6 +41,28 @@ pub struct BenchConfig {
     pub device: DeviceKind,
     /// Number format of the convolutions' products.
     pub precision: Precision,
+    /// Side of the images: 28 for the seed's model, else the paper's family.
+    pub image_size: usize,
+    /// Channels of the images.
+    pub channels: usize,
+    /// The paper family's widths (`None`: 64).
+    pub widths: (Option<usize>, Option<usize>),
+}
+
+impl Default for BenchConfig {
+    /// The seed's model, batch 100, 20 timed repetitions after 3, f32 on the CPU.
+    fn default() -> Self {
+        BenchConfig {
+            batch_size: 100,
+            iters: 20,
+            warmup: 3,
+            device: DeviceKind::Cpu,
+            precision: Precision::F32,
+            image_size: 28,
+            channels: 1,
+            widths: (None, None),
+        }
+    }
 }
 
 /// Medians and minima in milliseconds.
@@ -74,6 +99,10 @@ pub struct BenchReport {
     pub precision: Precision,
     /// The kernels dispatched to, in words (as `dcgan bench` prints them).
     pub kernels: String,
+    /// The networks timed.
+    pub architecture: Architecture,
+    /// Trainable parameters of G and of D.
+    pub parameters: (usize, usize),
     /// Images per training batch.
     pub batch_size: usize,
     /// One training iteration (D step then G step).
@@ -100,11 +129,21 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let train_config = TrainConfig {
         batch_size: config.batch_size,
         seed: 0,
+        image_size: Some(config.image_size),
+        channels: Some(config.channels),
+        g_width: config.widths.0,
+        d_width: config.widths.1,
         ..TrainConfig::default()
     };
+    let architecture = train_config.architecture()?;
     let (_, mut gan) = RunState::start(train_config.clone(), &device);
+    let parameters = (
+        trainable_parameters(&gan.generator),
+        trainable_parameters(&gan.discriminator),
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let shape = [config.batch_size, 1, 28, 28];
+    let side = architecture.image_size;
+    let shape = [config.batch_size, architecture.channels, side, side];
     let real = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
     let lr = train_config.optimizer.lr;
 
@@ -123,13 +162,20 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
 
     let generator = gan.generator.valid();
     let inference = device.without_autodiff();
+    let chunk = match architecture.family {
+        Family::Seed => GENERATED,
+        Family::Paper => GENERATED / 4,
+    };
     let mut generate_ms = Vec::new();
     for i in 0..config.warmup + config.iters {
-        let noise =
-            uniform_noise(GENERATED, train_config.noise_dim, &mut rng).to_tensor(&inference);
+        let noise: Vec<_> = (0..GENERATED / chunk)
+            .map(|_| uniform_noise(chunk, train_config.noise_dim, &mut rng).to_tensor(&inference))
+            .collect();
         let start = Instant::now();
-        let images = generator.forward(noise);
-        let _ = scalar(images.mean().reshape([1]));
+        for noise in noise {
+            let images = generator.forward(noise);
+            let _ = scalar(images.mean().reshape([1]));
+        }
         if i >= config.warmup {
             generate_ms.push(start.elapsed().as_secs_f64() * 1e3);
         }
@@ -141,6 +187,8 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         cpu: cpu::info().clone(),
         precision: config.precision,
         kernels: kernels_line(config),
+        architecture,
+        parameters,
         batch_size: config.batch_size,
         train_images_per_sec: config.batch_size as f64 / train_iteration.median_ms * 1e3,
         generate_images_per_sec: GENERATED as f64 / generate_1000.median_ms * 1e3,
@@ -156,6 +204,22 @@ pub fn kernels_line(config: &BenchConfig) -> String {
         DeviceKind::Cpu => cpu::kernels_line(config.precision),
         other => format!("{other:?} device (burn's kernels)"),
     }
+}
+
+/// Parameters of `module` that training changes: burn also counts BatchNorm's moving
+/// statistics, which PyTorch keeps as buffers.
+fn trainable_parameters<M: Module>(module: &M) -> usize {
+    struct Count(usize);
+    impl burn::module::ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if param.is_require_grad() {
+                self.0 += param.shape().num_elements();
+            }
+        }
+    }
+    let mut count = Count(0);
+    module.visit(&mut count);
+    count.0
 }
 
 /// The process's peak resident set size (`VmHWM` in `/proc/self/status`).
@@ -183,8 +247,7 @@ mod tests {
             batch_size: 4,
             iters: 2,
             warmup: 1,
-            device: DeviceKind::Cpu,
-            precision: Precision::F32,
+            ..BenchConfig::default()
         };
         let report = run(&config).unwrap();
         assert_eq!(report.precision, Precision::F32);
@@ -197,5 +260,26 @@ mod tests {
         assert!(report.train_iteration.median_ms >= report.train_iteration.min_ms);
         assert!(report.generate_images_per_sec > 0.0);
         assert!(report.peak_memory_mib.is_some_and(|m| m > 1.0));
+        // The seed discriminator's trainable parameters (its moving statistics aside).
+        assert_eq!(
+            report.parameters.1,
+            832 + 51_264 + 128 + 204_928 + 256 + 2_049
+        );
+    }
+
+    #[test]
+    fn times_the_papers_family_with_pytorchs_parameter_counts() {
+        let config = BenchConfig {
+            batch_size: 2,
+            iters: 1,
+            warmup: 0,
+            image_size: 64,
+            channels: 3,
+            ..BenchConfig::default()
+        };
+        let report = run(&config).unwrap();
+        assert_eq!(report.architecture.family, Family::Paper);
+        assert_eq!(report.parameters, (3_576_704, 2_765_568));
+        assert!(report.train_iteration.min_ms > 0.0);
     }
 }

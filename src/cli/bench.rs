@@ -25,6 +25,19 @@ pub struct BenchArgs {
     /// (CPUs with AVX512-BF16).
     #[arg(long, default_value = "f32")]
     precision: Precision,
+    /// Side of the images: 28 times the seed's model, a power of two from 16 to 256 the
+    /// DCGAN paper's family.
+    #[arg(long, default_value_t = 28)]
+    image_size: usize,
+    /// Channels of the images: 1 or 3.
+    #[arg(long, default_value_t = 1)]
+    channels: usize,
+    /// The paper family's generator width (ngf) [default: 64].
+    #[arg(long)]
+    g_width: Option<usize>,
+    /// The paper family's discriminator width (ndf) [default: 64].
+    #[arg(long)]
+    d_width: Option<usize>,
     /// Print the figures as one JSON object.
     #[arg(long)]
     json: bool,
@@ -42,8 +55,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         warmup: args.warmup,
         device: args.device,
         precision: args.precision,
+        image_size: args.image_size,
+        channels: args.channels,
+        widths: (args.g_width, args.d_width),
     };
     if args.layers {
+        anyhow::ensure!(
+            args.image_size == 28,
+            "--layers profiles the seed's model; drop --image-size"
+        );
         return print_layers(&config, args.json);
     }
     let report = run(&config)?;
@@ -52,6 +72,12 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("{}", report.kernels);
+    println!(
+        "model: {}; parameters G {}, D {}",
+        report.architecture.describe(),
+        report.parameters.0,
+        report.parameters.1
+    );
     println!(
         "training iteration, batch {}: median {:.1} ms, min {:.1} ms ({:.0} images/s)",
         report.batch_size,

@@ -44,11 +44,13 @@ pub struct ClassifierTrainArgs {
     device: DeviceKind,
 }
 
-/// The test accuracy a classifier should reach on each data set to be trusted.
-fn target_accuracy(dataset: DatasetKind) -> f64 {
+/// The test accuracy a classifier should reach on each data set to be trusted; `None` for
+/// the data sets an evaluation classifier is not made for (its 28×28 grey input).
+fn target_accuracy(dataset: DatasetKind) -> Option<f64> {
     match dataset {
-        DatasetKind::Mnist => 0.99,
-        DatasetKind::FashionMnist => 0.90,
+        DatasetKind::Mnist => Some(0.99),
+        DatasetKind::FashionMnist => Some(0.90),
+        DatasetKind::Folder | DatasetKind::Cifar10 | DatasetKind::Fake => None,
     }
 }
 
@@ -58,9 +60,17 @@ pub fn run(command: ClassifierCommand) -> anyhow::Result<()> {
     if args.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
+    let Some(target) = target_accuracy(args.dataset) else {
+        bail!(
+            "--dataset {}: evaluation classifiers take 28×28 grey images; train one on mnist or \
+             fashion-mnist",
+            args.dataset.name()
+        );
+    };
     let options = LocateOptions {
         data_dir: args.data_dir.clone(),
         explicit: true,
+        ..LocateOptions::default()
     };
     let (mut train, _) = locate(args.dataset, Split::Train, &options)?;
     if let Some(n) = args.train_images {
@@ -99,7 +109,6 @@ pub fn run(command: ClassifierCommand) -> anyhow::Result<()> {
         accuracy * 100.0,
         out.display()
     );
-    let target = target_accuracy(args.dataset);
     if accuracy < target {
         eprintln!(
             "warning: below the {:.0} % this classifier should reach on {}; its scores will be \

@@ -71,6 +71,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         Some(path) => Some(checkpoint::load_generator(path, &device)?),
         None => None,
     };
+    if let Some((g, _)) = &loaded {
+        crate::eval::check_scorable(g.image_size(), g.channels())?;
+    }
     let run_config = loaded.as_ref().and_then(|(_, c)| c.clone());
     let dataset = args
         .dataset
@@ -84,6 +87,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             .clone()
             .or(run_config.and_then(|c| c.data_dir)),
         explicit: args.dataset.is_some(),
+        ..LocateOptions::default()
     };
     let model = classifier::load_for(args.classifier.as_deref(), dataset, &device)?;
     let (test, source) = locate(dataset, Split::Test, &options)?;

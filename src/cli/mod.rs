@@ -23,6 +23,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per process")]
 enum Command {
     /// Train a DCGAN, writing checkpoints, pictures and TensorBoard logs to --out.
     Train(train::TrainArgs),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use burn::tensor::Device;
 use clap::Args;
 use rand::SeedableRng;
@@ -14,7 +14,8 @@ use crate::kernels::precision::{self, Precision};
 use crate::logging::progress;
 use crate::model::Generator;
 use crate::picture::{
-    ImageWriter, Layout, Noise, OutputKind, images_from_tensor, interpolation, uniform_noise,
+    ImageWriter, Layout, Noise, OutputKind, images_from_tensor, interpolation, read_npy,
+    uniform_noise,
 };
 
 /// Where the generator comes from.
@@ -44,14 +45,18 @@ pub struct GeneratorArgs {
 pub struct SampleArgs {
     #[command(flatten)]
     generator: GeneratorArgs,
-    /// Number of images.
-    #[arg(long, default_value_t = 100)]
-    n: usize,
+    /// Number of images [default: 100; with --noise, one per vector].
+    #[arg(long)]
+    n: Option<usize>,
+    /// Draw the images of these noise vectors instead of random ones: a NumPy file of
+    /// float32 [n, noise_dim] (the same vectors can go to another tool).
+    #[arg(long, value_name = "FILE.npy", conflicts_with = "n")]
+    noise: Option<PathBuf>,
     /// Images per row.
     #[arg(long, default_value_t = 10)]
     columns: usize,
-    /// Where to write: FILE.png (one grid), FILE.npy (a uint8 array [n, height, width]), or
-    /// DIR/ (one PNG per image).
+    /// Where to write: FILE.png (one grid), FILE.npy (a float32 array [n, channels, height,
+    /// width] in [-1, 1]), or DIR/ (one PNG per image).
     #[arg(long, value_name = "FILE.png|FILE.npy|DIR/")]
     out: PathBuf,
 }
@@ -67,8 +72,8 @@ pub struct InterpolateArgs {
     /// Number of lines, one per row, each between two new random vectors.
     #[arg(long, default_value_t = 1)]
     rows: usize,
-    /// Where to write: FILE.png (one row per line), FILE.npy (a uint8 array
-    /// [rows × steps, height, width]), or DIR/ (one PNG per image).
+    /// Where to write: FILE.png (one row per line), FILE.npy (a float32 array
+    /// [rows × steps, channels, height, width] in [-1, 1]), or DIR/ (one PNG per image).
     #[arg(long, value_name = "FILE.png|FILE.npy|DIR/")]
     out: PathBuf,
 }
@@ -90,6 +95,7 @@ fn generate(
     let side = g.image_size();
     let layout = Layout {
         count,
+        channels: g.channels(),
         height: side,
         width: side,
         columns,
@@ -114,7 +120,7 @@ fn generate(
 
 /// Runs `dcgan sample`.
 pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
-    if args.n == 0 || args.columns == 0 {
+    if args.n == Some(0) || args.columns == 0 {
         bail!("--n and --columns must be at least 1");
     }
     OutputKind::of(&args.out)?;
@@ -123,18 +129,32 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
     let (g, _) = checkpoint::load_generator(&args.generator.checkpoint, &device)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
     let dim = g.noise_dim();
+    let given = match &args.noise {
+        Some(path) => Some(read_npy(path, dim).context("--noise")?),
+        None => None,
+    };
+    let n = given
+        .as_ref()
+        .map_or(args.n.unwrap_or(100), |noise| noise.count);
     // Drawn a chunk at a time, the noise is the same as drawn at once.
-    let noise = |range: std::ops::Range<usize>| uniform_noise(range.len(), dim, &mut rng);
+    let noise = |range: std::ops::Range<usize>| match &given {
+        Some(noise) => Noise {
+            count: range.len(),
+            dim,
+            values: noise.values[range.start * dim..range.end * dim].to_vec(),
+        },
+        None => uniform_noise(range.len(), dim, &mut rng),
+    };
     generate(
         &g,
-        args.n,
+        n,
         args.columns,
         &args.generator,
         &args.out,
         &device,
         noise,
     )?;
-    println!("wrote {} samples to {}", args.n, args.out.display());
+    println!("wrote {n} samples to {}", args.out.display());
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use clap::Args;
 use rand::Rng;
 
 use crate::checkpoint;
-use crate::data::DatasetKind;
+use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
 use crate::kernels::cpu;
@@ -30,7 +30,8 @@ pub struct TrainArgs {
     /// Data set to learn [default: mnist].
     #[arg(long)]
     dataset: Option<DatasetKind>,
-    /// Directory holding the IDX files (searched alone).
+    /// Directory of the data set's files (searched alone); for --dataset folder, the folder
+    /// of images (searched recursively).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Passes over the training set [default: 100].
@@ -42,6 +43,23 @@ pub struct TrainArgs {
     /// Length of the noise vector [default: 100].
     #[arg(long)]
     noise_dim: Option<usize>,
+    /// Side of the square images: 28 trains the seed's model, a power of two from 16 to 256
+    /// the DCGAN paper's family [default: the data set's: 28 for MNIST-like sets, 32 for
+    /// cifar10, 64 for folder and fake].
+    #[arg(long, value_name = "PIXELS")]
+    image_size: Option<usize>,
+    /// Channels: 1 (grey) or 3 (RGB) [default: 1 for MNIST-like sets, 3 otherwise].
+    #[arg(long)]
+    channels: Option<usize>,
+    /// The paper family's generator width, PyTorch's ngf [default: 64].
+    #[arg(long, value_name = "N")]
+    g_width: Option<usize>,
+    /// The paper family's discriminator width, PyTorch's ndf [default: 64].
+    #[arg(long, value_name = "N")]
+    d_width: Option<usize>,
+    /// What transparent pixels of a folder's images are laid on [default: white].
+    #[arg(long)]
+    background: Option<Background>,
     /// Adam learning rate of both networks [default: 0.0002].
     #[arg(long)]
     lr: Option<f64>,
@@ -112,6 +130,7 @@ impl TrainArgs {
         set(&mut c.epochs, self.epochs);
         set(&mut c.batch_size, self.batch_size);
         set(&mut c.noise_dim, self.noise_dim);
+        self.set_architecture(&mut c);
         set(&mut c.optimizer.lr, self.lr);
         set(&mut c.optimizer.beta1, self.beta1);
         set(&mut c.sample_every, self.sample_every);
@@ -135,7 +154,23 @@ impl TrainArgs {
             (None, None) => rand::rng().random_range(0..1_000_000),
         };
         c.validate()?;
+        c.resolve()?;
         Ok(c)
+    }
+
+    /// The flags that shape the networks and their images, over `c`'s.
+    fn set_architecture(&self, c: &mut TrainConfig) {
+        for (field, value) in [
+            (&mut c.image_size, self.image_size),
+            (&mut c.channels, self.channels),
+            (&mut c.g_width, self.g_width),
+            (&mut c.d_width, self.d_width),
+        ] {
+            if value.is_some() {
+                *field = value;
+            }
+        }
+        set(&mut c.background, self.background);
     }
 
     /// The settings that shape a run's results, as this command line asks for them on top
@@ -150,6 +185,9 @@ impl TrainArgs {
             asked.optimizer = file.optimizer;
             asked.seed = file.seed;
             asked.limit_batches = file.limit_batches;
+            (asked.image_size, asked.channels) = (file.image_size, file.channels);
+            (asked.g_width, asked.d_width) = (file.g_width, file.d_width);
+            asked.background = file.background;
         }
         if let Some(preset) = self.preset {
             preset.apply(&mut asked);
@@ -157,6 +195,7 @@ impl TrainArgs {
         set(&mut asked.dataset, self.dataset);
         set(&mut asked.batch_size, self.batch_size);
         set(&mut asked.noise_dim, self.noise_dim);
+        self.set_architecture(&mut asked);
         set(&mut asked.optimizer.lr, self.lr);
         set(&mut asked.optimizer.beta1, self.beta1);
         set(&mut asked.seed, self.seed);
@@ -165,7 +204,34 @@ impl TrainArgs {
         }
         let show_limit = |l: Option<usize>| l.map_or("none".to_string(), |n| n.to_string());
         let (r, a) = (recorded, &asked);
+        // The networks as each would build them, the data set's defaults filled in.
+        let (r_arch, a_arch) = (r.architecture()?, a.architecture()?);
         let fields = [
+            (
+                "--image-size",
+                r_arch.image_size.to_string(),
+                a_arch.image_size.to_string(),
+            ),
+            (
+                "--channels",
+                r_arch.channels.to_string(),
+                a_arch.channels.to_string(),
+            ),
+            (
+                "--g-width",
+                r_arch.g_width.to_string(),
+                a_arch.g_width.to_string(),
+            ),
+            (
+                "--d-width",
+                r_arch.d_width.to_string(),
+                a_arch.d_width.to_string(),
+            ),
+            (
+                "--background",
+                format!("{:?}", r.background).to_lowercase(),
+                format!("{:?}", a.background).to_lowercase(),
+            ),
             (
                 "--dataset",
                 r.dataset.spec().name.to_string(),

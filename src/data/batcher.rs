@@ -42,7 +42,7 @@ impl<'a> Batcher<'a> {
     /// Batch `index` of the current order.
     ///
     /// # Shapes
-    /// - output: `[batch_size, 1, height, width]`, values in `[-1, 1]`
+    /// - output: `[batch_size, channels, height, width]`, values in `[-1, 1]`
     pub fn batch(&self, index: usize, device: &Device) -> Tensor<4> {
         self.dataset.images(self.ids(index), device)
     }

@@ -2,24 +2,24 @@
 //!
 //! The published `.gz` files are kept as they are. What is verified is the SHA-256 of the
 //! decompressed bytes, because re-gzipped copies (with another mtime in the header) are
-//! common and hold the same data.
+//! common and hold the same data. An archive ([`download_archive`], CIFAR-10's tarball) is
+//! verified by its own length and SHA-256, as its publishers list them, and streamed to disk
+//! rather than held in memory.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::{DataError, FileSpec, idx};
+use super::{ArchiveSpec, DataError, FileSpec, idx};
 use crate::atomic_file;
 use crate::logging::progress;
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
 }
 
 /// Downloads `base_url` + `file.name` into `dest_dir`, verifying the decompressed SHA-256.
@@ -37,13 +37,7 @@ pub fn download_file(
         url: url.clone(),
         problem,
     };
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .timeout_recv_body(Some(Duration::from_secs(600)))
-            .build(),
-    );
-    let response = agent.get(&url).call().map_err(|e| fail(e.to_string()))?;
+    let response = agent().get(&url).call().map_err(|e| fail(e.to_string()))?;
     let expected_len = response.body().content_length();
     let bar = progress::bytes_bar(expected_len, &format!("downloading {}", file.name));
     let mut bytes = Vec::with_capacity(expected_len.unwrap_or(0) as usize);
@@ -88,4 +82,106 @@ pub fn download_file(
         source,
     })?;
     Ok(path)
+}
+
+/// The HTTP client of every download: a patient one, for slow mirrors and large files.
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(15)))
+            .timeout_recv_body(Some(Duration::from_secs(1800)))
+            .build(),
+    )
+}
+
+/// Downloads `base_url` + `archive.name` into `dest_dir`, verifying its length and SHA-256.
+///
+/// The bytes stream through a temporary file in `dest_dir`, which takes the real name only
+/// once complete and verified: a wrong or interrupted download leaves nothing behind.
+pub fn download_archive(
+    base_url: &str,
+    archive: &ArchiveSpec,
+    dest_dir: &Path,
+) -> Result<PathBuf, DataError> {
+    let url = format!("{}/{}", base_url.trim_end_matches('/'), archive.name);
+    let fail = |problem: String| DataError::Download {
+        url: url.clone(),
+        problem,
+    };
+    let path = dest_dir.join(archive.name);
+    let io = |source: std::io::Error| DataError::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dest_dir).map_err(io)?;
+    let response = agent().get(&url).call().map_err(|e| fail(e.to_string()))?;
+    let expected_len = response.body().content_length();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dest_dir)
+        .map_err(io)?;
+    let bar = progress::bytes_bar(expected_len, &format!("downloading {}", archive.name));
+    let mut reader = response.into_body().into_reader();
+    let mut hasher = Sha256::new();
+    let mut received = 0u64;
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        let n = reader
+            .read(&mut chunk)
+            .map_err(|e| fail(format!("transfer interrupted after {received} bytes ({e})")))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+        tmp.write_all(&chunk[..n]).map_err(io)?;
+        received += n as u64;
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    if let Some(expected) = expected_len
+        && expected != received
+    {
+        return Err(fail(format!(
+            "received {received} of {expected} bytes (truncated transfer)"
+        )));
+    }
+    check_archive(received, &hex(&hasher.finalize()), archive).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
+    tmp.persist(&path).map_err(|e| io(e.error))?;
+    Ok(path)
+}
+
+/// Checks an archive on disk against its length and SHA-256.
+pub fn verify_archive(path: &Path, archive: &ArchiveSpec) -> Result<(), DataError> {
+    let io = |source: std::io::Error| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let len = std::io::copy(&mut file, &mut hasher).map_err(io)?;
+    check_archive(len, &hex(&hasher.finalize()), archive)
+        .map_err(|problem| DataError::format(path, problem))
+}
+
+fn check_archive(len: u64, sha256: &str, archive: &ArchiveSpec) -> Result<(), String> {
+    if len == archive.size && sha256 == archive.sha256 {
+        return Ok(());
+    }
+    Err(format!(
+        "checksum mismatch: got {len} bytes with SHA-256 {sha256}, expected {} bytes with \
+         SHA-256 {}",
+        archive.size, archive.sha256
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,13 +1,21 @@
-//! Data: reading MNIST-like IDX files, finding or downloading them, and batching images.
+//! Data: reading MNIST-like IDX files, CIFAR-10's batches and folders of images, finding
+//! or downloading them, and batching images.
 //!
 //! [`locate`] decides where a data set comes from (a directory, the cache, a system
-//! package, a download, or the embedded subset), [`Dataset`] holds the decoded images and
+//! package, a download, the embedded subset, a folder of images, or random numbers) and
+//! brings it to the run's size and channels ([`convert`]), [`Dataset`] holds the images and
 //! labels, and [`Batcher`] shuffles them into `[-1, 1]` tensors.
 
 mod batcher;
+pub mod cifar10;
+pub mod convert;
 pub mod download;
+pub mod fake;
+pub mod folder;
+mod folder_cache;
 pub mod idx;
 mod locate;
+mod pixels;
 mod spec;
 
 use std::path::{Path, PathBuf};
@@ -15,10 +23,13 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 pub use batcher::Batcher;
+pub use convert::Background;
+pub use folder::FolderSource;
 pub use locate::{
     DATA_DIR_VAR, DataSource, LocateOptions, MIRROR_VAR, OFFLINE_VAR, cache_dir, locate,
 };
-pub use spec::{DatasetKind, DatasetSpec, FileSpec, Split};
+pub use pixels::Pixels;
+pub use spec::{ArchiveSpec, DatasetKind, DatasetSpec, FileSpec, Split, Storage};
 
 /// A problem with the data: a missing, unreadable or malformed file, or a failed download.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +71,10 @@ pub enum DataError {
         /// Every place looked at, with what was wrong there.
         searched: Vec<String>,
     },
+    /// An option asks for something no data set can give (a channel count other than 1 or
+    /// 3, an image size of 0, a folder without `--data-dir`).
+    #[error("{0}")]
+    Options(String),
 }
 
 impl DataError {
@@ -71,19 +86,26 @@ impl DataError {
     }
 }
 
-/// Images and labels of one split, as stored: unsigned bytes, row-major.
+/// Images and labels of one split: unsigned bytes, each image channel by channel (CHW),
+/// each channel row by row.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     /// Number of images.
     pub len: usize,
+    /// Channels of every image: 1 (grey) or 3 (red, green, blue).
+    pub channels: usize,
     /// Image height in pixels.
     pub height: usize,
     /// Image width in pixels.
     pub width: usize,
-    /// `len * height * width` pixel values, 0 (background) to 255.
-    pub pixels: Vec<u8>,
-    /// One class label per image.
+    /// `len * channels * height * width` pixel values, 0 to 255 (MNIST: 0 is the
+    /// background).
+    pub pixels: Pixels,
+    /// One class label per image: an index into `classes`, or 0 when there are none.
     pub labels: Vec<u8>,
+    /// The class names by label: MNIST's digits, Fashion-MNIST's articles, CIFAR-10's
+    /// classes, a folder's sub-folders; empty when the images have no classes.
+    pub classes: Vec<String>,
 }
 
 impl Dataset {
@@ -123,23 +145,31 @@ impl Dataset {
         }
         Ok(Dataset {
             len,
+            channels: 1,
             height,
             width,
-            pixels: images.data,
+            pixels: images.data.into(),
             labels: labels.data,
+            classes: Vec::new(),
         })
+    }
+
+    /// The same images with these class names.
+    pub fn with_classes(mut self, classes: &[&str]) -> Dataset {
+        self.classes = classes.iter().map(|c| c.to_string()).collect();
+        self
     }
 
     /// The images `ids` as a tensor.
     ///
     /// # Shapes
-    /// - output: `[ids.len(), 1, height, width]`, values in `[-1, 1]`
+    /// - output: `[ids.len(), channels, height, width]`, values in `[-1, 1]`
     pub fn images(&self, ids: &[usize], device: &Device) -> Tensor<4> {
         let pixels: Vec<f32> = ids
             .iter()
             .flat_map(|&i| self.image(i).iter().map(|&p| scale_pixel(p)))
             .collect();
-        let shape = [ids.len(), 1, self.height, self.width];
+        let shape = [ids.len(), self.channels, self.height, self.width];
         Tensor::from_data(TensorData::new(pixels, shape), device)
     }
 
@@ -152,16 +182,21 @@ impl Dataset {
     /// The first `n` images (all when there are fewer).
     pub fn first(mut self, n: usize) -> Dataset {
         let n = n.min(self.len);
-        self.pixels.truncate(n * self.height * self.width);
+        self.pixels.truncate(n * self.image_len());
         self.labels.truncate(n);
         self.len = n;
         self
     }
 
-    /// The pixels of image `index`, `height * width` bytes.
+    /// The pixels of image `index`, `channels * height * width` bytes (CHW).
     pub fn image(&self, index: usize) -> &[u8] {
-        let size = self.height * self.width;
+        let size = self.image_len();
         &self.pixels[index * size..(index + 1) * size]
+    }
+
+    /// Bytes an image: `channels * height * width`.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
     }
 }
 

@@ -205,10 +205,14 @@ pub fn load_for(
             path.display().to_string(),
         ),
         None => {
-            let (_, bytes) = BUILT_IN
-                .iter()
-                .find(|(kind, _)| *kind == dataset)
-                .expect("a built-in classifier for every data set");
+            let Some((_, bytes)) = BUILT_IN.iter().find(|(kind, _)| *kind == dataset) else {
+                bail!(
+                    "dcgan has no evaluation classifier built in for {}; pass --classifier FILE \
+                     (one trained by `dcgan classifier train`), which supports mnist and \
+                     fashion-mnist",
+                    dataset.name()
+                );
+            };
             (bytes.to_vec(), format!("built-in {}", dataset.spec().name))
         }
     };

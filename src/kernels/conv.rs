@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use super::matmul::{MatrixRef, matmul, matmul_add};
 use super::precision::Precision;
 use super::simd;
-use crate::model::tf_same_padding;
+use crate::geometry::tf_same_padding;
 
 /// Output positions a chunk of images should give a matrix product, at least: fewer make
 /// the product too thin for the GEMM kernels to run at speed.

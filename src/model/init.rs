@@ -1,4 +1,5 @@
-//! TensorFlow's default initialisers, drawn from the run's seeded RNG.
+//! Initialisers, drawn from the run's seeded RNG: TensorFlow's defaults for the seed, the
+//! DCGAN paper's normal distributions for its family.
 //!
 //! burn's layer configs draw from the device's generator and give biases the kernel's
 //! initialiser; TF's layers use Glorot-uniform kernels and zero biases. Drawing on the CPU
@@ -23,6 +24,21 @@ pub fn glorot_uniform<const D: usize>(
     let values: Vec<f32> = (0..count)
         .map(|_| rng.random_range(-limit..limit))
         .collect();
+    Param::from_data(TensorData::new(values, shape), device)
+}
+
+/// `N(mean, std²)`, the DCGAN paper's initialiser: weights `N(0, 0.02²)`, BatchNorm scales
+/// `N(1, 0.02²)`.
+pub fn normal<const D: usize>(
+    shape: [usize; D],
+    mean: f32,
+    std: f32,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let distribution = rand_distr::Normal::new(mean, std).expect("a positive deviation");
+    let count: usize = shape.iter().product();
+    let values: Vec<f32> = (0..count).map(|_| rng.sample(distribution)).collect();
     Param::from_data(TensorData::new(values, shape), device)
 }
 

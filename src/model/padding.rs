@@ -1,25 +1,13 @@
-//! TensorFlow's 'SAME' padding, for convolutions and transposed convolutions.
-//!
-//! TF pads a stride-2, 5×5 convolution on an even-sized input by 1 before and 2 after;
-//! PyTorch's usual `padding=2` pads 2 on both sides, which gives the same output size but
-//! shifts every window by one pixel. dcgan matches TF, so weights and pictures agree with the
-//! seed and with the reference implementations.
+//! Convolution layers with TensorFlow's 'SAME' padding ([`crate::geometry`]), run by dcgan's
+//! kernels on the CPU and by burn's layers elsewhere.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::tensor::Tensor;
 
+use crate::geometry::tf_same_padding;
 use crate::kernels::ops as kernels;
-
-/// Padding `(before, after)` that TF's 'SAME' adds to one axis of `size_in` for a
-/// convolution with `kernel` and `stride`: the output has `ceil(size_in / stride)` positions
-/// and any odd padding goes after.
-pub fn tf_same_padding(size_in: usize, kernel: usize, stride: usize) -> (usize, usize) {
-    let size_out = size_in.div_ceil(stride);
-    let total = ((size_out - 1) * stride + kernel).saturating_sub(size_in);
-    (total / 2, total - total / 2)
-}
 
 /// A transposed convolution with TF 'SAME' semantics: `in * stride` outputs per axis.
 ///
@@ -57,8 +45,10 @@ impl TfConvTranspose2d {
             && conv.groups == 1
             && conv.padding_out == [0, 0]
             && kernels::supported(&input);
-        if let Some(bias) = conv.bias.as_ref().filter(|_| covered) {
-            return kernels::conv_transpose2d(input, self.conv.weight.val(), bias.val(), stride[0]);
+        if covered {
+            let [_, channels_out, _, _] = conv.weight.dims();
+            let bias = bias_or_zeros(conv.bias.as_ref(), channels_out, &input);
+            return kernels::conv_transpose2d(input, conv.weight.val(), bias, stride[0]);
         }
         let [_, _, h, w] = input.dims();
         let (out_h, out_w) = (h * self.conv.stride[0], w * self.conv.stride[1]);
@@ -75,7 +65,7 @@ impl TfConvTranspose2d {
 /// Applies `conv`, a convolution with TF's 'SAME' padding (as [`tf_same_padding`] sets it),
 /// with dcgan's own kernels where they run and burn's otherwise (also for any convolution
 /// the kernels do not cover: another padding, unequal strides or kernel sides, dilation,
-/// groups, no bias).
+/// groups).
 ///
 /// # Shapes
 /// - input: `[batch, channels_in, h, w]`
@@ -91,9 +81,21 @@ pub fn tf_conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
         && conv.groups == 1
         && conv.padding == PaddingConfig2d::Explicit(top, left, bottom, right)
         && kernels::supported(&input);
-    match conv.bias.as_ref().filter(|_| covered) {
-        Some(bias) => kernels::conv2d(input, conv.weight.val(), bias.val(), stride[0]),
-        None => conv.forward(input),
+    if !covered {
+        return conv.forward(input);
+    }
+    let [channels_out, _, _, _] = conv.weight.dims();
+    let bias = bias_or_zeros(conv.bias.as_ref(), channels_out, &input);
+    kernels::conv2d(input, conv.weight.val(), bias, stride[0])
+}
+
+/// A layer's bias, or for a layer without one (the DCGAN paper's, where BatchNorm follows)
+/// zeros that carry no gradient: the kernels add a bias as they write their output, and
+/// adding zero changes no value.
+fn bias_or_zeros(bias: Option<&Param<Tensor<1>>>, channels: usize, input: &Tensor<4>) -> Tensor<1> {
+    match bias {
+        Some(bias) => bias.val(),
+        None => Tensor::zeros([channels], &input.device()),
     }
 }
 
@@ -104,18 +106,6 @@ mod tests {
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
     use burn::tensor::{Device, TensorData};
-
-    #[test]
-    fn same_padding_matches_tensorflow() {
-        // 28 -> 14 and 14 -> 7: 3 pixels of padding, 1 before and 2 after.
-        assert_eq!(tf_same_padding(28, 5, 2), (1, 2));
-        assert_eq!(tf_same_padding(14, 5, 2), (1, 2));
-        // 7 -> 4: 4 pixels, split evenly.
-        assert_eq!(tf_same_padding(7, 5, 2), (2, 2));
-        // Stride 1 keeps the size: 2 and 2.
-        assert_eq!(tf_same_padding(28, 5, 1), (2, 2));
-        assert_eq!(tf_same_padding(4, 1, 1), (0, 0));
-    }
 
     /// A 5×5 stride-2 convolution whose kernel is 1 at its top-left corner picks input pixel
     /// `(2i - before, 2j - before)` for output `(i, j)`. With TF's padding of 1 before, output

@@ -24,6 +24,87 @@ impl Noise {
     }
 }
 
+/// The most noise vectors [`read_npy`] takes: a million, 400 MB at 100 numbers each.
+pub const MAX_NOISE_VECTORS: usize = 1_000_000;
+
+/// Noise vectors from a NumPy file of little-endian `float32` `[count, dim]` in C order (as
+/// `np.save(path, z.astype(np.float32))` writes it), for `dcgan sample --noise`: the same
+/// vectors fed to dcgan and to another tool. Errors name the file and what is wrong.
+pub fn read_npy(path: &std::path::Path, dim: usize) -> anyhow::Result<Noise> {
+    use anyhow::{Context, bail};
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bad = |problem: &str| anyhow::anyhow!("{}: {problem}", path.display());
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("not a NumPy .npy file"));
+    }
+    // Version 1 has a 2-byte header length, versions 2 and 3 a 4-byte one.
+    let (header_start, header_len) = match bytes[6] {
+        1 => (10, usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
+        2 | 3 if bytes.len() >= 12 => (
+            12,
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+        ),
+        _ => return Err(bad("an .npy version dcgan does not read")),
+    };
+    let header = bytes
+        .get(header_start..header_start + header_len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| bad("truncated header"))?;
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("'descr':'<f4'") || !compact.contains("'fortran_order':False") {
+        bail!(
+            "{}: holds {header:?}; give float32 values in C order (np.float32)",
+            path.display()
+        );
+    }
+    let shape = compact
+        .split("'shape':(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .ok_or_else(|| bad("header without a shape"))?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter(|d| !d.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("unreadable shape"))?;
+    let &[count, file_dim] = dims.as_slice() else {
+        bail!(
+            "{}: shape {dims:?}; give a 2-D array [count, {dim}]",
+            path.display()
+        );
+    };
+    if file_dim != dim {
+        bail!(
+            "{}: vectors of {file_dim} numbers, the generator takes {dim}",
+            path.display()
+        );
+    }
+    if count == 0 || count > MAX_NOISE_VECTORS {
+        bail!(
+            "{}: {count} vectors; give 1 to {MAX_NOISE_VECTORS}",
+            path.display()
+        );
+    }
+    let data = &bytes[header_start + header_len..];
+    if data.len() != 4 * count * dim {
+        bail!(
+            "{}: {} bytes of values, a [{count}, {dim}] float32 array has {}",
+            path.display(),
+            data.len(),
+            4 * count * dim
+        );
+    }
+    let values: Vec<f32> = data
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if values.iter().any(|v| !v.is_finite()) {
+        bail!("{}: holds NaN or infinite values", path.display());
+    }
+    Ok(Noise { count, dim, values })
+}
+
 /// `count` vectors drawn from U(-1, 1), as the seed's `get_noise`.
 pub fn uniform_noise(count: usize, dim: usize, rng: &mut impl Rng) -> Noise {
     let values = (0..count * dim)

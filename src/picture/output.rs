@@ -8,9 +8,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use image::{GrayImage, Luma};
 
-use super::grid::{GAP, ImageGrid, to_byte};
+use super::grid::{GAP, ImageGrid, picture};
 
 /// The largest grid picture drawn, in pixels (a 10,000 × 10,000 PNG; about 100 MB of
 /// pixels in memory while it is drawn).
@@ -21,7 +20,7 @@ pub const MAX_GRID_PIXELS: u64 = 100_000_000;
 pub enum OutputKind {
     /// `FILE.png`: every image in one grid.
     Grid,
-    /// `FILE.npy`: a `uint8` array `[count, height, width]`.
+    /// `FILE.npy`: a `float32` array `[count, channels, height, width]` in `[-1, 1]`.
     Npy,
     /// A directory (an existing one, or a path ending in `/`): one PNG per image.
     Directory,
@@ -38,7 +37,7 @@ impl OutputKind {
             Some(e) if e.eq_ignore_ascii_case("png") => Ok(OutputKind::Grid),
             Some(e) if e.eq_ignore_ascii_case("npy") => Ok(OutputKind::Npy),
             _ => bail!(
-                "--out {}: give a .png file (one grid), a .npy file (a uint8 array) or a \
+                "--out {}: give a .png file (one grid), a .npy file (a float32 array) or a \
                  directory ending in / (one PNG per image)",
                 path.display()
             ),
@@ -51,6 +50,8 @@ impl OutputKind {
 pub struct Layout {
     /// Number of images.
     pub count: usize,
+    /// Channels of each image: 1 (grey) or 3 (RGB).
+    pub channels: usize,
     /// Image height in pixels.
     pub height: usize,
     /// Image width in pixels.
@@ -112,6 +113,7 @@ impl ImageWriter {
                 }
                 Target::Grid(ImageGrid {
                     columns: layout.columns,
+                    channels: layout.channels,
                     height: layout.height,
                     width: layout.width,
                     pixels: Vec::new(),
@@ -147,22 +149,26 @@ impl ImageWriter {
 
     /// Takes the next images, in order.
     pub fn push(&mut self, images: ImageGrid) -> anyhow::Result<()> {
-        let (h, w) = (self.layout.height, self.layout.width);
-        assert_eq!((images.height, images.width), (h, w), "image size changed");
+        let (c, h, w) = (self.layout.channels, self.layout.height, self.layout.width);
+        assert_eq!(
+            (images.channels, images.height, images.width),
+            (c, h, w),
+            "image size changed"
+        );
         let count = images.count();
         match &mut self.target {
             Target::Grid(grid) => grid.pixels.extend(images.pixels),
             Target::Npy(out) => {
-                let bytes: Vec<u8> = images.pixels.iter().map(|&v| to_byte(v)).collect();
+                let bytes: Vec<u8> = images.pixels.iter().flat_map(|v| v.to_le_bytes()).collect();
                 out.write_all(&bytes)
                     .with_context(|| format!("cannot write {}", self.path.display()))?;
             }
             Target::Directory => {
                 let digits = self.layout.count.saturating_sub(1).to_string().len().max(6);
-                for (k, pixels) in images.pixels.chunks_exact(h * w).enumerate() {
+                for (k, pixels) in images.pixels.chunks_exact(c * h * w).enumerate() {
                     let index = self.written + k;
                     let file = self.path.join(format!("{index:0digits$}.png"));
-                    single(pixels, h, w, self.layout.scale)
+                    picture(pixels, c, h, w, self.layout.scale)
                         .save(&file)
                         .with_context(|| format!("cannot write {}", file.display()))?;
                 }
@@ -197,20 +203,13 @@ impl ImageWriter {
     }
 }
 
-/// One image as a picture of its own, each pixel `scale` times larger.
-fn single(pixels: &[f32], height: usize, width: usize, scale: u32) -> GrayImage {
-    let s = scale as usize;
-    GrayImage::from_fn((width * s) as u32, (height * s) as u32, |x, y| {
-        Luma([to_byte(pixels[(y as usize / s) * width + x as usize / s])])
-    })
-}
-
-/// The header of a version-1.0 `.npy` file of `uint8` `[count, height, width]`, padded
-/// with spaces so the data starts at a multiple of 64 bytes, as NumPy writes it.
+/// The header of a version-1.0 `.npy` file of little-endian `float32` `[count, channels,
+/// height, width]`, padded with spaces so the data starts at a multiple of 64 bytes, as
+/// NumPy writes it.
 fn npy_header(layout: Layout) -> Vec<u8> {
     let dict = format!(
-        "{{'descr': '|u1', 'fortran_order': False, 'shape': ({}, {}, {}), }}",
-        layout.count, layout.height, layout.width
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}, {}, {}), }}",
+        layout.count, layout.channels, layout.height, layout.width
     );
     let unpadded = 10 + dict.len() + 1;
     let padding = unpadded.next_multiple_of(64) - unpadded;
@@ -230,6 +229,7 @@ mod tests {
     fn layout(count: usize) -> Layout {
         Layout {
             count,
+            channels: 1,
             height: 2,
             width: 3,
             columns: 10,
@@ -240,6 +240,7 @@ mod tests {
     fn chunk(count: usize, value: f32) -> ImageGrid {
         ImageGrid {
             columns: 10,
+            channels: 1,
             height: 2,
             width: 3,
             pixels: vec![value; count * 6],
@@ -247,7 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn npy_files_hold_the_bytes_after_an_aligned_header() {
+    fn npy_files_hold_float32_values_after_an_aligned_header() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.npy");
         let mut out = ImageWriter::create(&path, layout(3)).unwrap();
@@ -259,10 +260,14 @@ mod tests {
         let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
         assert_eq!((10 + header_len) % 64, 0);
         let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-        assert!(header.contains("'shape': (3, 2, 3)") && header.ends_with('\n'));
-        let data = &bytes[10 + header_len..];
+        assert!(header.contains("'descr': '<f4'"), "{header}");
+        assert!(header.contains("'shape': (3, 1, 2, 3)") && header.ends_with('\n'));
+        let data: Vec<f32> = bytes[10 + header_len..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         assert_eq!(data.len(), 18);
-        assert!(data[..12].iter().all(|&b| b == 0) && data[12..].iter().all(|&b| b == 255));
+        assert!(data[..12].iter().all(|&v| v == -1.0) && data[12..].iter().all(|&v| v == 1.0));
         // Only the finished file is left, no temporary.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -290,6 +295,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let huge = Layout {
             count: 100_000_000,
+            channels: 1,
             height: 28,
             width: 28,
             columns: 10,

@@ -10,9 +10,10 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint_every::CheckpointEvery;
-use crate::data::DatasetKind;
+use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::kernels::precision::Precision;
+use crate::model::{Architecture, Family};
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +29,18 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Length of the generator's noise vector.
     pub noise_dim: usize,
+    /// Side of the square images: 28 for the seed's model, or a power of two from 16 to
+    /// 256 for the DCGAN paper's family; unset, the data set's own (28 for MNIST-like sets,
+    /// 32 for CIFAR-10, 64 for folders).
+    pub image_size: Option<usize>,
+    /// Channels of the images, 1 (grey) or 3 (RGB); unset, the data set's own.
+    pub channels: Option<usize>,
+    /// The paper family's generator width (PyTorch's `ngf`); unset, 64.
+    pub g_width: Option<usize>,
+    /// The paper family's discriminator width (PyTorch's `ndf`); unset, 64.
+    pub d_width: Option<usize>,
+    /// What transparent pixels of a folder's images are laid on.
+    pub background: Background,
     /// The two Adam optimisers (one per network, same settings).
     pub optimizer: AdamSettings,
     /// Seed of every random choice: initial weights, noise, shuffling.
@@ -94,6 +107,11 @@ impl Default for TrainConfig {
             epochs: 100,
             batch_size: 100,
             noise_dim: 100,
+            image_size: None,
+            channels: None,
+            g_width: None,
+            d_width: None,
+            background: Background::default(),
             optimizer: AdamSettings::default(),
             seed: 0,
             sample_every: 5,
@@ -150,8 +168,32 @@ impl TrainConfig {
         toml::to_string_pretty(self).expect("a TrainConfig always serialises")
     }
 
+    /// The run's networks: the sizes set, else the data set's own.
+    pub fn architecture(&self) -> anyhow::Result<Architecture> {
+        Architecture::new(
+            self.image_size.unwrap_or(self.dataset.default_image_size()),
+            self.channels.unwrap_or(self.dataset.default_channels()),
+            self.noise_dim,
+            self.g_width,
+            self.d_width,
+        )
+    }
+
+    /// Writes the data set's defaults into the unset sizes, so that `config.toml` shows the
+    /// networks the run trains.
+    pub fn resolve(&mut self) -> anyhow::Result<()> {
+        let arch = self.architecture()?;
+        self.image_size = Some(arch.image_size);
+        self.channels = Some(arch.channels);
+        if arch.family == Family::Paper {
+            (self.g_width, self.d_width) = (Some(arch.g_width), Some(arch.d_width));
+        }
+        Ok(())
+    }
+
     /// Checks every value, naming the flag of the first bad one.
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.architecture()?;
         let positive = [
             ("--epochs", self.epochs),
             ("--batch-size", self.batch_size),

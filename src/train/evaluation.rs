@@ -36,6 +36,8 @@ impl TrainingEvaluator {
         if config.eval_every == 0 {
             return Ok(None);
         }
+        let arch = config.architecture()?;
+        crate::eval::check_scorable(arch.image_size, arch.channels).context("--eval-every")?;
         let inference = device.clone().without_autodiff();
         let model = classifier::load_for(config.classifier.as_deref(), config.dataset, &inference)
             .context("--eval-every needs the evaluation classifier")?;
@@ -43,6 +45,7 @@ impl TrainingEvaluator {
         let options = LocateOptions {
             data_dir: config.data_dir.clone(),
             explicit: !embedded_data,
+            ..LocateOptions::default()
         };
         let (test, _) = locate(config.dataset, Split::Test, &options)
             .context("--eval-every compares with the data set's test split")?;

@@ -13,4 +13,4 @@ pub use checkpoint_every::CheckpointEvery;
 pub use config::{AdamSettings, Preset, TrainConfig};
 pub use evaluation::{BEST_CHECKPOINT, BEST_GENERATOR};
 pub use run::{Outcome, Start, train};
-pub use state::{Gan, RunState, SAMPLE_COLUMNS, adam, model_configs};
+pub use state::{Gan, RunState, SAMPLE_COLUMNS, adam};

@@ -20,6 +20,7 @@ use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
 use crate::weights;
 
 /// How a run begins.
+#[expect(clippy::large_enum_variant, reason = "made once per run")]
 pub enum Start {
     /// A new run.
     Fresh {
@@ -215,12 +216,17 @@ pub fn train(
     Ok(Outcome::Finished)
 }
 
-/// Finds the run's data set, says where it came from, and checks the image size.
+/// Finds the run's data set at the size and channels of its networks, and says where it
+/// came from.
 fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
     let config = &state.config;
+    let arch = config.architecture()?;
     let options = LocateOptions {
         data_dir: config.data_dir.clone(),
         explicit,
+        image_size: Some(arch.image_size),
+        channels: Some(arch.channels),
+        background: config.background,
     };
     let (dataset, source) = locate(config.dataset, Split::Train, &options)?;
     match &source {
@@ -232,14 +238,30 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
         DataSource::Directory(dir) => {
             println!("data: {} images from {}", dataset.len, dir.display())
         }
+        DataSource::Folder(folder) => println!(
+            "data: {} images from {}{}",
+            dataset.len,
+            folder.dir.display(),
+            match (&folder.cache, folder.from_cache) {
+                (Some(cache), true) => format!(" (cached in {})", cache.display()),
+                _ => String::new(),
+            }
+        ),
+        DataSource::Generated => println!("data: {} random images (--dataset fake)", dataset.len),
     }
-    if (dataset.height, dataset.width) != (28, 28) {
+    let shape = (dataset.channels, dataset.height, dataset.width);
+    if shape != (arch.channels, arch.image_size, arch.image_size) {
         bail!(
-            "the model needs 28×28 images, the data set has {}×{}",
-            dataset.height,
-            dataset.width
+            "the model needs {side}×{side} images with {} channel(s), the data set has {}×{} \
+             with {}",
+            arch.channels,
+            shape.1,
+            shape.2,
+            shape.0,
+            side = arch.image_size
         );
     }
+    println!("model: {}", arch.describe());
     state.embedded_data = source == DataSource::Embedded;
     Ok(dataset)
 }

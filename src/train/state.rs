@@ -7,12 +7,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::config::{AdamSettings, TrainConfig};
 use burn::module::Module;
 
-use crate::model::{
-    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, MOVING_AVERAGE_UPDATES_PER_STEP,
-};
+use super::config::{AdamSettings, TrainConfig};
+
+use crate::model::{Discriminator, Generator};
 use crate::picture::{Noise, moving_noise, uniform_noise};
 
 /// Images in each row of the sample pictures, as in the seed.
@@ -65,14 +64,6 @@ pub struct RunState {
     pub best_fid: Option<f64>,
 }
 
-/// The generator's and discriminator's configurations for a run.
-pub fn model_configs(config: &TrainConfig) -> (GeneratorConfig, DiscriminatorConfig) {
-    (
-        GeneratorConfig::new().with_noise_dim(config.noise_dim),
-        DiscriminatorConfig::new(),
-    )
-}
-
 /// An Adam optimiser with the run's settings.
 pub fn adam(settings: &AdamSettings) -> ModuleOptimizer {
     AdamConfig::new()
@@ -84,11 +75,14 @@ pub fn adam(settings: &AdamSettings) -> ModuleOptimizer {
 
 impl Gan {
     /// Fresh networks and optimisers; the weights are drawn from `rng`.
+    ///
+    /// # Panics
+    /// If the configuration's sizes are invalid ([`TrainConfig::validate`] says why).
     pub fn new(config: &TrainConfig, rng: &mut ChaCha8Rng, device: &Device) -> Self {
-        let (g, d) = model_configs(config);
+        let arch = config.architecture().expect("a validated configuration");
         Gan {
-            generator: g.init(rng, device),
-            discriminator: d.init(rng, device),
+            generator: arch.generator(rng, device),
+            discriminator: arch.discriminator(rng, device),
             optim_g: adam(&config.optimizer),
             optim_d: adam(&config.optimizer),
         }
@@ -102,7 +96,7 @@ impl RunState {
     pub fn inference_generator(&self, generator: &Generator) -> Generator {
         let g = generator.valid();
         if self.config.debias_moving_averages {
-            g.with_debiased_moving_averages(MOVING_AVERAGE_UPDATES_PER_STEP * self.g_step)
+            g.with_debiased_moving_averages(g.moving_average_updates_per_step() * self.g_step)
         } else {
             g
         }

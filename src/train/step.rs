@@ -114,7 +114,7 @@ pub struct Gradients {
 ///
 /// G is unchanged between the two steps, so its images are generated once and serve both:
 /// detached for the D step, with their graph for the G step (see
-/// [`Generator::forward_for_both_steps`] for its BatchNorm moving averages).
+/// [`Generator::forward_for_iteration`] for its BatchNorm moving averages).
 pub fn train_iteration(
     gan: Gan,
     real: Tensor<4>,
@@ -129,7 +129,7 @@ pub fn train_iteration(
         mut optim_d,
     } = gan;
     let mut gradients = inspect.then(Gradients::default);
-    let fake = generator.forward_for_both_steps(noise);
+    let fake = generator.forward_for_iteration(noise);
     let (discriminator, d_step) = discriminator_step(
         discriminator,
         &mut optim_d,
@@ -220,13 +220,14 @@ mod tests {
     }
 
     fn setup() -> (Device, Generator, Discriminator, Tensor<4>, Tensor<2>) {
-        use crate::model::{DiscriminatorConfig, GeneratorConfig};
+        use crate::model::Architecture;
         use crate::picture::uniform_noise;
         use rand::SeedableRng;
         let device = Device::flex().autodiff();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let g = GeneratorConfig::new().init(&mut rng, &device);
-        let d = DiscriminatorConfig::new().init(&mut rng, &device);
+        let arch = Architecture::seed(100);
+        let g = arch.generator(&mut rng, &device);
+        let d = arch.discriminator(&mut rng, &device);
         // "Real" images: a bright square on black, unlike anything G draws at first.
         let mut square = vec![-1.0f32; 28 * 28];
         for y in 8..20 {

@@ -6,7 +6,8 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
 use burn::tensor::Distribution;
 
-use crate::model::{TfConvTranspose2d, tf_same_padding};
+use crate::geometry::tf_same_padding;
+use crate::model::TfConvTranspose2d;
 
 fn assert_close(got: Tensor<4>, want: Tensor<4>, what: &str) {
     assert_eq!(got.dims(), want.dims(), "{what}: shape");
@@ -45,23 +46,30 @@ fn output_and_gradients(
     ]
 }
 
-/// The seed's layer shapes, smaller batches, and an odd size.
-const SHAPES: [(usize, usize, usize, usize, usize); 5] = [
-    (3, 1, 28, 4, 2),
-    (2, 3, 14, 5, 2),
-    (5, 4, 7, 3, 2),
-    (2, 3, 28, 2, 1),
-    (2, 2, 9, 3, 2),
+/// `(batch, channels of the large map, its side, channels of the small map, stride,
+/// kernel)`: the seed's 5×5 layer shapes, smaller batches, an odd size, and the DCGAN paper
+/// family's 4×4 stride-2 layers in grey and colour (3 channels at 64×64, as its first D
+/// layer and last G layer have them).
+const SHAPES: [(usize, usize, usize, usize, usize, usize); 9] = [
+    (3, 1, 28, 4, 2, 5),
+    (2, 3, 14, 5, 2, 5),
+    (5, 4, 7, 3, 2, 5),
+    (2, 3, 28, 2, 1, 5),
+    (2, 2, 9, 3, 2, 5),
+    (2, 3, 64, 4, 2, 4),
+    (3, 1, 32, 4, 2, 4),
+    (2, 8, 16, 16, 2, 4),
+    (2, 4, 8, 8, 2, 4),
 ];
 
 #[test]
 fn conv2d_matches_burns_forward_and_gradients() {
     let device = Device::flex().autodiff();
-    for (batch, c_in, size, c_out, stride) in SHAPES {
-        let mut conv = Conv2dConfig::new([c_in, c_out], [5, 5])
+    for (batch, c_in, size, c_out, stride, kernel) in SHAPES {
+        let mut conv = Conv2dConfig::new([c_in, c_out], [kernel, kernel])
             .with_stride([stride, stride])
             .init(&device);
-        let (before, after) = tf_same_padding(size, 5, stride);
+        let (before, after) = tf_same_padding(size, kernel, stride);
         conv.padding = PaddingConfig2d::Explicit(before, before, after, after);
         conv.bias = Some(Param::from_tensor(random([c_out], &device)));
         let x = random([batch, c_in, size, size], &device);
@@ -80,7 +88,7 @@ fn conv2d_matches_burns_forward_and_gradients() {
             assert_close(
                 ours,
                 theirs,
-                &format!("{what} of conv {c_in}→{c_out} {size} s{stride}"),
+                &format!("{what} of conv {c_in}→{c_out} {size} k{kernel} s{stride}"),
             );
         }
     }
@@ -89,8 +97,8 @@ fn conv2d_matches_burns_forward_and_gradients() {
 #[test]
 fn conv_transpose2d_matches_burns_forward_and_gradients() {
     let device = Device::flex().autodiff();
-    for (batch, c_out, size, c_in, stride) in SHAPES {
-        let mut conv = ConvTranspose2dConfig::new([c_in, c_out], [5, 5])
+    for (batch, c_out, size, c_in, stride, kernel) in SHAPES {
+        let mut conv = ConvTranspose2dConfig::new([c_in, c_out], [kernel, kernel])
             .with_stride([stride, stride])
             .init(&device);
         conv.bias = Some(Param::from_tensor(random([c_out], &device)));

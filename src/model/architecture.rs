@@ -1,0 +1,219 @@
+//! What a run's networks are: everything needed to build them again, saved with the run
+//! and in the generator file, so `sample`, `eval` and `--resume` need no flags for it.
+
+use anyhow::bail;
+use burn::tensor::Device;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Discriminator, Generator, paper, seed};
+
+/// The two families of networks dcgan trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// The seed tutorial's DCGAN for 28×28 images: 5×5 kernels, TF's padding, initialisers
+    /// and BatchNorm ([`seed`]).
+    Seed,
+    /// The DCGAN paper's family for sides 16 to 256 (a power of two): 4×4 kernels, no
+    /// biases, N(0, 0.02²) weights, PyTorch's BatchNorm ([`paper`]).
+    Paper,
+}
+
+/// The seed's generator width: channels of its first 7×7 map.
+const SEED_G_WIDTH: usize = 128;
+/// The seed's discriminator width: channels of its first convolution.
+const SEED_D_WIDTH: usize = 32;
+
+/// A run's generator and discriminator, described.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// Which family.
+    pub family: Family,
+    /// Side of the square images, in pixels.
+    pub image_size: usize,
+    /// Channels of the images: 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// Length of the noise vector.
+    pub noise_dim: usize,
+    /// G's width: the paper's `ngf` (channels of the last hidden map), or the seed's 128
+    /// (channels of its first map).
+    pub g_width: usize,
+    /// D's width: channels of its first convolution (the paper's `ndf`; the seed's 32).
+    pub d_width: usize,
+}
+
+impl Architecture {
+    /// The networks for `image_size`: the seed's at 28, the paper's family at a power of two
+    /// from 16 to 256. Widths apply to the paper's family (default 64, PyTorch's); the seed's
+    /// are fixed, so giving one for it is an error. Errors name the flag.
+    pub fn new(
+        image_size: usize,
+        channels: usize,
+        noise_dim: usize,
+        g_width: Option<usize>,
+        d_width: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        if !matches!(channels, 1 | 3) {
+            bail!("--channels must be 1 (grey) or 3 (RGB), got {channels}");
+        }
+        if noise_dim == 0 {
+            bail!("--noise-dim must be at least 1");
+        }
+        if image_size == 28 {
+            if g_width.is_some() || d_width.is_some() {
+                bail!(
+                    "--g-width and --d-width set the DCGAN paper's family (--image-size 16 to \
+                     256); the seed's model at 28×28 has fixed widths ({SEED_G_WIDTH} and \
+                     {SEED_D_WIDTH}). Drop them, or pick another --image-size"
+                );
+            }
+            return Ok(Architecture {
+                family: Family::Seed,
+                image_size,
+                channels,
+                noise_dim,
+                g_width: SEED_G_WIDTH,
+                d_width: SEED_D_WIDTH,
+            });
+        }
+        if paper::levels(image_size).is_none() {
+            bail!(
+                "--image-size must be 28 (the seed's model) or a power of two from 16 to 256 \
+                 (the DCGAN paper's family), got {image_size}"
+            );
+        }
+        let width = |flag: &str, value: Option<usize>| -> anyhow::Result<usize> {
+            match value.unwrap_or(64) {
+                w @ 1..=1024 => Ok(w),
+                w => bail!("{flag} must be between 1 and 1024, got {w}"),
+            }
+        };
+        Ok(Architecture {
+            family: Family::Paper,
+            image_size,
+            channels,
+            noise_dim,
+            g_width: width("--g-width", g_width)?,
+            d_width: width("--d-width", d_width)?,
+        })
+    }
+
+    /// The seed's networks for 28×28 grey images and `noise_dim` numbers of noise.
+    pub fn seed(noise_dim: usize) -> Self {
+        Architecture::new(28, 1, noise_dim, None, None).expect("the seed's sizes are valid")
+    }
+
+    /// A fresh generator, its weights drawn from `rng`.
+    pub fn generator(&self, rng: &mut impl Rng, device: &Device) -> Generator {
+        match self.family {
+            Family::Seed => Generator::Seed(
+                seed::GeneratorConfig::new()
+                    .with_noise_dim(self.noise_dim)
+                    .with_image_channels(self.channels)
+                    .init(rng, device),
+            ),
+            Family::Paper => Generator::Paper(
+                paper::GeneratorConfig::new(self.image_size, self.channels)
+                    .with_noise_dim(self.noise_dim)
+                    .with_width(self.g_width)
+                    .init(rng, device),
+            ),
+        }
+    }
+
+    /// A fresh discriminator, its weights drawn from `rng`.
+    pub fn discriminator(&self, rng: &mut impl Rng, device: &Device) -> Discriminator {
+        match self.family {
+            Family::Seed => Discriminator::Seed(
+                seed::DiscriminatorConfig::new()
+                    .with_image_channels(self.channels)
+                    .init(rng, device),
+            ),
+            Family::Paper => Discriminator::Paper(
+                paper::DiscriminatorConfig::new(self.image_size, self.channels)
+                    .with_width(self.d_width)
+                    .init(rng, device),
+            ),
+        }
+    }
+
+    /// One line for the user: `the seed's DCGAN, 28×28 grey` or `the DCGAN paper's family,
+    /// 64×64 RGB, widths 64/64`.
+    pub fn describe(&self) -> String {
+        let side = self.image_size;
+        let colour = if self.channels == 3 { "RGB" } else { "grey" };
+        match self.family {
+            Family::Seed => format!("the seed's DCGAN, {side}×{side} {colour}"),
+            Family::Paper => format!(
+                "the DCGAN paper's family, {side}×{side} {colour}, widths G {} / D {}",
+                self.g_width, self.d_width
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_chooses_the_family_and_bad_values_name_their_flag() {
+        let seed = Architecture::new(28, 1, 100, None, None).unwrap();
+        assert_eq!(
+            (seed.family, seed.g_width, seed.d_width),
+            (Family::Seed, 128, 32)
+        );
+        let paper = Architecture::new(64, 3, 100, None, Some(32)).unwrap();
+        assert_eq!(
+            (paper.family, paper.g_width, paper.d_width),
+            (Family::Paper, 64, 32)
+        );
+        let err = |r: anyhow::Result<Architecture>| r.unwrap_err().to_string();
+        assert!(err(Architecture::new(48, 3, 100, None, None)).contains("--image-size"));
+        assert!(err(Architecture::new(512, 3, 100, None, None)).contains("--image-size"));
+        assert!(err(Architecture::new(64, 2, 100, None, None)).contains("--channels"));
+        assert!(err(Architecture::new(28, 1, 100, Some(64), None)).contains("--g-width"));
+        assert!(err(Architecture::new(64, 3, 100, Some(0), None)).contains("--g-width"));
+    }
+
+    #[test]
+    fn built_networks_match_the_description() {
+        use rand::SeedableRng;
+        let device = Device::flex();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        for arch in [
+            Architecture::seed(100),
+            Architecture::new(28, 3, 100, None, None).unwrap(),
+            Architecture::new(32, 3, 16, Some(8), Some(8)).unwrap(),
+            Architecture::new(16, 1, 16, Some(4), Some(4)).unwrap(),
+        ] {
+            let g = arch.generator(&mut rng, &device);
+            assert_eq!(
+                (
+                    g.family(),
+                    g.image_size(),
+                    g.channels(),
+                    g.noise_dim(),
+                    g.width()
+                ),
+                (
+                    arch.family,
+                    arch.image_size,
+                    arch.channels,
+                    arch.noise_dim,
+                    arch.g_width
+                ),
+                "{}",
+                arch.describe()
+            );
+            let d = arch.discriminator(&mut rng, &device);
+            let images = g.forward(
+                crate::picture::uniform_noise(2, arch.noise_dim, &mut rng).to_tensor(&device),
+            );
+            let side = arch.image_size;
+            assert_eq!(images.dims(), [2, arch.channels, side, side]);
+            assert_eq!(d.forward(images).dims(), [2, 1]);
+        }
+    }
+}

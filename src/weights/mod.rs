@@ -1,0 +1,375 @@
+//! The generator as a safetensors file that other tools can load, describing itself in its
+//! metadata: family, sizes, channels, padding, noise (see `docs/weights.md`).
+//!
+//! The seed's generator keeps the names, shapes and layouts of `shared/bench/dcgan_torch.py`
+//! (format `dcgan-seed-generator-v1`, [`seed`]); the DCGAN paper's family uses the names of
+//! pytorch/examples' `nn.Sequential` generator (`net.0.weight`, …; format
+//! `dcgan-paper-generator-v1`, [`paper`]), so PyTorch's `load_state_dict` takes it.
+
+mod paper;
+mod seed;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use safetensors::{Dtype, SafeTensors};
+
+use crate::atomic_file;
+use crate::model::{Architecture, Family, Generator};
+
+/// The `format` metadata value of a seed generator's file.
+pub const SEED_FORMAT: &str = "dcgan-seed-generator-v1";
+/// The `format` metadata value of a paper-family generator's file.
+pub const PAPER_FORMAT: &str = "dcgan-paper-generator-v1";
+/// The `noise` metadata value: what the generator expects as input.
+pub const NOISE: &str = "uniform(-1,1)";
+
+/// A named tensor for the file: name, shape, values in row-major order.
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor")
+}
+
+/// A tensor of the file from a burn tensor, named `name`.
+fn named<const D: usize>(name: impl Into<String>, t: Tensor<D>) -> NamedTensor {
+    (name.into(), t.dims().to_vec(), to_vec(t))
+}
+
+/// The generator's tensors in PyTorch names and layouts, sorted by name.
+pub fn generator_tensors(g: &Generator) -> Vec<NamedTensor> {
+    let mut out = match g {
+        Generator::Seed(g) => seed::tensors(g),
+        Generator::Paper(g) => paper::tensors(g),
+    };
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The file's metadata for `g`: what another tool needs to rebuild and run it.
+fn metadata(g: &Generator, epoch: usize, debiased: bool) -> BTreeMap<&'static str, String> {
+    let (format, epsilon, momentum) = match g.family() {
+        Family::Seed => (SEED_FORMAT, "0.001", "0.01"),
+        Family::Paper => (PAPER_FORMAT, "0.00001", "0.1"),
+    };
+    let averages = match (debiased, g.family()) {
+        (true, _) => "debiased",
+        (false, Family::Seed) => "tf",
+        (false, Family::Paper) => "plain",
+    };
+    BTreeMap::from([
+        ("batch_norm_epsilon", epsilon.to_string()),
+        ("batch_norm_momentum", momentum.to_string()),
+        ("batch_norm_moving_averages", averages.to_string()),
+        ("channels", g.channels().to_string()),
+        ("epoch", epoch.to_string()),
+        ("family", family_name(g.family()).to_string()),
+        ("format", format.to_string()),
+        ("g_width", g.width().to_string()),
+        ("image_size", g.image_size().to_string()),
+        ("layout", "NCHW".to_string()),
+        ("noise", NOISE.to_string()),
+        ("noise_dim", g.noise_dim().to_string()),
+        ("output_range", "[-1,1]".to_string()),
+        ("padding", "tf".to_string()),
+    ])
+}
+
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::Seed => "seed",
+        Family::Paper => "paper",
+    }
+}
+
+/// Writes the generator as safetensors, atomically, with `epoch` in the metadata and
+/// whether its BatchNorm moving averages were corrected for their start (`debiased`).
+pub fn save_generator(
+    g: &Generator,
+    epoch: usize,
+    debiased: bool,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let file = encode_safetensors(&generator_tensors(g), &metadata(g, epoch, debiased));
+    atomic_file::write(path, &file).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Encodes f32 tensors in the safetensors layout: a `u64` header length, a JSON header
+/// (padded with spaces to a multiple of 8 bytes), then the little-endian data.
+///
+/// Written here rather than with `safetensors::serialize` because that writer emits the
+/// metadata from a `HashMap`, in a different order on every run, and dcgan promises
+/// byte-identical files for identical runs. Reading uses the crate, and the tests check that
+/// it accepts what this writes.
+fn encode_safetensors(
+    tensors: &[(String, Vec<usize>, Vec<f32>)],
+    metadata: &BTreeMap<&str, String>,
+) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Info<'a> {
+        dtype: &'a str,
+        shape: &'a [usize],
+        data_offsets: [usize; 2],
+    }
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::json!(metadata));
+    let mut offset = 0;
+    for (name, shape, values) in tensors {
+        let end = offset + 4 * values.len();
+        let info = Info {
+            dtype: "F32",
+            shape,
+            data_offsets: [offset, end],
+        };
+        header.insert(
+            name.clone(),
+            serde_json::to_value(info).expect("serialisable"),
+        );
+        offset = end;
+    }
+    // Keys in sorted order whatever serde_json's map type: a BTreeMap of the entries.
+    let sorted: BTreeMap<&String, &serde_json::Value> = header.iter().collect();
+    let mut json = serde_json::to_vec(&sorted).expect("serialisable");
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend(json);
+    for (_, _, values) in tensors {
+        out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    out
+}
+
+/// The tensors of a generator file, checked against the shapes a generator needs.
+pub(crate) struct TensorFile<'a> {
+    file: SafeTensors<'a>,
+    path: &'a Path,
+    expected: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> TensorFile<'a> {
+    /// `file`'s tensors, to be read into a generator shaped as `g`.
+    fn new(file: SafeTensors<'a>, path: &'a Path, g: &Generator) -> Self {
+        let expected = generator_tensors(g)
+            .into_iter()
+            .map(|(name, shape, _)| (name, shape))
+            .collect();
+        TensorFile {
+            file,
+            path,
+            expected,
+        }
+    }
+
+    /// Tensor `name`: F32, of the expected shape, finite.
+    pub(crate) fn read(&self, name: &str) -> anyhow::Result<TensorData> {
+        let path = self.path.display();
+        let view = self
+            .file
+            .tensor(name)
+            .with_context(|| format!("{path}: tensor {name} is missing"))?;
+        let expected = &self.expected[name];
+        if view.dtype() != Dtype::F32 || view.shape() != expected.as_slice() {
+            bail!(
+                "{path}: tensor {name} is {:?} {:?}, expected F32 {expected:?}",
+                view.dtype(),
+                view.shape(),
+            );
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            bail!("{path}: tensor {name} holds NaN or infinite values");
+        }
+        Ok(TensorData::new(values, view.shape().to_vec()))
+    }
+}
+
+/// Reads a generator written by [`save_generator`], or by `dcgan_torch.py --padding tf`
+/// (a seed generator without the newer metadata).
+pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let context = || format!("{} is not a usable generator file", path.display());
+    let file = SafeTensors::deserialize(&bytes).with_context(context)?;
+    let (_, meta) = SafeTensors::read_metadata(&bytes).with_context(context)?;
+    let meta = meta.metadata().clone().unwrap_or_default();
+    if meta.get("padding").is_some_and(|p| p != "tf") {
+        bail!(
+            "{}: padding is {:?}; dcgan computes TF 'SAME' padding and needs padding \"tf\"",
+            path.display(),
+            meta["padding"]
+        );
+    }
+    let number = |key: &str| -> anyhow::Result<usize> {
+        let value = meta
+            .get(key)
+            .with_context(|| format!("{}: metadata has no {key}", path.display()))?;
+        value.parse().with_context(|| {
+            format!(
+                "{}: metadata {key} is {value:?}, not a number",
+                path.display()
+            )
+        })
+    };
+    let arch = match meta.get("format").map(String::as_str) {
+        None | Some(SEED_FORMAT) => {
+            let shape = |name: &str, axis: usize| -> anyhow::Result<usize> {
+                let view = file.tensor(name).with_context(context)?;
+                view.shape().get(axis).copied().with_context(context)
+            };
+            let (noise_dim, channels) = (shape("fc.weight", 1)?, shape("deconv3.weight", 1)?);
+            Architecture::new(28, channels, noise_dim, None, None)
+        }
+        Some(PAPER_FORMAT) => Architecture::new(
+            number("image_size")?,
+            number("channels")?,
+            number("noise_dim")?,
+            Some(number("g_width")?),
+            None,
+        ),
+        Some(other) => bail!(
+            "{}: format {other:?} is not one dcgan reads ({SEED_FORMAT} or {PAPER_FORMAT})",
+            path.display()
+        ),
+    }
+    .with_context(context)?;
+    // A fresh generator gives the structure; the file replaces every value.
+    let fresh = arch.generator(&mut ChaCha8Rng::seed_from_u64(0), device);
+    let tensors = TensorFile::new(file, path, &fresh);
+    match fresh {
+        Generator::Seed(g) => Ok(Generator::Seed(seed::load(g, &tensors, device)?)),
+        Generator::Paper(g) => Ok(Generator::Paper(paper::load(g, &tensors, device)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Module;
+
+    /// Saves `g` twice (byte-identical), loads it back and checks its images, names and
+    /// self-description.
+    fn round_trip(g: &Generator) -> (Vec<String>, HashMap<String, String>) {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.safetensors");
+        save_generator(g, 3, true, &path).unwrap();
+        let first = std::fs::read(&path).unwrap();
+        save_generator(g, 3, true, &path).unwrap();
+        assert_eq!(first, std::fs::read(&path).unwrap(), "byte-identical files");
+        let (_, meta) = SafeTensors::read_metadata(&first).unwrap();
+        let meta = meta.metadata().clone().unwrap();
+        let loaded = load_generator(&path, &device).unwrap();
+        let noise = Tensor::<2>::random(
+            [2, g.noise_dim()],
+            burn::tensor::Distribution::Default,
+            &device,
+        );
+        let a = g.valid().forward(noise.clone()).into_data();
+        let b = loaded.valid().forward(noise).into_data();
+        assert_eq!(a, b);
+        let names = generator_tensors(g).into_iter().map(|t| t.0).collect();
+        (names, meta)
+    }
+
+    #[test]
+    fn seed_generators_round_trip_under_the_reference_names() {
+        let arch = Architecture::seed(100);
+        let g = arch.generator(&mut ChaCha8Rng::seed_from_u64(5), &Device::flex());
+        let (names, meta) = round_trip(&g);
+        assert!(names.contains(&"deconv1.weight".to_string()));
+        assert_eq!(names.len(), 2 + 12 + 6);
+        assert_eq!(meta["format"], SEED_FORMAT);
+        assert_eq!(
+            (meta["image_size"].as_str(), meta["channels"].as_str()),
+            ("28", "1")
+        );
+        assert_eq!(
+            (meta["family"].as_str(), meta["noise"].as_str()),
+            ("seed", NOISE)
+        );
+    }
+
+    #[test]
+    fn paper_generators_round_trip_under_pytorch_sequential_names() {
+        let arch = Architecture::new(32, 3, 20, Some(8), None).unwrap();
+        let g = arch.generator(&mut ChaCha8Rng::seed_from_u64(6), &Device::flex());
+        let (names, meta) = round_trip(&g);
+        // 32 px: 4 → 8 → 16 → 32; net.0 ConvT, net.1 BN, then ConvT/BN at 3/4 and 6/7, the
+        // last ConvT at 9.
+        let mut expected = vec!["net.0.weight".to_string(), "net.3.weight".into()];
+        expected.extend(["net.6.weight".into(), "net.9.weight".into()]);
+        for bn in ["net.1", "net.4", "net.7"] {
+            for part in ["weight", "bias", "running_mean", "running_var"] {
+                expected.push(format!("{bn}.{part}"));
+            }
+        }
+        expected.sort();
+        assert_eq!(names, expected);
+        let shapes: HashMap<String, Vec<usize>> = generator_tensors(&g)
+            .into_iter()
+            .map(|(n, s, _)| (n, s))
+            .collect();
+        assert_eq!(shapes["net.0.weight"], [20, 32, 4, 4]);
+        assert_eq!(shapes["net.9.weight"], [8, 3, 4, 4]);
+        assert_eq!(meta["format"], PAPER_FORMAT);
+        for (key, value) in [
+            ("family", "paper"),
+            ("image_size", "32"),
+            ("channels", "3"),
+            ("noise_dim", "20"),
+            ("g_width", "8"),
+            ("padding", "tf"),
+            ("batch_norm_epsilon", "0.00001"),
+        ] {
+            assert_eq!(meta[key], value, "{key}");
+        }
+    }
+
+    #[test]
+    fn a_file_with_an_unknown_format_or_wrong_shapes_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let arch = Architecture::new(16, 1, 10, Some(4), None).unwrap();
+        let g = arch.generator(&mut ChaCha8Rng::seed_from_u64(7), &Device::flex());
+        let mut meta = metadata(&g, 0, true);
+        meta.insert("format", "someone-elses".into());
+        let path = dir.path().join("other.safetensors");
+        std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
+        let err = load_generator(&path, &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("other.safetensors") && err.contains("someone-elses"),
+            "{err}"
+        );
+        // Metadata that promises a wider generator than the tensors hold.
+        let mut meta = metadata(&g, 0, true);
+        meta.insert("g_width", "8".into());
+        std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
+        let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
+        assert!(
+            err.contains("net.0.weight") && err.contains("expected F32"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_file_that_is_not_safetensors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.safetensors");
+        std::fs::write(&path, b"not at all").unwrap();
+        let err = load_generator(&path, &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.safetensors"), "{err}");
+    }
+}
