@@ -166,11 +166,11 @@ fn generation_memory_does_not_grow_with_the_number_of_images() {
         peak_rss(dcgan(home).args(["sample", "--checkpoint", "run", "--n", n, "--out", out]))
     };
     let small = sample("1000", "small.npy");
-    // 40,000 images are 125 MB as f32 and 31 MB as bytes: kept whole, they would show.
+    // 40,000 images are 125 MB as f32: kept whole before writing, they would show.
     let large = sample("40000", "large.npy");
     assert_eq!(
         std::fs::metadata(home.join("large.npy")).unwrap().len(),
-        128 + 40_000 * 784
+        128 + 40_000 * 784 * 4
     );
     assert!(
         large < small + 24 * 1024 * 1024,
