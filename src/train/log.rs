@@ -142,8 +142,14 @@ impl TrainingLog {
     }
 
     /// Logs a sample picture (PNG bytes and size) at `step`.
-    pub fn picture(&mut self, step: u64, png: &[u8], size: (u32, u32)) -> anyhow::Result<()> {
-        self.events.image(step, "samples", png, size)
+    pub fn picture(
+        &mut self,
+        step: u64,
+        png: &[u8],
+        size: (u32, u32),
+        channels: usize,
+    ) -> anyhow::Result<()> {
+        self.events.image(step, "samples", png, size, channels)
     }
 }
 

@@ -165,8 +165,9 @@ pub fn train(
         let last = epoch + 1 == config.epochs;
         if epoch == 0 || (epoch + 1) % config.sample_every == 0 || last {
             let path = out.join("samples").join(format!("epoch_{epoch:03}.png"));
-            let (png, size) = sample_picture(&gan, &state, device).save_png(&path, 2)?;
-            log.picture(state.g_step, &png, size)?;
+            let picture = sample_picture(&gan, &state, device);
+            let (png, size) = picture.save_png(&path, 2)?;
+            log.picture(state.g_step, &png, size, picture.channels)?;
         }
         if !all_finite(&gan.generator) || !all_finite(&gan.discriminator) {
             bail!(
@@ -247,7 +248,16 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
                 _ => String::new(),
             }
         ),
+
         DataSource::Generated => println!("data: {} random images (--dataset fake)", dataset.len),
+    }
+    if let DataSource::Folder(folder) = &source
+        && folder.skipped > 0
+    {
+        println!(
+            "note: {} of the folder's {} image files could not be read and are left out",
+            folder.skipped, folder.files
+        );
     }
     let shape = (dataset.channels, dataset.height, dataset.width);
     if shape != (arch.channels, arch.image_size, arch.image_size) {

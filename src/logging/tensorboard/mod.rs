@@ -86,18 +86,19 @@ impl EventWriter {
         self.summary(step, Summary { value })
     }
 
-    /// Logs a grey PNG picture at `step`.
+    /// Logs a PNG picture of `channels` (1: grey, 3: RGB) at `step`.
     pub fn image(
         &mut self,
         step: u64,
         tag: &str,
         png: &[u8],
         size: (u32, u32),
+        channels: usize,
     ) -> anyhow::Result<()> {
         let image = SummaryImage {
             width: size.0 as i32,
             height: size.1 as i32,
-            colorspace: 1,
+            colorspace: channels as i32,
             encoded_image_string: png.to_vec(),
         };
         let value = vec![SummaryValue {
