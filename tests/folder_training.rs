@@ -221,3 +221,57 @@ fn bad_architecture_flags_name_the_flag() {
         assert!(!home.join("run/checkpoint.dcgan").exists());
     }
 }
+
+/// A folder that changes between a run and its resume would train the rest on other
+/// images: refused, naming the folder.
+#[test]
+fn a_folder_changed_since_the_run_began_is_refused_on_resume() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let folder = home.join("pictures");
+    std::fs::create_dir(&folder).unwrap();
+    let write = |name: &str, shade: u8| {
+        let image =
+            image::RgbImage::from_fn(20, 24, |x, y| image::Rgb([shade, x as u8 * 9, y as u8 * 9]));
+        image.save(folder.join(name)).unwrap();
+    };
+    for i in 0..8u8 {
+        write(&format!("{i}.png"), i * 30);
+    }
+    let train = |epochs: &str, resume: bool| {
+        let mut cmd = dcgan(home);
+        cmd.args([
+            "train",
+            "--dataset",
+            "folder",
+            "--data-dir",
+            "pictures",
+            "--image-size",
+            "16",
+        ]);
+        cmd.args([
+            "--g-width",
+            "4",
+            "--d-width",
+            "4",
+            "--batch-size",
+            "4",
+            "--seed",
+            "2",
+        ]);
+        cmd.args(["--epochs", epochs, "--out", "run"]);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd
+    };
+    ok(&mut train("1", false));
+    // Unchanged, the run continues.
+    ok(&mut train("2", true));
+    write("8.png", 250);
+    let err = fails(&mut train("3", true));
+    assert!(
+        err.contains("pictures") && err.contains("changed since this run began"),
+        "{err}"
+    );
+}

@@ -145,7 +145,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let side = architecture.image_size;
     let shape = [config.batch_size, architecture.channels, side, side];
     let real = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
-    let lr = train_config.optimizer.lr;
+    let settings = train_config.step_settings();
 
     let mut train_ms = Vec::new();
     for i in 0..config.warmup + config.iters {
@@ -153,7 +153,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
             uniform_noise(config.batch_size, train_config.noise_dim, &mut rng).to_tensor(&device);
         let start = Instant::now();
         // Reading the losses back waits for the work to finish on any device.
-        let (next, _, _) = train_iteration(gan, real.clone(), noise, lr, false);
+        let (next, _, _) = train_iteration(gan, real.clone(), noise, settings, false);
         gan = next;
         if i >= config.warmup {
             train_ms.push(start.elapsed().as_secs_f64() * 1e3);

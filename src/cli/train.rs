@@ -14,7 +14,7 @@ use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
 use crate::kernels::cpu;
 use crate::kernels::precision::{self, Precision};
 use crate::run_lock::RunLock;
-use crate::train::{CheckpointEvery, Outcome, Preset, Start, TrainConfig, train};
+use crate::train::{CheckpointEvery, Loss, Outcome, Preset, Start, TrainConfig, train};
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
 #[derive(Debug, Args)]
@@ -63,6 +63,15 @@ pub struct TrainArgs {
     /// Adam learning rate of both networks [default: 0.0002].
     #[arg(long)]
     lr: Option<f64>,
+    /// G's own learning rate [default: --lr].
+    #[arg(long, value_name = "X")]
+    lr_g: Option<f64>,
+    /// D's own learning rate [default: --lr].
+    #[arg(long, value_name = "X")]
+    lr_d: Option<f64>,
+    /// The adversarial loss [default: non-saturating, the seed's].
+    #[arg(long)]
+    loss: Option<Loss>,
     /// Adam β1 of both networks [default: 0.5].
     #[arg(long)]
     beta1: Option<f64>,
@@ -131,8 +140,7 @@ impl TrainArgs {
         set(&mut c.batch_size, self.batch_size);
         set(&mut c.noise_dim, self.noise_dim);
         self.set_architecture(&mut c);
-        set(&mut c.optimizer.lr, self.lr);
-        set(&mut c.optimizer.beta1, self.beta1);
+        self.set_training(&mut c);
         set(&mut c.sample_every, self.sample_every);
         if self.limit_batches.is_some() {
             c.limit_batches = self.limit_batches;
@@ -156,6 +164,19 @@ impl TrainArgs {
         c.validate()?;
         c.resolve()?;
         Ok(c)
+    }
+
+    /// The flags of the optimisers and the loss, over `c`'s.
+    fn set_training(&self, c: &mut TrainConfig) {
+        set(&mut c.optimizer.lr, self.lr);
+        if self.lr_g.is_some() {
+            c.optimizer.lr_g = self.lr_g;
+        }
+        if self.lr_d.is_some() {
+            c.optimizer.lr_d = self.lr_d;
+        }
+        set(&mut c.optimizer.beta1, self.beta1);
+        set(&mut c.loss, self.loss);
     }
 
     /// The flags that shape the networks and their images, over `c`'s.
@@ -188,6 +209,7 @@ impl TrainArgs {
             (asked.image_size, asked.channels) = (file.image_size, file.channels);
             (asked.g_width, asked.d_width) = (file.g_width, file.d_width);
             asked.background = file.background;
+            asked.loss = file.loss;
         }
         if let Some(preset) = self.preset {
             preset.apply(&mut asked);
@@ -196,14 +218,24 @@ impl TrainArgs {
         set(&mut asked.batch_size, self.batch_size);
         set(&mut asked.noise_dim, self.noise_dim);
         self.set_architecture(&mut asked);
-        set(&mut asked.optimizer.lr, self.lr);
-        set(&mut asked.optimizer.beta1, self.beta1);
+        self.set_training(&mut asked);
         set(&mut asked.seed, self.seed);
         if self.limit_batches.is_some() {
             asked.limit_batches = self.limit_batches;
         }
         let show_limit = |l: Option<usize>| l.map_or("none".to_string(), |n| n.to_string());
+        let show_rate = |l: Option<f64>| l.map_or("--lr's".to_string(), |r| r.to_string());
         let (r, a) = (recorded, &asked);
+        // Another image size is another network (and the run's widths may not fit it): say
+        // so before building either.
+        let side = |c: &TrainConfig| c.image_size.unwrap_or(c.dataset.default_image_size());
+        if side(r) != side(a) {
+            return Ok(vec![format!(
+                "--image-size (the run has {}, this command asks for {})",
+                side(r),
+                side(a)
+            )]);
+        }
         // The networks as each would build them, the data set's defaults filled in.
         let (r_arch, a_arch) = (r.architecture()?, a.architecture()?);
         let fields = [
@@ -251,6 +283,21 @@ impl TrainArgs {
                 "--lr",
                 r.optimizer.lr.to_string(),
                 a.optimizer.lr.to_string(),
+            ),
+            (
+                "--lr-g",
+                show_rate(r.optimizer.lr_g),
+                show_rate(a.optimizer.lr_g),
+            ),
+            (
+                "--lr-d",
+                show_rate(r.optimizer.lr_d),
+                show_rate(a.optimizer.lr_d),
+            ),
+            (
+                "--loss",
+                r.loss.name().to_string(),
+                a.loss.name().to_string(),
             ),
             (
                 "--beta1",
@@ -402,11 +449,17 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     }
     precision::set(config.precision)?;
     let device = config.device.device()?.autodiff();
+    let steps = config.step_settings();
+    let lr = if steps.lr_g == steps.lr_d {
+        format!("lr {}", steps.lr_g)
+    } else {
+        format!("lr G {} D {}", steps.lr_g, steps.lr_d)
+    };
     println!(
-        "training {} epochs, batch {}, Adam lr {} β1 {}, seed {} -> {}",
+        "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}, seed {} -> {}",
         config.epochs,
         config.batch_size,
-        config.optimizer.lr,
+        config.loss.name(),
         config.optimizer.beta1,
         config.seed,
         args.out.display()

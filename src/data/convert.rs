@@ -68,8 +68,10 @@ pub fn grey(rgb: &RgbImage) -> GrayImage {
     })
 }
 
-/// `image` resized so that its shorter side is `size`, then cut to the centred
-/// `size`×`size` square. An image already of that size is returned as it is.
+/// The centred square of `image` (its shorter side long), resized to `size`×`size`: the
+/// same picture as resizing the shorter side to `size` and cropping the centre, but the
+/// crop comes first, so a very thin image (1 × 60,000 pixels, say) never grows into a huge
+/// intermediate. An image already of that size is returned as it is.
 pub fn fit<P>(image: &ImageBuffer<P, Vec<u8>>, size: u32) -> ImageBuffer<P, Vec<u8>>
 where
     P: Pixel<Subpixel = u8> + 'static,
@@ -79,15 +81,14 @@ where
         return image.clone();
     }
     let shorter = w.min(h).max(1);
-    // Rounded, and never below `size`, so the crop always fits.
-    let scale = |side: u32| {
-        ((u64::from(side) * u64::from(size) + u64::from(shorter) / 2) / u64::from(shorter))
-            .max(u64::from(size)) as u32
-    };
-    let (nw, nh) = (scale(w), scale(h));
-    let resized = imageops::resize(image, nw, nh, FILTER);
-    let (x, y) = ((nw - size) / 2, (nh - size) / 2);
-    imageops::crop_imm(&resized, x, y, size, size).to_image()
+    let square = imageops::crop_imm(
+        image,
+        (w - shorter) / 2,
+        (h - shorter) / 2,
+        shorter,
+        shorter,
+    );
+    imageops::resize(&*square, size, size, FILTER)
 }
 
 /// A decoded image as `channels` (1 or 3) planes of `size`×`size` bytes.

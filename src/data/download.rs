@@ -132,9 +132,17 @@ pub fn download_archive(
         if n == 0 {
             break;
         }
+        received += n as u64;
+        // A server sending more than the archive's published size is not sending it: stop
+        // before it fills the disk.
+        if received > archive.size {
+            return Err(fail(format!(
+                "received more than the archive's {} bytes; wrong address?",
+                archive.size
+            )));
+        }
         hasher.update(&chunk[..n]);
         tmp.write_all(&chunk[..n]).map_err(io)?;
-        received += n as u64;
         bar.inc(n as u64);
     }
     bar.finish_and_clear();

@@ -34,7 +34,7 @@ const CHUNK: usize = 512;
 /// Labels are bytes: a folder with more class sub-folders than this is unlabelled.
 const MAX_CLASSES: usize = 256;
 /// Changes whenever the images a cache file holds would come out differently.
-const CACHE_KEY_VERSION: &str = "dcgan folder cache 1; CatmullRom; BT.601";
+const CACHE_KEY_VERSION: &str = "dcgan folder cache 2; centre square, CatmullRom; BT.601";
 
 /// The shape a folder's images are brought to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -116,8 +116,24 @@ pub fn locate(
             return Ok((fake::generate(split, channels, size), DataSource::Generated));
         }
     };
+    // The converted images are held in memory (a folder's go through its cache file): past
+    // a few GiB, ask for a smaller size instead of exhausting the machine.
+    let bytes = dataset.len as u64 * (channels * size * size) as u64;
+    if (channels, size) != (dataset.channels, dataset.height) && bytes > MAX_CONVERTED_BYTES {
+        return Err(DataError::Options(format!(
+            "--image-size {size} with {channels} channel(s) would make {} of {}'s images \
+             {:.1} GB in memory (at most {} GB); ask for a smaller --image-size",
+            dataset.len,
+            kind.name(),
+            bytes as f64 / 1e9,
+            MAX_CONVERTED_BYTES / 1_000_000_000
+        )));
+    }
     Ok((dataset.reshaped(channels, size), source))
 }
+
+/// The most bytes a data set converted to another size or channel count may take in memory.
+const MAX_CONVERTED_BYTES: u64 = 4_000_000_000;
 
 fn locate_idx(
     kind: DatasetKind,

@@ -25,6 +25,13 @@ const SEED_G_WIDTH: usize = 128;
 /// The seed's discriminator width: channels of its first convolution.
 const SEED_D_WIDTH: usize = 32;
 
+/// The longest noise vector: far beyond any GAN's (100 to 512), short of sizes that would
+/// exhaust memory in the first layer.
+const MAX_NOISE_DIM: usize = 65_536;
+
+/// The most channels any layer of the paper's family may have.
+const MAX_CHANNELS: usize = 4096;
+
 /// A run's generator and discriminator, described.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Architecture {
@@ -57,8 +64,8 @@ impl Architecture {
         if !matches!(channels, 1 | 3) {
             bail!("--channels must be 1 (grey) or 3 (RGB), got {channels}");
         }
-        if noise_dim == 0 {
-            bail!("--noise-dim must be at least 1");
+        if !(1..=MAX_NOISE_DIM).contains(&noise_dim) {
+            bail!("--noise-dim must be between 1 and {MAX_NOISE_DIM}, got {noise_dim}");
         }
         if image_size == 28 {
             if g_width.is_some() || d_width.is_some() {
@@ -83,11 +90,19 @@ impl Architecture {
                  (the DCGAN paper's family), got {image_size}"
             );
         }
+        let levels = paper::levels(image_size).expect("checked above");
+        // The widest map has `width · 2ᵏ` channels; past 4,096 a single layer holds more
+        // than 2⁸ million weights, beyond what dcgan trains on one machine.
         let width = |flag: &str, value: Option<usize>| -> anyhow::Result<usize> {
-            match value.unwrap_or(64) {
-                w @ 1..=1024 => Ok(w),
-                w => bail!("{flag} must be between 1 and 1024, got {w}"),
+            let w = value.unwrap_or(64);
+            let widest = w.checked_shl(levels as u32).unwrap_or(usize::MAX);
+            if w == 0 || widest > MAX_CHANNELS {
+                bail!(
+                    "{flag} must be at least 1 and make at most {MAX_CHANNELS} channels in the \
+                     widest layer ({flag} × 2^{levels} at --image-size {image_size}), got {w}"
+                );
             }
+            Ok(w)
         };
         Ok(Architecture {
             family: Family::Paper,
@@ -138,6 +153,39 @@ impl Architecture {
         }
     }
 
+    /// Values in the generator's file ([`crate::weights`]): every weight, BatchNorm's γ, β
+    /// and moving averages, and the seed's biases. Computed from the sizes alone (saturating
+    /// at `u64::MAX`), so a file's claims can be checked before anything is built.
+    pub fn generator_values(&self) -> u64 {
+        let n = |v: usize| v as u64;
+        let (nz, image) = (n(self.noise_dim), n(self.channels));
+        let mul = |a: u64, b: u64| a.saturating_mul(b);
+        match self.family {
+            Family::Seed => {
+                let c = n(self.g_width);
+                let (c2, c4) = (c / 2, c / 4);
+                let deconv = |i: u64, o: u64| mul(mul(i, o), 25) + o;
+                mul(nz + 1, c * 49)
+                    + 4 * c
+                    + deconv(c, c2)
+                    + 4 * c2
+                    + deconv(c2, c4)
+                    + 4 * c4
+                    + deconv(c4, image)
+            }
+            Family::Paper => {
+                let k = paper::levels(self.image_size).unwrap_or(0) as u32;
+                let mut c = n(self.g_width) << k;
+                let mut total = mul(mul(nz, c), 16).saturating_add(4 * c);
+                for _ in 0..k {
+                    total = total.saturating_add(mul(mul(c, c / 2), 16) + 2 * c);
+                    c /= 2;
+                }
+                total.saturating_add(mul(mul(c, image), 16))
+            }
+        }
+    }
+
     /// One line for the user: `the seed's DCGAN, 28×28 grey` or `the DCGAN paper's family,
     /// 64×64 RGB, widths 64/64`.
     pub fn describe(&self) -> String {
@@ -175,6 +223,10 @@ mod tests {
         assert!(err(Architecture::new(64, 2, 100, None, None)).contains("--channels"));
         assert!(err(Architecture::new(28, 1, 100, Some(64), None)).contains("--g-width"));
         assert!(err(Architecture::new(64, 3, 100, Some(0), None)).contains("--g-width"));
+        // 1024 · 2⁵ channels at 256 px: refused; 128 · 2⁵ = 4096 is the most.
+        assert!(err(Architecture::new(256, 3, 100, Some(1024), None)).contains("--g-width"));
+        assert!(Architecture::new(256, 3, 100, Some(128), None).is_ok());
+        assert!(err(Architecture::new(256, 3, 100, None, Some(256))).contains("--d-width"));
     }
 
     #[test]
@@ -213,6 +265,16 @@ mod tests {
             );
             let side = arch.image_size;
             assert_eq!(images.dims(), [2, arch.channels, side, side]);
+            let in_file: usize = crate::weights::generator_tensors(&g)
+                .iter()
+                .map(|(_, _, values)| values.len())
+                .sum();
+            assert_eq!(
+                arch.generator_values(),
+                in_file as u64,
+                "{}",
+                arch.describe()
+            );
             assert_eq!(d.forward(images).dims(), [2, 1]);
         }
     }

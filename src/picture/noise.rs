@@ -32,6 +32,16 @@ pub const MAX_NOISE_VECTORS: usize = 1_000_000;
 /// vectors fed to dcgan and to another tool. Errors name the file and what is wrong.
 pub fn read_npy(path: &std::path::Path, dim: usize) -> anyhow::Result<Noise> {
     use anyhow::{Context, bail};
+    // Checked before reading, so a huge file or a device is refused without being read.
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let largest = 4 * MAX_NOISE_VECTORS as u64 * dim as u64 + (1 << 16);
+    if !meta.is_file() || meta.len() > largest {
+        bail!(
+            "{}: not a NumPy file of at most {MAX_NOISE_VECTORS} noise vectors",
+            path.display()
+        );
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let bad = |problem: &str| anyhow::anyhow!("{}: {problem}", path.display());
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {

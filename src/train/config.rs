@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint_every::CheckpointEvery;
+use super::loss::Loss;
+use super::step::StepSettings;
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::kernels::precision::Precision;
@@ -41,7 +43,10 @@ pub struct TrainConfig {
     pub d_width: Option<usize>,
     /// What transparent pixels of a folder's images are laid on.
     pub background: Background,
-    /// The two Adam optimisers (one per network, same settings).
+    /// The adversarial loss.
+    pub loss: Loss,
+    /// The two Adam optimisers (one per network, same settings but for the learning rates
+    /// when `lr_g` or `lr_d` is set).
     pub optimizer: AdamSettings,
     /// Seed of every random choice: initial weights, noise, shuffling.
     pub seed: u64,
@@ -78,8 +83,12 @@ pub struct TrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdamSettings {
-    /// Learning rate.
+    /// Learning rate of both networks, unless one of their own is set.
     pub lr: f64,
+    /// G's own learning rate (`--lr-g`).
+    pub lr_g: Option<f64>,
+    /// D's own learning rate (`--lr-d`).
+    pub lr_d: Option<f64>,
     /// Decay of the first moment.
     pub beta1: f64,
     /// Decay of the second moment.
@@ -92,6 +101,8 @@ impl Default for AdamSettings {
     fn default() -> Self {
         AdamSettings {
             lr: 2e-4,
+            lr_g: None,
+            lr_d: None,
             beta1: 0.5,
             beta2: 0.999,
             epsilon: 1e-8,
@@ -112,6 +123,7 @@ impl Default for TrainConfig {
             g_width: None,
             d_width: None,
             background: Background::default(),
+            loss: Loss::default(),
             optimizer: AdamSettings::default(),
             seed: 0,
             sample_every: 5,
@@ -151,6 +163,8 @@ impl Preset {
             },
             Preset::Paper => AdamSettings::default(),
         };
+        // Both the seed and the paper train with the non-saturating cross-entropy.
+        config.loss = Loss::NonSaturating;
         config.debias_moving_averages = self == Preset::Paper;
     }
 }
@@ -166,6 +180,16 @@ impl TrainConfig {
     /// The configuration as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a TrainConfig always serialises")
+    }
+
+    /// The loss and the two learning rates of every training step.
+    pub fn step_settings(&self) -> StepSettings {
+        let adam = &self.optimizer;
+        StepSettings {
+            loss: self.loss,
+            lr_d: adam.lr_d.unwrap_or(adam.lr),
+            lr_g: adam.lr_g.unwrap_or(adam.lr),
+        }
     }
 
     /// The run's networks: the sizes set, else the data set's own.
@@ -217,8 +241,15 @@ impl TrainConfig {
             bail!("--limit-batches must be at least 1");
         }
         let adam = &self.optimizer;
-        if !(adam.lr.is_finite() && adam.lr > 0.0) {
-            bail!("--lr must be a positive number, got {}", adam.lr);
+        let rates = [
+            ("--lr", Some(adam.lr)),
+            ("--lr-g", adam.lr_g),
+            ("--lr-d", adam.lr_d),
+        ];
+        for (flag, lr) in rates {
+            if let Some(lr) = lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+                bail!("{flag} must be a positive number, got {lr}");
+            }
         }
         for (flag, beta) in [("--beta1", adam.beta1), ("beta2", adam.beta2)] {
             if !(0.0..1.0).contains(&beta) {
@@ -283,6 +314,8 @@ mod tests {
         assert!(bad(|c| c.optimizer.lr = f64::NAN).contains("--lr"));
         assert!(bad(|c| c.optimizer.lr = -1.0).contains("--lr"));
         assert!(bad(|c| c.optimizer.beta1 = 1.0).contains("--beta1"));
+        assert!(bad(|c| c.optimizer.lr_g = Some(0.0)).contains("--lr-g"));
+        assert!(bad(|c| c.optimizer.lr_d = Some(f64::INFINITY)).contains("--lr-d"));
         assert!(TrainConfig::default().validate().is_ok());
     }
 }

@@ -86,7 +86,7 @@ pub fn train(
             dataset.len
         );
     }
-    let lr = config.optimizer.lr;
+    let settings = config.step_settings();
     let mut d_wins = DWinsWatch::default();
     // Steps and time since the last checkpoint, for `--checkpoint-every`.
     let mut since_checkpoint = (0u64, Instant::now());
@@ -109,7 +109,7 @@ pub fn train(
             let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
                 .to_tensor(device);
             let inspect = log.wants_gradients(&state);
-            let (next, step, gradients) = train_iteration(gan, real, noise, lr, inspect);
+            let (next, step, gradients) = train_iteration(gan, real, noise, settings, inspect);
             let StepLosses { loss_d, loss_g, .. } = step;
             gan = next;
             state.d_step += 1;
@@ -251,13 +251,32 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
 
         DataSource::Generated => println!("data: {} random images (--dataset fake)", dataset.len),
     }
-    if let DataSource::Folder(folder) = &source
-        && folder.skipped > 0
-    {
-        println!(
-            "note: {} of the folder's {} image files could not be read and are left out",
-            folder.skipped, folder.files
-        );
+    if let DataSource::Folder(folder) = &source {
+        if folder.skipped > 0 {
+            println!(
+                "note: {} of the folder's {} image files could not be read and are left out",
+                folder.skipped, folder.files
+            );
+        }
+        // The cache file's name is the folder's identity; without a cache directory, the
+        // number of images is the best there is.
+        let identity = match &folder.cache {
+            Some(cache) => cache
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into(),
+            None => format!("{} images", dataset.len),
+        };
+        match &state.data_identity {
+            Some(recorded) if *recorded != identity => bail!(
+                "the folder {} changed since this run began (files added, removed or \
+                 modified, or other options): resuming would train on other images. Restore \
+                 it, or start a new run (--force or another --out)",
+                folder.dir.display()
+            ),
+            _ => state.data_identity = Some(identity),
+        }
     }
     let shape = (dataset.channels, dataset.height, dataset.width);
     if shape != (arch.channels, arch.image_size, arch.image_size) {

@@ -58,6 +58,11 @@ pub struct RunState {
     /// The run trains on the embedded MNIST subset because the full set was not found.
     #[serde(default)]
     pub embedded_data: bool,
+    /// What the run's images are, for a folder: its cache key (the folder, the options and
+    /// every file's name, length and modification time), so a resumed run can tell that the
+    /// folder changed. `None` for the other data sets and for runs from before it existed.
+    #[serde(default)]
+    pub data_identity: Option<String>,
     /// The best FID of the evaluations so far (`--eval-every`); its checkpoint is
     /// `checkpoint.best.dcgan`.
     #[serde(default)]
@@ -120,6 +125,7 @@ impl RunState {
             fixed_samples,
             fixed_path,
             embedded_data: false,
+            data_identity: None,
             best_fid: None,
         };
         (state, gan)

@@ -3,30 +3,21 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
-use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::activation::sigmoid;
 
 use super::Gan;
 use super::inspect::{self, NamedValues};
+use super::loss::Loss;
 use crate::model::{Discriminator, Generator};
-
-/// TF's `sigmoid_cross_entropy_with_logits` against a constant label, averaged over the
-/// batch, in its stable form `max(x, 0) - x·z + log(1 + exp(-|x|))`.
-///
-/// # Shapes
-/// - logits: `[batch, 1]`
-/// - output: `[1]`
-pub fn sigmoid_cross_entropy(logits: Tensor<2>, label: f32) -> Tensor<1> {
-    let softplus_tail = logits.clone().abs().neg().exp().log1p();
-    let loss = relu(logits.clone()) - logits.mul_scalar(label) + softplus_tail;
-    loss.mean()
-}
 
 /// Losses and discriminator outputs of one iteration, for the logs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepLosses {
-    /// D's loss: cross-entropy on real images (label 1) plus on generated ones (label 0).
+    /// D's loss (the seed's: cross-entropy on real images, label 1, plus on generated
+    /// ones, label 0).
     pub loss_d: f32,
-    /// G's non-saturating loss: cross-entropy of D on generated images against label 1.
+    /// G's loss (the seed's: the non-saturating cross-entropy of D on generated images
+    /// against label 1).
     pub loss_g: f32,
     /// Mean of D(x), D's probability that the real images are real, in the D step.
     pub d_real: f32,
@@ -44,8 +35,31 @@ pub struct DiscriminatorStep {
     pub d_fake: Tensor<1>,
 }
 
-/// Updates the discriminator on a batch of real images and a batch of generated ones,
-/// calling D separately on each as the seed does. Returns D, its loss and its mean outputs.
+/// How one iteration trains: the loss and each network's learning rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepSettings {
+    /// The adversarial loss.
+    pub loss: Loss,
+    /// D's learning rate.
+    pub lr_d: f64,
+    /// G's learning rate.
+    pub lr_g: f64,
+}
+
+impl StepSettings {
+    /// The seed's loss with one learning rate for both networks.
+    pub fn with_lr(lr: f64) -> Self {
+        StepSettings {
+            loss: Loss::default(),
+            lr_d: lr,
+            lr_g: lr,
+        }
+    }
+}
+
+/// Updates the discriminator on a batch of real images and a batch of generated ones with
+/// `loss`, calling D separately on each as the seed does. Returns D, its loss and its mean
+/// outputs.
 ///
 /// `fake` carries no gradient to G (detach it first). With `gradients`, D's gradients are
 /// copied there (named `D/…`) for the logs.
@@ -54,14 +68,14 @@ pub fn discriminator_step(
     optimizer: &mut ModuleOptimizer,
     real: Tensor<4>,
     fake: Tensor<4>,
-    lr: f64,
+    (loss, lr): (Loss, f64),
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Discriminator, DiscriminatorStep) {
     let logits_real = discriminator.forward(real);
     let logits_fake = discriminator.forward(fake);
     let d_real = sigmoid(logits_real.clone().detach()).mean();
     let d_fake = sigmoid(logits_fake.clone().detach()).mean();
-    let loss = sigmoid_cross_entropy(logits_real, 1.0) + sigmoid_cross_entropy(logits_fake, 0.0);
+    let loss = loss.discriminator(logits_real, logits_fake);
     let grads = GradientsParams::from_grads(loss.backward(), &discriminator);
     if let Some(out) = gradients {
         *out = inspect::gradients(&discriminator, &grads, "D");
@@ -76,7 +90,7 @@ pub fn discriminator_step(
 }
 
 /// Updates the generator so that D scores its images `fake` (G's output, with its autodiff
-/// graph) as real: the non-saturating loss. Only G's parameters change: D's are taken as
+/// graph) as real, by `loss`'s measure. Only G's parameters change: D's are taken as
 /// constants, so its weight gradients are never computed (its BatchNorm layers still use
 /// batch statistics and advance their moving averages, as in the seed). With `gradients`,
 /// G's gradients are copied there (named `G/…`) for the logs.
@@ -85,11 +99,11 @@ pub fn generator_step(
     discriminator: &Discriminator,
     optimizer: &mut ModuleOptimizer,
     fake: Tensor<4>,
-    lr: f64,
+    (loss, lr): (Loss, f64),
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Generator, Tensor<1>) {
     let frozen = discriminator.clone().no_grad();
-    let loss = sigmoid_cross_entropy(frozen.forward(fake), 1.0);
+    let loss = loss.generator(frozen.forward(fake));
     let grads = GradientsParams::from_grads(loss.backward(), &generator);
     if let Some(out) = gradients {
         *out = inspect::gradients(&generator, &grads, "G");
@@ -108,7 +122,7 @@ pub struct Gradients {
 }
 
 /// One iteration of the seed: a D step, then a G step on the same noise (the seed feeds the
-/// same `Z` to both). Returns the updated networks, both losses and D's mean outputs, and
+/// same `Z` to both), with `settings`' loss and learning rates. Returns the updated networks, both losses and D's mean outputs, and
 /// with `inspect` the gradients of both networks (a copy to the CPU; for the logs, now and
 /// then).
 ///
@@ -119,7 +133,7 @@ pub fn train_iteration(
     gan: Gan,
     real: Tensor<4>,
     noise: Tensor<2>,
-    lr: f64,
+    settings: StepSettings,
     inspect: bool,
 ) -> (Gan, StepLosses, Option<Gradients>) {
     let Gan {
@@ -135,7 +149,7 @@ pub fn train_iteration(
         &mut optim_d,
         real,
         fake.clone().detach(),
-        lr,
+        (settings.loss, settings.lr_d),
         gradients.as_mut().map(|g| &mut g.discriminator),
     );
     let (generator, loss_g) = generator_step(
@@ -143,7 +157,7 @@ pub fn train_iteration(
         &discriminator,
         &mut optim_g,
         fake,
-        lr,
+        (settings.loss, settings.lr_g),
         gradients.as_mut().map(|g| &mut g.generator),
     );
     let gan = Gan {
@@ -194,30 +208,8 @@ pub fn all_finite<M: Module>(module: &M) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::loss::Loss;
     use burn::tensor::{Device, TensorData};
-
-    #[test]
-    fn cross_entropy_matches_the_formula_and_is_stable() {
-        let device = Device::flex();
-        let logits = Tensor::from_data(
-            TensorData::new(vec![0.0f32, 2.0, -3.0, 200.0], [4, 1]),
-            &device,
-        );
-        let ones = scalar(sigmoid_cross_entropy(logits.clone(), 1.0));
-        let zeros = scalar(sigmoid_cross_entropy(logits, 0.0));
-        let sp = |x: f32| (1.0 + x.exp()).ln();
-        // -log σ(x) = softplus(-x); -log(1 - σ(x)) = softplus(x); softplus(-200) ≈ 0.
-        let expected_ones = (sp(0.0) + sp(-2.0) + sp(3.0) + 0.0) / 4.0;
-        let expected_zeros = (sp(0.0) + sp(2.0) + sp(-3.0) + 200.0) / 4.0;
-        assert!(
-            (ones - expected_ones).abs() < 1e-5,
-            "{ones} vs {expected_ones}"
-        );
-        assert!(
-            (zeros - expected_zeros).abs() < 1e-4,
-            "{zeros} vs {expected_zeros}"
-        );
-    }
 
     fn setup() -> (Device, Generator, Discriminator, Tensor<4>, Tensor<2>) {
         use crate::model::Architecture;
@@ -240,40 +232,57 @@ mod tests {
         (device, g, d, real, noise)
     }
 
+    /// With every loss, D steps on a fixed batch lower D's loss and tell real from fake.
     #[test]
     fn discriminator_steps_lower_its_loss_on_a_fixed_batch() {
-        let (_, g, mut d, real, noise) = setup();
-        let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
-        let mut losses = Vec::new();
-        let mut scores = Vec::new();
-        for _ in 0..8 {
-            let fake = g.forward(noise.clone()).detach();
-            let (next, step) = discriminator_step(d, &mut optim, real.clone(), fake, 2e-4, None);
-            d = next;
-            losses.push(scalar(step.loss));
-            scores.push((scalar(step.d_real), scalar(step.d_fake)));
+        use clap::ValueEnum;
+        for &loss in Loss::value_variants() {
+            let (_, g, mut d, real, noise) = setup();
+            let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
+            let mut losses = Vec::new();
+            let mut scores = Vec::new();
+            for _ in 0..8 {
+                let fake = g.forward(noise.clone()).detach();
+                let (next, step) =
+                    discriminator_step(d, &mut optim, real.clone(), fake, (loss, 2e-4), None);
+                d = next;
+                losses.push(scalar(step.loss));
+                scores.push((scalar(step.d_real), scalar(step.d_fake)));
+            }
+            let name = loss.name();
+            assert!(
+                losses[7] < 0.7 * losses[0],
+                "{name}: D's loss went {losses:?}"
+            );
+            // D learns to tell them apart: D(x) rises above D(G(z)).
+            let (real, fake) = scores[7];
+            assert!(
+                real > fake && (0.0..=1.0).contains(&real),
+                "{name}: D(x) {real}, D(G(z)) {fake}"
+            );
         }
-        assert!(losses[7] < 0.7 * losses[0], "D's loss went {losses:?}");
-        // D learns to tell them apart: D(x) rises above D(G(z)).
-        let (real, fake) = scores[7];
-        assert!(
-            real > fake && (0.0..=1.0).contains(&real),
-            "D(x) {real}, D(G(z)) {fake}"
-        );
     }
 
+    /// With every loss, G steps against a fixed D lower G's loss.
     #[test]
     fn generator_steps_lower_its_loss_against_a_fixed_discriminator() {
-        let (_, mut g, d, _, noise) = setup();
-        let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
-        let mut losses = Vec::new();
-        for _ in 0..8 {
-            let fake = g.forward(noise.clone());
-            let (next, loss) = generator_step(g, &d, &mut optim, fake, 2e-4, None);
-            g = next;
-            losses.push(scalar(loss));
+        use clap::ValueEnum;
+        for &loss in Loss::value_variants() {
+            let (_, mut g, d, _, noise) = setup();
+            let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
+            let mut losses = Vec::new();
+            for _ in 0..8 {
+                let fake = g.forward(noise.clone());
+                let (next, value) = generator_step(g, &d, &mut optim, fake, (loss, 2e-4), None);
+                g = next;
+                losses.push(scalar(value));
+            }
+            assert!(
+                losses[7] < losses[0],
+                "{}: G's loss went {losses:?}",
+                loss.name()
+            );
+            assert!(all_finite(&g));
         }
-        assert!(losses[7] < losses[0], "G's loss went {losses:?}");
-        assert!(all_finite(&g));
     }
 }

@@ -242,6 +242,21 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator>
         ),
     }
     .with_context(context)?;
+    // The sizes must account for the values the file holds (no more), before a generator of
+    // those sizes is built: a small file cannot ask for a huge one.
+    let held: u64 = file
+        .tensors()
+        .iter()
+        .map(|(_, view)| view.shape().iter().map(|&d| d as u64).product::<u64>())
+        .sum();
+    if held != arch.generator_values() {
+        bail!(
+            "{}: its metadata describes {} ({} values), but its tensors hold {held} values",
+            path.display(),
+            arch.describe(),
+            arch.generator_values()
+        );
+    }
     // A fresh generator gives the structure; the file replaces every value.
     let fresh = arch.generator(&mut ChaCha8Rng::seed_from_u64(0), device);
     let tensors = TensorFile::new(file, path, &fresh);
@@ -355,6 +370,26 @@ mod tests {
         let mut meta = metadata(&g, 0, true);
         meta.insert("g_width", "8".into());
         std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
+        let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
+        assert!(
+            err.contains("widths G 8") && err.contains("values"),
+            "{err}"
+        );
+        // A huge generator promised by a tiny file is refused before it is built.
+        let mut meta = metadata(&g, 0, true);
+        meta.insert("noise_dim", "60000".into());
+        meta.insert("g_width", "256".into());
+        std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
+        let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
+        assert!(
+            err.contains("other.safetensors") && err.contains("values"),
+            "{err}"
+        );
+        // A tensor of the wrong shape, with the right number of values.
+        let mut tensors = generator_tensors(&g);
+        let start = tensors.iter_mut().find(|t| t.0 == "net.0.weight").unwrap();
+        start.1 = vec![start.1[1], start.1[0], 4, 4];
+        std::fs::write(&path, encode_safetensors(&tensors, &metadata(&g, 0, true))).unwrap();
         let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
         assert!(
             err.contains("net.0.weight") && err.contains("expected F32"),
