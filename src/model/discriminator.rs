@@ -36,7 +36,7 @@ impl Discriminator {
     /// [`batch_norm::sync`]); call before taking a record.
     pub fn sync_batch_norms(&self) {
         match self {
-            Discriminator::Seed(d) => d.sync_batch_norms(),
+            Discriminator::Seed(d) => d.batch_norms().into_iter().for_each(batch_norm::sync),
             Discriminator::Paper(d) => d.batch_norms().for_each(batch_norm::sync),
         }
     }

@@ -65,7 +65,7 @@ impl Generator {
     pub fn with_debiased_moving_averages(&self, updates: u64) -> Generator {
         let mut g = self.clone();
         let norms: Vec<&mut burn::nn::BatchNorm> = match &mut g {
-            Generator::Seed(g) => g.batch_norms_mut().collect(),
+            Generator::Seed(g) => g.batch_norms_mut().into_iter().collect(),
             Generator::Paper(g) => g.batch_norms_mut().collect(),
         };
         for bn in norms {
@@ -78,7 +78,7 @@ impl Generator {
     /// [`batch_norm::sync`]); call before taking a record.
     pub fn sync_batch_norms(&self) {
         match self {
-            Generator::Seed(g) => g.sync_batch_norms(),
+            Generator::Seed(g) => g.batch_norms().into_iter().for_each(batch_norm::sync),
             Generator::Paper(g) => g.batch_norms().for_each(batch_norm::sync),
         }
     }

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use burn::module::{Param, RunningState};
+use burn::nn::BatchNorm;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -41,6 +43,36 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// A tensor of the file from a burn tensor, named `name`.
 fn named<const D: usize>(name: impl Into<String>, t: Tensor<D>) -> NamedTensor {
     (name.into(), t.dims().to_vec(), to_vec(t))
+}
+
+/// A BatchNorm's γ, β and moving averages as PyTorch names them under `name`.
+fn batch_norm_tensors(name: &str, bn: &BatchNorm) -> Vec<NamedTensor> {
+    vec![
+        named(format!("{name}.weight"), bn.gamma.val()),
+        named(format!("{name}.bias"), bn.beta.val()),
+        named(format!("{name}.running_mean"), bn.running_mean.value()),
+        named(format!("{name}.running_var"), bn.running_var.value()),
+    ]
+}
+
+/// Reads BatchNorm `name`'s tensors into `bn`.
+fn load_batch_norm(
+    bn: &mut BatchNorm,
+    name: &str,
+    file: &TensorFile,
+    device: &Device,
+) -> anyhow::Result<()> {
+    bn.gamma = Param::from_data(file.read(&format!("{name}.weight"))?, device);
+    bn.beta = Param::from_data(file.read(&format!("{name}.bias"))?, device);
+    let running = |part: &str| -> anyhow::Result<Tensor<1>> {
+        Ok(Tensor::from_data(
+            file.read(&format!("{name}.{part}"))?,
+            device,
+        ))
+    };
+    bn.running_mean = RunningState::new(running("running_mean")?);
+    bn.running_var = RunningState::new(running("running_var")?);
+    Ok(())
 }
 
 /// The generator's tensors in PyTorch names and layouts, sorted by name.

@@ -10,8 +10,7 @@
 use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 
-use super::seed::{batch_norm_tensors, load_batch_norm};
-use super::{NamedTensor, TensorFile, named};
+use super::{NamedTensor, TensorFile, batch_norm_tensors, load_batch_norm, named};
 use crate::model::paper::{BASE_SIZE, Generator};
 
 /// The index in `net` of stride-2 level `level`'s transposed convolution; its BatchNorm

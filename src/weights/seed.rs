@@ -1,10 +1,9 @@
 //! The seed generator's tensors: the names and layouts of `shared/bench/dcgan_torch.py`.
 
-use burn::module::{Param, RunningState};
-use burn::nn::BatchNorm;
+use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 
-use super::{NamedTensor, TensorFile, named};
+use super::{NamedTensor, TensorFile, batch_norm_tensors, load_batch_norm, named};
 use crate::model::seed::Generator;
 
 /// `fc`, `bn0`-`bn2` and `deconv1`-`deconv3`, in PyTorch layouts.
@@ -28,36 +27,6 @@ pub(super) fn tensors(g: &Generator) -> Vec<NamedTensor> {
         out.push(named(format!("{name}.bias"), bias.val()));
     }
     out
-}
-
-/// A BatchNorm's γ, β and moving averages as PyTorch names them under `name`.
-pub(super) fn batch_norm_tensors(name: &str, bn: &BatchNorm) -> Vec<NamedTensor> {
-    vec![
-        named(format!("{name}.weight"), bn.gamma.val()),
-        named(format!("{name}.bias"), bn.beta.val()),
-        named(format!("{name}.running_mean"), bn.running_mean.value()),
-        named(format!("{name}.running_var"), bn.running_var.value()),
-    ]
-}
-
-/// Reads BatchNorm `name`'s tensors into `bn`.
-pub(super) fn load_batch_norm(
-    bn: &mut BatchNorm,
-    name: &str,
-    file: &TensorFile,
-    device: &Device,
-) -> anyhow::Result<()> {
-    bn.gamma = Param::from_data(file.read(&format!("{name}.weight"))?, device);
-    bn.beta = Param::from_data(file.read(&format!("{name}.bias"))?, device);
-    let running = |part: &str| -> anyhow::Result<Tensor<1>> {
-        Ok(Tensor::from_data(
-            file.read(&format!("{name}.{part}"))?,
-            device,
-        ))
-    };
-    bn.running_mean = RunningState::new(running("running_mean")?);
-    bn.running_var = RunningState::new(running("running_var")?);
-    Ok(())
 }
 
 /// `g` with every value read from `file`.

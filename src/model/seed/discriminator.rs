@@ -84,12 +84,9 @@ impl DiscriminatorConfig {
 }
 
 impl Discriminator {
-    /// Applies the pending update of every BatchNorm's moving statistics (see
-    /// [`batch_norm::sync`](crate::model::batch_norm::sync)); call before taking a record.
-    pub fn sync_batch_norms(&self) {
-        for bn in [&self.bn2, &self.bn3] {
-            crate::model::batch_norm::sync(bn);
-        }
+    /// Every BatchNorm, first to last.
+    pub(crate) fn batch_norms(&self) -> [&BatchNorm; 2] {
+        [&self.bn2, &self.bn3]
     }
 
     /// Scores images; a high logit means "real".

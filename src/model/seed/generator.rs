@@ -96,12 +96,9 @@ impl GeneratorConfig {
 }
 
 impl Generator {
-    /// Applies the pending update of every BatchNorm's moving statistics (see
-    /// [`batch_norm::sync`](crate::model::batch_norm::sync)); call before taking a record.
-    pub fn sync_batch_norms(&self) {
-        for bn in [&self.bn0, &self.bn1, &self.bn2] {
-            crate::model::batch_norm::sync(bn);
-        }
+    /// Every BatchNorm, first to last.
+    pub(crate) fn batch_norms(&self) -> [&BatchNorm; 3] {
+        [&self.bn0, &self.bn1, &self.bn2]
     }
 
     /// Generates the images of one training iteration, used by both of its steps: the seed
@@ -109,23 +106,13 @@ impl Generator {
     /// same weights, so the images are the same and one forward pass does. Its BatchNorm
     /// moving averages then advance twice, as the seed's two passes make them.
     pub fn forward_for_both_steps(&self, noise: Tensor<2>) -> Tensor<4> {
-        let norms = [&self.bn0, &self.bn1, &self.bn2];
+        let norms = self.batch_norms();
         let before = norms.map(crate::model::batch_norm::moving_statistics);
         let images = self.forward(noise);
         for (bn, before) in norms.into_iter().zip(before) {
             crate::model::batch_norm::repeat_update(bn, before);
         }
         images
-    }
-
-    /// A copy whose BatchNorm moving averages are corrected for their start after `updates`
-    /// updates (see [`batch_norm::debiased`](crate::model::batch_norm::debiased)).
-    pub fn with_debiased_moving_averages(&self, updates: u64) -> Generator {
-        let mut g = self.clone();
-        for bn in [&mut g.bn0, &mut g.bn1, &mut g.bn2] {
-            *bn = crate::model::batch_norm::debiased(bn, updates);
-        }
-        g
     }
 
     /// Length of the noise vectors this generator takes.
@@ -148,9 +135,9 @@ impl Generator {
         self.base_channels
     }
 
-    /// Every BatchNorm, first to last.
-    pub(crate) fn batch_norms_mut(&mut self) -> impl Iterator<Item = &mut BatchNorm> {
-        [&mut self.bn0, &mut self.bn1, &mut self.bn2].into_iter()
+    /// Every BatchNorm, first to last, mutably.
+    pub(crate) fn batch_norms_mut(&mut self) -> [&mut BatchNorm; 3] {
+        [&mut self.bn0, &mut self.bn1, &mut self.bn2]
     }
 
     /// Generates images from noise. BatchNorm uses batch statistics (and updates its moving
