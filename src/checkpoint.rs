@@ -2,7 +2,8 @@
 //!
 //! Layout: [`crate::sections`] with magic `b"DCGANCKP"` and the sections `state` (JSON
 //! [`RunState`]), `generator` and `discriminator` (burn records), `optim_g` and `optim_d`
-//! (burn optimiser records).
+//! (burn optimiser records), and for ACGAN and projection runs `discriminator_head` (the
+//! record of D's class head).
 //!
 //! A run directory keeps the latest checkpoint and the one before it, so a checkpoint
 //! damaged on disk costs one epoch, not the run.
@@ -17,7 +18,8 @@ use burn::tensor::{Bytes, Device};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::{Discriminator, Generator};
+use crate::model::conditioning::ClassHead;
+use crate::model::{Discriminator, DiscriminatorNet, Generator, GeneratorNet};
 use crate::train::{Gan, RunState, TrainConfig, adam};
 use crate::{atomic_file, sections};
 
@@ -29,6 +31,8 @@ pub const PREVIOUS: &str = "checkpoint.prev.dcgan";
 pub const FORMAT_VERSION: u32 = 1;
 const MAGIC: &[u8; 8] = b"DCGANCKP";
 const SECTIONS: [&str; 5] = ["state", "generator", "discriminator", "optim_g", "optim_d"];
+/// The section of D's class head, in conditional runs that have one.
+const HEAD_SECTION: &str = "discriminator_head";
 
 /// Writes the run to `dir/checkpoint.dcgan`, keeping the old one as `checkpoint.prev.dcgan`.
 ///
@@ -95,21 +99,34 @@ fn read_run<T>(
     }
 }
 
-/// Loads a generator for inference (BatchNorm on its moving averages) from a run directory,
-/// a checkpoint file or a `generator.safetensors`, with the run's configuration when the
-/// file holds one.
-pub fn load_generator(
-    path: &Path,
-    device: &Device,
-) -> anyhow::Result<(Generator, Option<TrainConfig>)> {
+/// A generator loaded for inference, with what its file says of it.
+pub struct LoadedGenerator {
+    /// The generator, BatchNorm on its moving averages.
+    pub generator: Generator,
+    /// A conditional generator's class names, by label; empty for an unconditional one.
+    pub classes: Vec<String>,
+    /// The run's configuration, when the file holds one (a checkpoint, not a
+    /// `generator.safetensors`).
+    pub config: Option<TrainConfig>,
+}
+
+/// Loads a generator for inference from a run directory, a checkpoint file or a
+/// `generator.safetensors`.
+pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<LoadedGenerator> {
     if path.extension().is_some_and(|e| e == "safetensors") {
-        Ok((crate::weights::load_generator(path, device)?.valid(), None))
+        let (generator, classes) = crate::weights::load_generator(path, device)?;
+        Ok(LoadedGenerator {
+            generator: generator.valid(),
+            classes,
+            config: None,
+        })
     } else {
         let (state, gan) = load(path, device)?;
-        Ok((
-            state.inference_generator(&gan.generator),
-            Some(state.config),
-        ))
+        Ok(LoadedGenerator {
+            generator: state.inference_generator(&gan.generator),
+            classes: state.config.classes.clone(),
+            config: Some(state.config),
+        })
     }
 }
 
@@ -136,48 +153,58 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
         optim(&gan.optim_g)?,
         optim(&gan.optim_d)?,
     ];
-    let named: Vec<(&str, &[u8])> = SECTIONS
+    let head = match &gan.discriminator.head {
+        Some(head) => Some(module(head.clone().into_record())?),
+        None => None,
+    };
+    let mut named: Vec<(&str, &[u8])> = SECTIONS
         .iter()
         .zip(&sections)
         .map(|(name, body)| (*name, body.as_slice()))
         .collect();
+    if let Some(head) = &head {
+        named.push((HEAD_SECTION, head));
+    }
     Ok(sections::encode(MAGIC, FORMAT_VERSION, &named))
 }
 
 /// The generator's record: the inner network's, whatever its family, so its names
 /// (`fc.weight`, …) are those checkpoints had before there were families.
 fn generator_record(g: &Generator) -> ModuleRecord {
-    match g.clone() {
-        Generator::Seed(g) => g.into_record(),
-        Generator::Paper(g) => g.into_record(),
+    match g.net.clone() {
+        GeneratorNet::Seed(g) => g.into_record(),
+        GeneratorNet::Paper(g) => g.into_record(),
     }
 }
 
-/// The discriminator's record, as [`generator_record`].
+/// The discriminator network's record, as [`generator_record`] (its class head has a
+/// section of its own).
 fn discriminator_record(d: &Discriminator) -> ModuleRecord {
-    match d.clone() {
-        Discriminator::Seed(d) => d.into_record(),
-        Discriminator::Paper(d) => d.into_record(),
+    match d.net.clone() {
+        DiscriminatorNet::Seed(d) => d.into_record(),
+        DiscriminatorNet::Paper(d) => d.into_record(),
     }
 }
 
 /// `g` with the values of `record`, written by [`generator_record`].
-fn load_generator_record(g: Generator, record: ModuleRecord) -> Result<Generator, RecordError> {
-    Ok(match g {
-        Generator::Seed(g) => Generator::Seed(g.try_load_record(record)?),
-        Generator::Paper(g) => Generator::Paper(g.try_load_record(record)?),
-    })
+fn load_generator_record(mut g: Generator, record: ModuleRecord) -> Result<Generator, RecordError> {
+    g.net = match g.net {
+        GeneratorNet::Seed(g) => GeneratorNet::Seed(g.try_load_record(record)?),
+        GeneratorNet::Paper(g) => GeneratorNet::Paper(g.try_load_record(record)?),
+    };
+    Ok(g)
 }
 
-/// `d` with the values of `record`, written by [`discriminator_record`].
+/// `d`'s network with the values of `record`, written by [`discriminator_record`].
 fn load_discriminator_record(
-    d: Discriminator,
+    mut d: Discriminator,
     record: ModuleRecord,
 ) -> Result<Discriminator, RecordError> {
-    Ok(match d {
-        Discriminator::Seed(d) => Discriminator::Seed(d.try_load_record(record)?),
-        Discriminator::Paper(d) => Discriminator::Paper(d.try_load_record(record)?),
-    })
+    d.net = match d.net {
+        DiscriminatorNet::Seed(d) => DiscriminatorNet::Seed(d.try_load_record(record)?),
+        DiscriminatorNet::Paper(d) => DiscriminatorNet::Paper(d.try_load_record(record)?),
+    };
+    Ok(d)
 }
 
 /// The `state` section.
@@ -225,11 +252,17 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
         record(section("generator")?, "generator")?,
     )
     .map_err(|e| anyhow::anyhow!("section generator: {e}"))?;
-    let discriminator = load_discriminator_record(
+    let mut discriminator = load_discriminator_record(
         arch.discriminator(&mut rng, device),
         record(section("discriminator")?, "discriminator")?,
     )
     .map_err(|e| anyhow::anyhow!("section discriminator: {e}"))?;
+    if let Some(head) = discriminator.head.take() {
+        let loaded: ClassHead = head
+            .try_load_record(record(section(HEAD_SECTION)?, HEAD_SECTION)?)
+            .map_err(|e| anyhow::anyhow!("section {HEAD_SECTION}: {e}"))?;
+        discriminator.head = Some(loaded);
+    }
     let optim = |name: &str, bytes: Vec<u8>| {
         adam(&state.config.optimizer)
             .from_bytes(Bytes::from_bytes_vec(bytes))

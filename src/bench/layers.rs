@@ -163,8 +163,8 @@ pub fn profile(
     };
     let (_, gan) = RunState::start(config.clone(), device);
     let mut parts = Vec::new();
-    let (model::Generator::Seed(seed_g), model::Discriminator::Seed(seed_d)) =
-        (&gan.generator, &gan.discriminator)
+    let (model::GeneratorNet::Seed(seed_g), model::DiscriminatorNet::Seed(seed_d)) =
+        (&gan.generator.net, &gan.discriminator.net)
     else {
         unreachable!("the default configuration is the seed's model")
     };
@@ -179,7 +179,7 @@ pub fn profile(
     let (mut g_ms, mut d_ms) = (Vec::new(), Vec::new());
     for i in 0..warmup + iters {
         let noise = Tensor::<2>::random([batch, 100], Distribution::Uniform(-1.0, 1.0), device);
-        let loss = d.forward(g.forward(noise)).mean();
+        let loss = d.forward(g.forward(noise, None), None).logits.mean();
         let mut grads = loss.backward();
         let grads_g = GradientsParams::from_module(&mut grads, &g);
         let grads_d = GradientsParams::from_module(&mut grads, &d);

@@ -71,10 +71,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         Some(path) => Some(checkpoint::load_generator(path, &device)?),
         None => None,
     };
-    if let Some((g, _)) = &loaded {
+    if let Some(loaded) = &loaded {
+        let g = &loaded.generator;
         crate::eval::check_scorable(g.image_size(), g.channels())?;
     }
-    let run_config = loaded.as_ref().and_then(|(_, c)| c.clone());
+    let run_config = loaded.as_ref().and_then(|l| l.config.clone());
     let dataset = args
         .dataset
         .or(run_config.as_ref().map(|c| c.dataset))
@@ -104,7 +105,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ..EvalOptions::default()
     };
     let scores = match loaded {
-        Some((generator, _)) => evaluator.score_generator(&generator, args.n, &eval_options),
+        Some(loaded) => evaluator.score_generator(&loaded.generator, args.n, &eval_options),
         None => {
             let (train, _) = locate(dataset, Split::Train, &options)?;
             real_vs_real(&evaluator, &train, args.n, &eval_options)

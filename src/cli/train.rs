@@ -13,6 +13,7 @@ use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
 use crate::kernels::cpu;
 use crate::kernels::precision::{self, Precision};
+use crate::model::Conditioning;
 use crate::run_lock::RunLock;
 use crate::train::{CheckpointEvery, Loss, Outcome, Preset, Start, TrainConfig, train};
 
@@ -60,6 +61,11 @@ pub struct TrainArgs {
     /// What transparent pixels of a folder's images are laid on [default: white].
     #[arg(long)]
     background: Option<Background>,
+    /// Train a conditional GAN on the data set's labels (a folder's: its sub-folders), so
+    /// `dcgan sample --class` can ask for a class. G gets the class with its noise; D as
+    /// input maps (cgan), with a classifier head (acgan) or by projection [default: none].
+    #[arg(long, value_name = "KIND")]
+    conditional: Option<Conditioning>,
     /// Adam learning rate of both networks [default: 0.0002].
     #[arg(long)]
     lr: Option<f64>,
@@ -192,6 +198,9 @@ impl TrainArgs {
             }
         }
         set(&mut c.background, self.background);
+        if self.conditional.is_some() {
+            c.conditional = self.conditional;
+        }
     }
 
     /// The settings that shape a run's results, as this command line asks for them on top
@@ -209,6 +218,7 @@ impl TrainArgs {
             (asked.image_size, asked.channels) = (file.image_size, file.channels);
             (asked.g_width, asked.d_width) = (file.g_width, file.d_width);
             asked.background = file.background;
+            asked.conditional = file.conditional;
             asked.loss = file.loss;
         }
         if let Some(preset) = self.preset {
@@ -225,6 +235,8 @@ impl TrainArgs {
         }
         let show_limit = |l: Option<usize>| l.map_or("none".to_string(), |n| n.to_string());
         let show_rate = |l: Option<f64>| l.map_or("--lr's".to_string(), |r| r.to_string());
+        let show_conditional =
+            |c: Option<Conditioning>| c.map_or("none", Conditioning::name).to_string();
         let (r, a) = (recorded, &asked);
         // Another image size is another network (and the run's widths may not fit it): say
         // so before building either.
@@ -237,7 +249,10 @@ impl TrainArgs {
             )]);
         }
         // The networks as each would build them, the data set's defaults filled in.
-        let (r_arch, a_arch) = (r.architecture()?, a.architecture()?);
+        let (r_arch, a_arch) = (
+            r.unconditional_architecture()?,
+            a.unconditional_architecture()?,
+        );
         let fields = [
             (
                 "--image-size",
@@ -263,6 +278,11 @@ impl TrainArgs {
                 "--background",
                 format!("{:?}", r.background).to_lowercase(),
                 format!("{:?}", a.background).to_lowercase(),
+            ),
+            (
+                "--conditional",
+                show_conditional(r.conditional),
+                show_conditional(a.conditional),
             ),
             (
                 "--dataset",

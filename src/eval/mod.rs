@@ -1,8 +1,9 @@
 //! How good is a generator? Metrics on the features and predictions of a classifier trained
 //! on the data set itself (InceptionV3 features mean little on 28×28 digits): the Fréchet
 //! distance (FID), the kernel distance (KID), the Inception-Score analogue, improved
-//! precision and recall, and mode coverage.
+//! precision and recall, mode coverage, and for a conditional generator per-class accuracy.
 
+pub mod class_accuracy;
 pub mod classifier;
 mod classifier_training;
 mod features;

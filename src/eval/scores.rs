@@ -7,6 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use super::class_accuracy::{ClassAccuracy, asked_class, class_accuracy};
 use super::classifier::{Classifier, ClassifierId};
 use super::features::{Features, extract};
 use super::frechet::{Gaussian, frechet_distance};
@@ -16,6 +17,7 @@ use super::modes::{ModeCoverage, mode_coverage};
 use super::precision_recall::{PrecisionRecall, precision_recall};
 use crate::data::Dataset;
 use crate::model::Generator;
+use crate::model::conditioning::labels;
 use crate::picture::uniform_noise;
 
 /// The most images one evaluation scores: FID-50k, the field's largest usual set. Their
@@ -83,6 +85,10 @@ pub struct Scores {
     pub precision_recall: PrecisionRecall,
     /// Class histogram of the generated images and its distance from the real one.
     pub modes: ModeCoverage,
+    /// For a conditional generator whose classes are the classifier's: how often each
+    /// class is drawn when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_accuracy: Option<ClassAccuracy>,
     /// The settings used.
     pub options: EvalOptions,
 }
@@ -116,6 +122,7 @@ pub fn evaluate(
         real_inception_score: inception_score(&real.probs, options.is_splits),
         precision_recall: precision_recall(&real.features, &generated.features, options.k),
         modes: mode_coverage(&real.probs, &generated.probs),
+        class_accuracy: None,
         options: options.clone(),
     }
 }
@@ -194,7 +201,22 @@ impl fmt::Display for Scores {
             writeln!(f, "  {name:<10} {value:>20}   {note}")?;
         }
         let histogram: Vec<String> = self.modes.histogram.iter().map(|c| c.to_string()).collect();
-        write!(f, "  histogram  {}", histogram.join(" "))
+        write!(f, "  histogram  {}", histogram.join(" "))?;
+        if let Some(accuracy) = &self.class_accuracy {
+            let per_class: Vec<String> = accuracy
+                .per_class
+                .iter()
+                .map(|a| format!("{:.1}", a * 100.0))
+                .collect();
+            write!(
+                f,
+                "\n  {:<10} {:>20}   images classified as the class asked for\n  per class  {}",
+                "class acc.",
+                format!("{:.2} %", accuracy.overall * 100.0),
+                per_class.join(" ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -246,15 +268,21 @@ impl Evaluator {
     }
 
     /// The features of `n` images drawn by `generator` (in inference mode) from U(-1, 1)
-    /// noise seeded by `seed`.
+    /// noise seeded by `seed`; a conditional generator draws the classes in turn
+    /// ([`asked_class`]).
     pub fn features_of_generator(&self, generator: &Generator, n: usize, seed: u64) -> Features {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let classes = generator.classes();
         extract(
             &self.classifier,
             n,
             |range| {
                 let noise = uniform_noise(range.len(), generator.noise_dim(), &mut rng);
-                generator.forward(noise.to_tensor(&self.device))
+                let asked = (classes > 0).then(|| {
+                    let asked: Vec<usize> = range.map(|i| asked_class(i, classes)).collect();
+                    labels(&asked, &self.device)
+                });
+                generator.forward(noise.to_tensor(&self.device), asked)
             },
             "generating",
         )
@@ -268,6 +296,11 @@ impl Evaluator {
         options: &EvalOptions,
     ) -> Scores {
         let generated = self.features_of_generator(generator, n, options.seed);
-        self.evaluate(&generated, options)
+        let mut scores = self.evaluate(&generated, options);
+        // Accuracy means something only when the generator's class k is the classifier's.
+        if generator.classes() > 0 && generator.classes() == generated.probs.ncols() {
+            scores.class_accuracy = Some(class_accuracy(&generated.probs));
+        }
+        scores
     }
 }

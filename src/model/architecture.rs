@@ -6,7 +6,8 @@ use burn::tensor::Device;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Discriminator, Generator, paper, seed};
+use super::conditioning::{ClassHead, Conditional, Conditioning, MAX_CLASSES};
+use super::{Discriminator, DiscriminatorNet, Generator, GeneratorNet, paper, seed};
 
 /// The two families of networks dcgan trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +49,9 @@ pub struct Architecture {
     pub g_width: usize,
     /// D's width: channels of its first convolution (the paper's `ndf`; the seed's 32).
     pub d_width: usize,
+    /// For a conditional GAN, how the networks are told the class, and how many classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional: Option<Conditional>,
 }
 
 impl Architecture {
@@ -82,6 +86,7 @@ impl Architecture {
                 noise_dim,
                 g_width: SEED_G_WIDTH,
                 d_width: SEED_D_WIDTH,
+                conditional: None,
             });
         }
         if paper::levels(image_size).is_none() {
@@ -111,7 +116,36 @@ impl Architecture {
             noise_dim,
             g_width: width("--g-width", g_width)?,
             d_width: width("--d-width", d_width)?,
+            conditional: None,
         })
+    }
+
+    /// The same networks told the class by `conditioning`, with `classes` classes (2 to
+    /// [`MAX_CLASSES`]); the error names `--conditional`.
+    pub fn with_conditioning(
+        self,
+        conditioning: Conditioning,
+        classes: usize,
+    ) -> anyhow::Result<Self> {
+        if !(2..=MAX_CLASSES).contains(&classes) {
+            bail!(
+                "--conditional {} needs a data set with 2 to {MAX_CLASSES} classes, this one \
+                 has {classes}",
+                conditioning.name()
+            );
+        }
+        Ok(Architecture {
+            conditional: Some(Conditional {
+                conditioning,
+                classes,
+            }),
+            ..self
+        })
+    }
+
+    /// Classes of a conditional architecture; 0 for an unconditional one.
+    pub fn classes(&self) -> usize {
+        self.conditional.map_or(0, |c| c.classes)
     }
 
     /// The seed's networks for 28×28 grey images and `noise_dim` numbers of noise.
@@ -121,36 +155,53 @@ impl Architecture {
 
     /// A fresh generator, its weights drawn from `rng`.
     pub fn generator(&self, rng: &mut impl Rng, device: &Device) -> Generator {
-        match self.family {
-            Family::Seed => Generator::Seed(
+        // A conditional generator's network takes the class's one-hot code after the noise.
+        let input = self.noise_dim + self.classes();
+        let net = match self.family {
+            Family::Seed => GeneratorNet::Seed(
                 seed::GeneratorConfig::new()
-                    .with_noise_dim(self.noise_dim)
+                    .with_noise_dim(input)
                     .with_image_channels(self.channels)
                     .init(rng, device),
             ),
-            Family::Paper => Generator::Paper(
+            Family::Paper => GeneratorNet::Paper(
                 paper::GeneratorConfig::new(self.image_size, self.channels)
-                    .with_noise_dim(self.noise_dim)
+                    .with_noise_dim(input)
                     .with_width(self.g_width)
                     .init(rng, device),
             ),
-        }
+        };
+        Generator::new(net, self.classes())
     }
 
     /// A fresh discriminator, its weights drawn from `rng`.
     pub fn discriminator(&self, rng: &mut impl Rng, device: &Device) -> Discriminator {
-        match self.family {
-            Family::Seed => Discriminator::Seed(
-                seed::DiscriminatorConfig::new()
-                    .with_image_channels(self.channels)
-                    .init(rng, device),
-            ),
-            Family::Paper => Discriminator::Paper(
-                paper::DiscriminatorConfig::new(self.image_size, self.channels)
+        // cGAN's discriminator takes one map per class after the image's channels.
+        let label_maps = match self.conditional {
+            Some(c) if c.conditioning == Conditioning::Cgan => c.classes,
+            _ => 0,
+        };
+        let input = self.channels + label_maps;
+        let (net, features) = match self.family {
+            Family::Seed => {
+                let d = seed::DiscriminatorConfig::new()
+                    .with_image_channels(input)
+                    .init(rng, device);
+                let features = d.features_len();
+                (DiscriminatorNet::Seed(d), features)
+            }
+            Family::Paper => {
+                let d = paper::DiscriminatorConfig::new(self.image_size, input)
                     .with_width(self.d_width)
-                    .init(rng, device),
-            ),
-        }
+                    .init(rng, device);
+                let features = d.features_len();
+                (DiscriminatorNet::Paper(d), features)
+            }
+        };
+        let head = self
+            .conditional
+            .and_then(|c| ClassHead::new(c, features, rng, device));
+        Discriminator::new(net, head, label_maps)
     }
 
     /// Values in the generator's file ([`crate::weights`]): every weight, BatchNorm's γ, β
@@ -158,7 +209,7 @@ impl Architecture {
     /// at `u64::MAX`), so a file's claims can be checked before anything is built.
     pub fn generator_values(&self) -> u64 {
         let n = |v: usize| v as u64;
-        let (nz, image) = (n(self.noise_dim), n(self.channels));
+        let (nz, image) = (n(self.noise_dim) + n(self.classes()), n(self.channels));
         let mul = |a: u64, b: u64| a.saturating_mul(b);
         match self.family {
             Family::Seed => {
@@ -191,12 +242,20 @@ impl Architecture {
     pub fn describe(&self) -> String {
         let side = self.image_size;
         let colour = if self.channels == 3 { "RGB" } else { "grey" };
-        match self.family {
+        let networks = match self.family {
             Family::Seed => format!("the seed's DCGAN, {side}×{side} {colour}"),
             Family::Paper => format!(
                 "the DCGAN paper's family, {side}×{side} {colour}, widths G {} / D {}",
                 self.g_width, self.d_width
             ),
+        };
+        match self.conditional {
+            Some(c) => format!(
+                "{networks}, conditional ({}, {} classes)",
+                c.conditioning.name(),
+                c.classes
+            ),
+            None => networks,
         }
     }
 }
@@ -227,6 +286,11 @@ mod tests {
         assert!(err(Architecture::new(256, 3, 100, Some(1024), None)).contains("--g-width"));
         assert!(Architecture::new(256, 3, 100, Some(128), None).is_ok());
         assert!(err(Architecture::new(256, 3, 100, None, Some(256))).contains("--d-width"));
+        let seed = Architecture::seed(100);
+        assert!(
+            err(seed.clone().with_conditioning(Conditioning::Cgan, 1)).contains("--conditional")
+        );
+        assert!(err(seed.with_conditioning(Conditioning::Acgan, 257)).contains("--conditional"));
     }
 
     #[test]
@@ -239,6 +303,17 @@ mod tests {
             Architecture::new(28, 3, 100, None, None).unwrap(),
             Architecture::new(32, 3, 16, Some(8), Some(8)).unwrap(),
             Architecture::new(16, 1, 16, Some(4), Some(4)).unwrap(),
+            Architecture::seed(100)
+                .with_conditioning(Conditioning::Cgan, 10)
+                .unwrap(),
+            Architecture::new(32, 3, 16, Some(8), Some(8))
+                .unwrap()
+                .with_conditioning(Conditioning::Acgan, 3)
+                .unwrap(),
+            Architecture::new(16, 1, 16, Some(4), Some(4))
+                .unwrap()
+                .with_conditioning(Conditioning::Projection, 4)
+                .unwrap(),
         ] {
             let g = arch.generator(&mut rng, &device);
             assert_eq!(
@@ -260,8 +335,15 @@ mod tests {
                 arch.describe()
             );
             let d = arch.discriminator(&mut rng, &device);
+            let labels = (arch.classes() > 0).then(|| {
+                burn::tensor::Tensor::from_data(
+                    burn::tensor::TensorData::new(vec![1i64, 0], [2]),
+                    &device,
+                )
+            });
             let images = g.forward(
                 crate::picture::uniform_noise(2, arch.noise_dim, &mut rng).to_tensor(&device),
+                labels.clone(),
             );
             let side = arch.image_size;
             assert_eq!(images.dims(), [2, arch.channels, side, side]);
@@ -275,7 +357,13 @@ mod tests {
                 "{}",
                 arch.describe()
             );
-            assert_eq!(d.forward(images).dims(), [2, 1]);
+            let judgement = d.forward(images, labels);
+            assert_eq!(judgement.logits.dims(), [2, 1]);
+            let acgan = arch.conditional.map(|c| c.conditioning) == Some(Conditioning::Acgan);
+            assert_eq!(
+                judgement.class_logits.map(|l| l.dims()),
+                acgan.then_some([2, arch.classes()])
+            );
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The networks: the seed's exact DCGAN for 28×28 images ([`seed`]), the DCGAN paper's
 //! family for other sizes ([`paper`]), the [`Generator`] and [`Discriminator`] of a run
-//! (either family), the [`Architecture`] that describes them, and the layers both families
+//! (either family, told the class when conditional: [`conditioning`]), the
+//! [`Architecture`] that describes them, and the layers both families
 //! share: BatchNorm ([`batch_norm`]), TF-'SAME' convolutions ([`padding`]) and initialisers
 //! ([`init`]).
 
 mod architecture;
 pub mod batch_norm;
+pub mod conditioning;
 mod discriminator;
 mod generator;
 pub mod init;
@@ -14,8 +16,9 @@ pub mod paper;
 pub mod seed;
 
 pub use architecture::{Architecture, Family};
-pub use discriminator::Discriminator;
-pub use generator::Generator;
+pub use conditioning::{Conditional, Conditioning};
+pub use discriminator::{Discriminator, DiscriminatorNet, Judgement};
+pub use generator::{Generator, GeneratorNet};
 pub use padding::{TfConvTranspose2d, tf_conv2d};
 
 /// A leaky ReLU (`x`, or `slope · x` below zero): dcgan's one-pass kernel on the CPU

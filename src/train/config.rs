@@ -15,7 +15,7 @@ use super::step::StepSettings;
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::kernels::precision::Precision;
-use crate::model::{Architecture, Family};
+use crate::model::{Architecture, Conditioning, Family};
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +43,12 @@ pub struct TrainConfig {
     pub d_width: Option<usize>,
     /// What transparent pixels of a folder's images are laid on.
     pub background: Background,
+    /// Train a conditional GAN on the data set's labels, telling D the class this way;
+    /// unset, an unconditional one.
+    pub conditional: Option<Conditioning>,
+    /// The class names of a conditional run, by label: the data set's, filled in when the
+    /// run starts.
+    pub classes: Vec<String>,
     /// The adversarial loss.
     pub loss: Loss,
     /// The two Adam optimisers (one per network, same settings but for the learning rates
@@ -123,6 +129,8 @@ impl Default for TrainConfig {
             g_width: None,
             d_width: None,
             background: Background::default(),
+            conditional: None,
+            classes: Vec::new(),
             loss: Loss::default(),
             optimizer: AdamSettings::default(),
             seed: 0,
@@ -192,8 +200,19 @@ impl TrainConfig {
         }
     }
 
-    /// The run's networks: the sizes set, else the data set's own.
+    /// The run's networks: the sizes set, else the data set's own; conditional on the
+    /// run's classes when `conditional` is set (an error until they are known).
     pub fn architecture(&self) -> anyhow::Result<Architecture> {
+        let sizes = self.unconditional_architecture()?;
+        match self.conditional {
+            Some(conditioning) => sizes.with_conditioning(conditioning, self.classes.len()),
+            None => Ok(sizes),
+        }
+    }
+
+    /// The run's networks without conditioning: what the flags alone determine, before the
+    /// data set's classes are known.
+    pub fn unconditional_architecture(&self) -> anyhow::Result<Architecture> {
         Architecture::new(
             self.image_size.unwrap_or(self.dataset.default_image_size()),
             self.channels.unwrap_or(self.dataset.default_channels()),
@@ -206,7 +225,7 @@ impl TrainConfig {
     /// Writes the data set's defaults into the unset sizes, so that `config.toml` shows the
     /// networks the run trains.
     pub fn resolve(&mut self) -> anyhow::Result<()> {
-        let arch = self.architecture()?;
+        let arch = self.unconditional_architecture()?;
         self.image_size = Some(arch.image_size);
         self.channels = Some(arch.channels);
         if arch.family == Family::Paper {
@@ -217,7 +236,7 @@ impl TrainConfig {
 
     /// Checks every value, naming the flag of the first bad one.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.architecture()?;
+        self.unconditional_architecture()?;
         let positive = [
             ("--epochs", self.epochs),
             ("--batch-size", self.batch_size),

@@ -15,22 +15,24 @@ struct Collector<'a> {
     out: Vec<NamedValues>,
 }
 
-/// True for the family wrapper of [`Generator`](crate::model::Generator) and
-/// [`Discriminator`](crate::model::Discriminator), which adds no name: tensors keep the
-/// names they had before there were families (`G/deconv1.weight`).
-fn is_family(container_type: &str) -> bool {
+/// True for the wrappers of [`Generator`](crate::model::Generator) and
+/// [`Discriminator`](crate::model::Discriminator) around their network, and for the
+/// family enums, which add no name: tensors keep the names they had before there were
+/// families (`G/deconv1.weight`). D's class head is `D/head.…`.
+fn is_family(name: &str, container_type: &str) -> bool {
     container_type.starts_with("Enum:")
+        || (name == "net" && matches!(container_type, "Struct:Generator" | "Struct:Discriminator"))
 }
 
 impl ModuleVisitor for Collector<'_> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        if !is_family(container_type) {
+        if !is_family(name, container_type) {
             self.path.push(name.to_string());
         }
     }
 
-    fn exit_module(&mut self, _name: &str, container_type: &str) {
-        if !is_family(container_type) {
+    fn exit_module(&mut self, name: &str, container_type: &str) {
+        if !is_family(name, container_type) {
             self.path.pop();
         }
     }
@@ -113,7 +115,7 @@ mod tests {
         assert_eq!(fc.1.len(), 100 * 7 * 7 * 128);
 
         let noise = crate::picture::uniform_noise(4, 100, &mut rng).to_tensor(&device);
-        let loss = g.forward(noise).mean();
+        let loss = g.forward(noise, None).mean();
         let grads = GradientsParams::from_grads(loss.backward(), &g);
         let grads = gradients(&g, &grads, "G");
         let names: Vec<&str> = grads.iter().map(|(n, _)| n.as_str()).collect();

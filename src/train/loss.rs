@@ -1,9 +1,10 @@
 //! The adversarial losses, as small named pieces the training step composes: each gives D's
 //! loss from its logits on a real and a generated batch, and G's from D's logits on G's
-//! images.
+//! images. ACGAN's class loss ([`class_cross_entropy`]) is added to both when D has a
+//! classifier head.
 
-use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// Which adversarial loss a run trains with (`--loss`).
@@ -86,6 +87,20 @@ pub fn sigmoid_cross_entropy(logits: Tensor<2>, label: f32) -> Tensor<1> {
     let softplus_tail = logits.clone().abs().neg().exp().log1p();
     let loss = relu(logits.clone()) - logits.mul_scalar(label) + softplus_tail;
     loss.mean()
+}
+
+/// ACGAN's class loss: the softmax cross-entropy of class logits against the labels,
+/// averaged over the batch (Odena et al. 2017, `L_C`; both networks minimise it).
+///
+/// # Shapes
+/// - class_logits: `[batch, classes]`
+/// - labels: `[batch]`, each below `classes`
+/// - output: `[1]`
+pub fn class_cross_entropy(class_logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let [_, classes] = class_logits.dims();
+    let picked =
+        log_softmax(class_logits, 1) * crate::model::conditioning::one_hot(labels, classes);
+    picked.sum_dim(1).mean().neg()
 }
 
 #[cfg(test)]
@@ -171,6 +186,22 @@ mod tests {
                 loss.name()
             );
         }
+    }
+
+    /// ACGAN's class loss against `-log softmax` written out: logits (1, 2, 3) and (0, 0, 0)
+    /// with labels 2 and 0.
+    #[test]
+    fn class_cross_entropy_is_the_mean_negative_log_softmax_of_the_label() {
+        let device = Device::flex();
+        let class_logits = Tensor::from_data(
+            TensorData::new(vec![1.0f32, 2.0, 3.0, 0.0, 0.0, 0.0], [2, 3]),
+            &device,
+        );
+        let labels = Tensor::from_data(TensorData::new(vec![2i64, 0], [2]), &device);
+        let got = value(class_cross_entropy(class_logits, labels));
+        let log_sum = (1f32.exp() + 2f32.exp() + 3f32.exp()).ln();
+        let want = ((log_sum - 3.0) + 3f32.ln()) / 2.0;
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
     }
 
     #[test]

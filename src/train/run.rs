@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::tensor::Device;
 
+use super::TrainConfig;
 use super::evaluation::{TrainingEvaluator, is_new_best, keep_as_best};
 use super::log::TrainingLog;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
@@ -16,6 +17,8 @@ use crate::checkpoint;
 use crate::data::{Batcher, DataSource, Dataset, LocateOptions, Split, locate};
 use crate::interrupt::StopFlag;
 use crate::logging::progress;
+use crate::model::Conditioning;
+use crate::model::conditioning::labels;
 use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
 use crate::weights;
 
@@ -52,22 +55,30 @@ pub fn train(
     device: &Device,
     stop: &StopFlag,
 ) -> anyhow::Result<Outcome> {
-    let (mut state, mut gan, explicit) = match start {
+    let (mut state, mut gan, dataset) = match start {
         Start::Fresh {
-            config,
+            mut config,
             dataset_explicit,
         } => {
-            let (state, gan) = RunState::start(config, device);
-            (state, gan, dataset_explicit)
+            let data = load_data(&config, dataset_explicit)?;
+            if let Some(conditioning) = config.conditional {
+                config.classes = classes_to_condition_on(&data, conditioning)?;
+            }
+            let (mut state, gan) = RunState::start(config, device);
+            state.embedded_data = data.source == DataSource::Embedded;
+            state.data_identity = data.identity;
+            (state, gan, data.dataset)
         }
         Start::Resume(loaded) => {
-            let (state, gan) = *loaded;
-            let explicit = !state.embedded_data;
-            (state, gan, explicit)
+            let (mut state, gan) = *loaded;
+            let data = load_data(&state.config, !state.embedded_data)?;
+            check_same_data(&state, &data)?;
+            state.data_identity = data.identity;
+            (state, gan, data.dataset)
         }
     };
     let config = state.config.clone();
-    let dataset = load_data(&mut state, explicit)?;
+    println!("model: {}", config.architecture()?.describe());
     std::fs::create_dir_all(out.join("samples"))
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
@@ -106,10 +117,13 @@ pub fn train(
         bar.inc((resumed_at * config.batch_size) as u64);
         for b in state.batches_done..batches {
             let real = batcher.batch(b, device);
+            // A conditional run draws its images for the real batch's classes.
+            let labels = config.conditional.map(|_| batcher.labels(b, device));
             let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
                 .to_tensor(device);
             let inspect = log.wants_gradients(&state);
-            let (next, step, gradients) = train_iteration(gan, real, noise, settings, inspect);
+            let (next, step, gradients) =
+                train_iteration(gan, (real, labels), noise, settings, inspect);
             let StepLosses { loss_d, loss_g, .. } = step;
             gan = next;
             state.d_step += 1;
@@ -180,8 +194,11 @@ pub fn train(
         if let Some(evaluator) = evaluator.as_ref().filter(|e| e.due(epoch, last)) {
             let scores = evaluator.score(&state, &gan);
             new_best = is_new_best(&mut state, &scores);
+            let accuracy = scores.class_accuracy.as_ref().map_or(String::new(), |a| {
+                format!("  class accuracy {:.2} %", a.overall * 100.0)
+            });
             println!(
-                "  eval: FID {:.3}  KID {:.5}  IS {:.3}  precision {:.3}  recall {:.3}  classes {}{}",
+                "  eval: FID {:.3}  KID {:.5}  IS {:.3}  precision {:.3}  recall {:.3}  classes {}{accuracy}{}",
                 scores.fid,
                 scores.kid.mean,
                 scores.inception_score.mean,
@@ -217,11 +234,17 @@ pub fn train(
     Ok(Outcome::Finished)
 }
 
+/// A run's data set, where it came from, and for a folder its identity (the cache key).
+struct RunData {
+    dataset: Dataset,
+    source: DataSource,
+    identity: Option<String>,
+}
+
 /// Finds the run's data set at the size and channels of its networks, and says where it
 /// came from.
-fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
-    let config = &state.config;
-    let arch = config.architecture()?;
+fn load_data(config: &TrainConfig, explicit: bool) -> anyhow::Result<RunData> {
+    let arch = config.unconditional_architecture()?;
     let options = LocateOptions {
         data_dir: config.data_dir.clone(),
         explicit,
@@ -251,6 +274,7 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
 
         DataSource::Generated => println!("data: {} random images (--dataset fake)", dataset.len),
     }
+    let mut identity = None;
     if let DataSource::Folder(folder) = &source {
         if folder.skipped > 0 {
             println!(
@@ -260,23 +284,14 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
         }
         // The cache file's name is the folder's identity; without a cache directory, the
         // number of images is the best there is.
-        let identity = match &folder.cache {
+        identity = Some(match &folder.cache {
             Some(cache) => cache
                 .file_stem()
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into(),
             None => format!("{} images", dataset.len),
-        };
-        match &state.data_identity {
-            Some(recorded) if *recorded != identity => bail!(
-                "the folder {} changed since this run began (files added, removed or \
-                 modified, or other options): resuming would train on other images. Restore \
-                 it, or start a new run (--force or another --out)",
-                folder.dir.display()
-            ),
-            _ => state.data_identity = Some(identity),
-        }
+        });
     }
     let shape = (dataset.channels, dataset.height, dataset.width);
     if shape != (arch.channels, arch.image_size, arch.image_size) {
@@ -290,16 +305,70 @@ fn load_data(state: &mut RunState, explicit: bool) -> anyhow::Result<Dataset> {
             side = arch.image_size
         );
     }
-    println!("model: {}", arch.describe());
-    state.embedded_data = source == DataSource::Embedded;
-    Ok(dataset)
+    Ok(RunData {
+        dataset,
+        source,
+        identity,
+    })
+}
+
+/// The class names a conditional run learns: the data set's, which must have at least two.
+fn classes_to_condition_on(
+    data: &RunData,
+    conditioning: Conditioning,
+) -> anyhow::Result<Vec<String>> {
+    let classes = &data.dataset.classes;
+    if classes.len() < 2 {
+        let place = match &data.source {
+            DataSource::Folder(folder) => format!(
+                "the folder {} has no class sub-folders (put each class's images in a \
+                 sub-folder of its own, named after the class)",
+                folder.dir.display()
+            ),
+            _ => "this data set has no class labels".to_string(),
+        };
+        bail!(
+            "--conditional {} trains on the images' classes, but {place}; or drop \
+             --conditional",
+            conditioning.name()
+        );
+    }
+    Ok(classes.clone())
+}
+
+/// Refuses to resume on other data than the run began with: a changed folder, or other
+/// classes for a conditional run.
+fn check_same_data(state: &RunState, data: &RunData) -> anyhow::Result<()> {
+    if let (Some(recorded), Some(now), DataSource::Folder(folder)) =
+        (&state.data_identity, &data.identity, &data.source)
+        && recorded != now
+    {
+        bail!(
+            "the folder {} changed since this run began (files added, removed or \
+             modified, or other options): resuming would train on other images. Restore \
+             it, or start a new run (--force or another --out)",
+            folder.dir.display()
+        );
+    }
+    let config = &state.config;
+    if config.conditional.is_some() && data.dataset.classes != config.classes {
+        bail!(
+            "the data set's classes ({}) are not the run's ({}): resuming would teach other \
+             classes. Restore the data, or start a new run (--force or another --out)",
+            data.dataset.classes.join(", "),
+            config.classes.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Writes the checkpoint and the generator's weights.
 fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
     checkpoint::save(out, state, gan)?;
+    let config = &state.config;
     weights::save_generator(
         &state.inference_generator(&gan.generator),
+        config.conditional.map(|c| (c, config.classes.as_slice())),
         state.epochs_done,
         state.config.debias_moving_averages,
         &out.join("generator.safetensors"),
@@ -318,15 +387,31 @@ fn stopped(out: &Path, state: &RunState) -> Outcome {
     Outcome::Stopped
 }
 
+/// The most classes a conditional run's picture shows, one row each.
+const PICTURE_CLASSES: usize = 20;
+
 /// The seed's picture: ten samples from the run's fixed noise above a ten-step
 /// interpolation, with BatchNorm on its moving averages (corrected for their start unless
-/// the run keeps TensorFlow's).
+/// the run keeps TensorFlow's). A conditional run's picture has one row per class (the
+/// first [`PICTURE_CLASSES`]), the same ten noise vectors in every row.
 fn sample_picture(gan: &Gan, state: &RunState, device: &Device) -> ImageGrid {
     let g = state.inference_generator(&gan.generator);
     let inference = device.clone().without_autodiff();
-    let samples = g.forward(state.fixed_samples.to_tensor(&inference));
-    let path = g.forward(state.fixed_path.to_tensor(&inference));
-    images_from_tensor(samples, SAMPLE_COLUMNS).stack(images_from_tensor(path, SAMPLE_COLUMNS))
+    let samples = state.fixed_samples.to_tensor(&inference);
+    if g.classes() > 0 {
+        let rows = g.classes().min(PICTURE_CLASSES);
+        let classes: Vec<usize> = (0..rows)
+            .flat_map(|class| std::iter::repeat_n(class, SAMPLE_COLUMNS))
+            .collect();
+        let images = g.forward(
+            samples.repeat_dim(0, rows),
+            Some(labels(&classes, &inference)),
+        );
+        return images_from_tensor(images, SAMPLE_COLUMNS);
+    }
+    let path = g.forward(state.fixed_path.to_tensor(&inference), None);
+    images_from_tensor(g.forward(samples, None), SAMPLE_COLUMNS)
+        .stack(images_from_tensor(path, SAMPLE_COLUMNS))
 }
 
 /// Notices when the discriminator has won: its loss near zero for many steps in a row.

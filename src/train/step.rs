@@ -2,13 +2,13 @@
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
+use burn::tensor::{Int, Tensor};
 
 use super::Gan;
 use super::inspect::{self, NamedValues};
-use super::loss::Loss;
-use crate::model::{Discriminator, Generator};
+use super::loss::{Loss, class_cross_entropy};
+use crate::model::{Discriminator, Generator, Judgement};
 
 /// Losses and discriminator outputs of one iteration, for the logs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,25 +57,38 @@ impl StepSettings {
     }
 }
 
+/// ACGAN's class loss of `judgement` against `labels`, when D has a classifier head.
+fn class_loss(judgement: &Judgement, labels: &Option<Tensor<1, Int>>) -> Option<Tensor<1>> {
+    let class_logits = judgement.class_logits.clone()?;
+    let labels = labels.clone().expect("class logits come with labels");
+    Some(class_cross_entropy(class_logits, labels))
+}
+
 /// Updates the discriminator on a batch of real images and a batch of generated ones with
 /// `loss`, calling D separately on each as the seed does. Returns D, its loss and its mean
 /// outputs.
 ///
-/// `fake` carries no gradient to G (detach it first). With `gradients`, D's gradients are
-/// copied there (named `D/…`) for the logs.
+/// For a conditional GAN, `labels` are the classes of the real images, and the generated
+/// ones were drawn for the same classes; an ACGAN discriminator also learns to name both
+/// batches' classes. `fake` carries no gradient to G (detach it first). With `gradients`,
+/// D's gradients are copied there (named `D/…`) for the logs.
 pub fn discriminator_step(
     discriminator: Discriminator,
     optimizer: &mut ModuleOptimizer,
-    real: Tensor<4>,
-    fake: Tensor<4>,
+    (real, fake): (Tensor<4>, Tensor<4>),
+    labels: Option<Tensor<1, Int>>,
     (loss, lr): (Loss, f64),
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Discriminator, DiscriminatorStep) {
-    let logits_real = discriminator.forward(real);
-    let logits_fake = discriminator.forward(fake);
-    let d_real = sigmoid(logits_real.clone().detach()).mean();
-    let d_fake = sigmoid(logits_fake.clone().detach()).mean();
-    let loss = loss.discriminator(logits_real, logits_fake);
+    let on_real = discriminator.forward(real, labels.clone());
+    let on_fake = discriminator.forward(fake, labels.clone());
+    let d_real = sigmoid(on_real.logits.clone().detach()).mean();
+    let d_fake = sigmoid(on_fake.logits.clone().detach()).mean();
+    let classes = [class_loss(&on_real, &labels), class_loss(&on_fake, &labels)];
+    let mut loss = loss.discriminator(on_real.logits, on_fake.logits);
+    for class in classes.into_iter().flatten() {
+        loss = loss + class;
+    }
     let grads = GradientsParams::from_grads(loss.backward(), &discriminator);
     if let Some(out) = gradients {
         *out = inspect::gradients(&discriminator, &grads, "D");
@@ -90,20 +103,26 @@ pub fn discriminator_step(
 }
 
 /// Updates the generator so that D scores its images `fake` (G's output, with its autodiff
-/// graph) as real, by `loss`'s measure. Only G's parameters change: D's are taken as
-/// constants, so its weight gradients are never computed (its BatchNorm layers still use
-/// batch statistics and advance their moving averages, as in the seed). With `gradients`,
-/// G's gradients are copied there (named `G/…`) for the logs.
+/// graph) as real, by `loss`'s measure, and for ACGAN as of the class asked for (`labels`).
+/// Only G's parameters change: D's are taken as constants, so its weight gradients are
+/// never computed (its BatchNorm layers still use batch statistics and advance their moving
+/// averages, as in the seed). With `gradients`, G's gradients are copied there (named
+/// `G/…`) for the logs.
 pub fn generator_step(
     generator: Generator,
     discriminator: &Discriminator,
     optimizer: &mut ModuleOptimizer,
-    fake: Tensor<4>,
+    (fake, labels): (Tensor<4>, Option<Tensor<1, Int>>),
     (loss, lr): (Loss, f64),
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Generator, Tensor<1>) {
     let frozen = discriminator.clone().no_grad();
-    let loss = loss.generator(frozen.forward(fake));
+    let judgement = frozen.forward(fake, labels.clone());
+    let class = class_loss(&judgement, &labels);
+    let mut loss = loss.generator(judgement.logits);
+    if let Some(class) = class {
+        loss = loss + class;
+    }
     let grads = GradientsParams::from_grads(loss.backward(), &generator);
     if let Some(out) = gradients {
         *out = inspect::gradients(&generator, &grads, "G");
@@ -122,16 +141,17 @@ pub struct Gradients {
 }
 
 /// One iteration of the seed: a D step, then a G step on the same noise (the seed feeds the
-/// same `Z` to both), with `settings`' loss and learning rates. Returns the updated networks, both losses and D's mean outputs, and
-/// with `inspect` the gradients of both networks (a copy to the CPU; for the logs, now and
-/// then).
+/// same `Z` to both), with `settings`' loss and learning rates. For a conditional GAN,
+/// `labels` are the real batch's classes, and G draws its images for the same classes.
+/// Returns the updated networks, both losses and D's mean outputs, and with `inspect` the
+/// gradients of both networks (a copy to the CPU; for the logs, now and then).
 ///
 /// G is unchanged between the two steps, so its images are generated once and serve both:
 /// detached for the D step, with their graph for the G step (see
 /// [`Generator::forward_for_iteration`] for its BatchNorm moving averages).
 pub fn train_iteration(
     gan: Gan,
-    real: Tensor<4>,
+    (real, labels): (Tensor<4>, Option<Tensor<1, Int>>),
     noise: Tensor<2>,
     settings: StepSettings,
     inspect: bool,
@@ -143,12 +163,12 @@ pub fn train_iteration(
         mut optim_d,
     } = gan;
     let mut gradients = inspect.then(Gradients::default);
-    let fake = generator.forward_for_iteration(noise);
+    let fake = generator.forward_for_iteration(noise, labels.clone());
     let (discriminator, d_step) = discriminator_step(
         discriminator,
         &mut optim_d,
-        real,
-        fake.clone().detach(),
+        (real, fake.clone().detach()),
+        labels.clone(),
         (settings.loss, settings.lr_d),
         gradients.as_mut().map(|g| &mut g.discriminator),
     );
@@ -156,7 +176,7 @@ pub fn train_iteration(
         generator,
         &discriminator,
         &mut optim_g,
-        fake,
+        (fake, labels),
         (settings.loss, settings.lr_g),
         gradients.as_mut().map(|g| &mut g.generator),
     );
@@ -242,9 +262,15 @@ mod tests {
             let mut losses = Vec::new();
             let mut scores = Vec::new();
             for _ in 0..8 {
-                let fake = g.forward(noise.clone()).detach();
-                let (next, step) =
-                    discriminator_step(d, &mut optim, real.clone(), fake, (loss, 2e-4), None);
+                let fake = g.forward(noise.clone(), None).detach();
+                let (next, step) = discriminator_step(
+                    d,
+                    &mut optim,
+                    (real.clone(), fake),
+                    None,
+                    (loss, 2e-4),
+                    None,
+                );
                 d = next;
                 losses.push(scalar(step.loss));
                 scores.push((scalar(step.d_real), scalar(step.d_fake)));
@@ -272,8 +298,9 @@ mod tests {
             let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
             let mut losses = Vec::new();
             for _ in 0..8 {
-                let fake = g.forward(noise.clone());
-                let (next, value) = generator_step(g, &d, &mut optim, fake, (loss, 2e-4), None);
+                let fake = g.forward(noise.clone(), None);
+                let (next, value) =
+                    generator_step(g, &d, &mut optim, (fake, None), (loss, 2e-4), None);
                 g = next;
                 losses.push(scalar(value));
             }

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::atomic_file;
-use crate::model::{Architecture, Family, Generator};
+use crate::model::{Architecture, Conditioning, Family, Generator, GeneratorNet};
 
 /// The `format` metadata value of a seed generator's file.
 pub const SEED_FORMAT: &str = "dcgan-seed-generator-v1";
@@ -77,16 +77,23 @@ fn load_batch_norm(
 
 /// The generator's tensors in PyTorch names and layouts, sorted by name.
 pub fn generator_tensors(g: &Generator) -> Vec<NamedTensor> {
-    let mut out = match g {
-        Generator::Seed(g) => seed::tensors(g),
-        Generator::Paper(g) => paper::tensors(g),
+    let mut out = match &g.net {
+        GeneratorNet::Seed(g) => seed::tensors(g),
+        GeneratorNet::Paper(g) => paper::tensors(g),
     };
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
-/// The file's metadata for `g`: what another tool needs to rebuild and run it.
-fn metadata(g: &Generator, epoch: usize, debiased: bool) -> BTreeMap<&'static str, String> {
+/// The file's metadata for `g`: what another tool needs to rebuild and run it. A
+/// conditional generator's also name its conditioning and its classes (a JSON list of
+/// names, by label); its first layer takes the noise followed by the class's one-hot code.
+fn metadata(
+    g: &Generator,
+    conditional: Option<(Conditioning, &[String])>,
+    epoch: usize,
+    debiased: bool,
+) -> BTreeMap<&'static str, String> {
     let (format, epsilon, momentum) = match g.family() {
         Family::Seed => (SEED_FORMAT, "0.001", "0.01"),
         Family::Paper => (PAPER_FORMAT, "0.00001", "0.1"),
@@ -96,7 +103,7 @@ fn metadata(g: &Generator, epoch: usize, debiased: bool) -> BTreeMap<&'static st
         (false, Family::Seed) => "tf",
         (false, Family::Paper) => "plain",
     };
-    BTreeMap::from([
+    let mut meta = BTreeMap::from([
         ("batch_norm_epsilon", epsilon.to_string()),
         ("batch_norm_momentum", momentum.to_string()),
         ("batch_norm_moving_averages", averages.to_string()),
@@ -111,7 +118,13 @@ fn metadata(g: &Generator, epoch: usize, debiased: bool) -> BTreeMap<&'static st
         ("noise_dim", g.noise_dim().to_string()),
         ("output_range", "[-1,1]".to_string()),
         ("padding", "tf".to_string()),
-    ])
+    ]);
+    if let Some((conditioning, classes)) = conditional {
+        meta.insert("conditioning", conditioning.name().to_string());
+        let names = serde_json::to_string(classes).expect("strings serialise");
+        meta.insert("classes", names);
+    }
+    meta
 }
 
 fn family_name(family: Family) -> &'static str {
@@ -122,14 +135,17 @@ fn family_name(family: Family) -> &'static str {
 }
 
 /// Writes the generator as safetensors, atomically, with `epoch` in the metadata and
-/// whether its BatchNorm moving averages were corrected for their start (`debiased`).
+/// whether its BatchNorm moving averages were corrected for their start (`debiased`); a
+/// conditional generator with its conditioning and class names.
 pub fn save_generator(
     g: &Generator,
+    conditional: Option<(Conditioning, &[String])>,
     epoch: usize,
     debiased: bool,
     path: &Path,
 ) -> anyhow::Result<()> {
-    let file = encode_safetensors(&generator_tensors(g), &metadata(g, epoch, debiased));
+    let meta = metadata(g, conditional, epoch, debiased);
+    let file = encode_safetensors(&generator_tensors(g), &meta);
     atomic_file::write(path, &file).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -227,8 +243,9 @@ impl<'a> TensorFile<'a> {
 }
 
 /// Reads a generator written by [`save_generator`], or by `dcgan_torch.py --padding tf`
-/// (a seed generator without the newer metadata).
-pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator> {
+/// (a seed generator without the newer metadata), with its class names (empty for an
+/// unconditional one).
+pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<(Generator, Vec<String>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let context = || format!("{} is not a usable generator file", path.display());
     let file = SafeTensors::deserialize(&bytes).with_context(context)?;
@@ -252,13 +269,32 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator>
             )
         })
     };
+    let classes: Vec<String> = match meta.get("classes") {
+        Some(names) => serde_json::from_str(names).with_context(|| {
+            format!(
+                "{}: metadata classes is {names:?}, not a JSON list of names",
+                path.display()
+            )
+        })?,
+        None => Vec::new(),
+    };
+    let conditioning = match meta.get("conditioning") {
+        Some(name) => Some(
+            <Conditioning as clap::ValueEnum>::from_str(name, false).map_err(|_| {
+                anyhow::anyhow!("{}: unknown conditioning {name:?}", path.display())
+            })?,
+        ),
+        None => None,
+    };
     let arch = match meta.get("format").map(String::as_str) {
         None | Some(SEED_FORMAT) => {
             let shape = |name: &str, axis: usize| -> anyhow::Result<usize> {
                 let view = file.tensor(name).with_context(context)?;
                 view.shape().get(axis).copied().with_context(context)
             };
-            let (noise_dim, channels) = (shape("fc.weight", 1)?, shape("deconv3.weight", 1)?);
+            // A conditional generator's first layer also takes the class code.
+            let (input, channels) = (shape("fc.weight", 1)?, shape("deconv3.weight", 1)?);
+            let noise_dim = input.checked_sub(classes.len()).with_context(context)?;
             Architecture::new(28, channels, noise_dim, None, None)
         }
         Some(PAPER_FORMAT) => Architecture::new(
@@ -274,6 +310,16 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator>
         ),
     }
     .with_context(context)?;
+    let arch = match conditioning {
+        Some(conditioning) => arch
+            .with_conditioning(conditioning, classes.len())
+            .with_context(context)?,
+        None if !classes.is_empty() => bail!(
+            "{}: metadata lists classes but no conditioning",
+            path.display()
+        ),
+        None => arch,
+    };
     // The sizes must account for the values the file holds (no more), before a generator of
     // those sizes is built: a small file cannot ask for a huge one.
     let held: u64 = file
@@ -290,12 +336,13 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<Generator>
         );
     }
     // A fresh generator gives the structure; the file replaces every value.
-    let fresh = arch.generator(&mut ChaCha8Rng::seed_from_u64(0), device);
-    let tensors = TensorFile::new(file, path, &fresh);
-    match fresh {
-        Generator::Seed(g) => Ok(Generator::Seed(seed::load(g, &tensors, device)?)),
-        Generator::Paper(g) => Ok(Generator::Paper(paper::load(g, &tensors, device)?)),
-    }
+    let mut g = arch.generator(&mut ChaCha8Rng::seed_from_u64(0), device);
+    let tensors = TensorFile::new(file, path, &g);
+    g.net = match g.net {
+        GeneratorNet::Seed(net) => GeneratorNet::Seed(seed::load(net, &tensors, device)?),
+        GeneratorNet::Paper(net) => GeneratorNet::Paper(paper::load(net, &tensors, device)?),
+    };
+    Ok((g, classes))
 }
 
 #[cfg(test)]
@@ -306,23 +353,33 @@ mod tests {
     /// Saves `g` twice (byte-identical), loads it back and checks its images, names and
     /// self-description.
     fn round_trip(g: &Generator) -> (Vec<String>, HashMap<String, String>) {
+        round_trip_conditional(g, None)
+    }
+
+    fn round_trip_conditional(
+        g: &Generator,
+        conditional: Option<(Conditioning, &[String])>,
+    ) -> (Vec<String>, HashMap<String, String>) {
         let device = Device::flex();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.safetensors");
-        save_generator(g, 3, true, &path).unwrap();
+        save_generator(g, conditional, 3, true, &path).unwrap();
         let first = std::fs::read(&path).unwrap();
-        save_generator(g, 3, true, &path).unwrap();
+        save_generator(g, conditional, 3, true, &path).unwrap();
         assert_eq!(first, std::fs::read(&path).unwrap(), "byte-identical files");
         let (_, meta) = SafeTensors::read_metadata(&first).unwrap();
         let meta = meta.metadata().clone().unwrap();
-        let loaded = load_generator(&path, &device).unwrap();
+        let (loaded, classes) = load_generator(&path, &device).unwrap();
+        assert_eq!(classes, conditional.map_or(&[][..], |c| c.1));
         let noise = Tensor::<2>::random(
             [2, g.noise_dim()],
             burn::tensor::Distribution::Default,
             &device,
         );
-        let a = g.valid().forward(noise.clone()).into_data();
-        let b = loaded.valid().forward(noise).into_data();
+        let labels = (g.classes() > 0)
+            .then(|| crate::model::conditioning::labels(&[1, g.classes() - 1], &device));
+        let a = g.valid().forward(noise.clone(), labels.clone()).into_data();
+        let b = loaded.valid().forward(noise, labels).into_data();
         assert_eq!(a, b);
         let names = generator_tensors(g).into_iter().map(|t| t.0).collect();
         (names, meta)
@@ -383,11 +440,27 @@ mod tests {
     }
 
     #[test]
+    fn conditional_generators_round_trip_with_their_classes() {
+        let names: Vec<String> = ["cat", "dog", "owl"].map(String::from).into();
+        for arch in [
+            Architecture::seed(12),
+            Architecture::new(16, 3, 8, Some(4), None).unwrap(),
+        ] {
+            let arch = arch.with_conditioning(Conditioning::Acgan, 3).unwrap();
+            let g = arch.generator(&mut ChaCha8Rng::seed_from_u64(5), &Device::flex());
+            let (_, meta) = round_trip_conditional(&g, Some((Conditioning::Acgan, &names)));
+            assert_eq!(meta["conditioning"], "acgan");
+            assert_eq!(meta["classes"], r#"["cat","dog","owl"]"#);
+            assert_eq!(g.noise_dim(), arch.noise_dim);
+        }
+    }
+
+    #[test]
     fn a_file_with_an_unknown_format_or_wrong_shapes_is_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let arch = Architecture::new(16, 1, 10, Some(4), None).unwrap();
         let g = arch.generator(&mut ChaCha8Rng::seed_from_u64(7), &Device::flex());
-        let mut meta = metadata(&g, 0, true);
+        let mut meta = metadata(&g, None, 0, true);
         meta.insert("format", "someone-elses".into());
         let path = dir.path().join("other.safetensors");
         std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
@@ -399,7 +472,7 @@ mod tests {
             "{err}"
         );
         // Metadata that promises a wider generator than the tensors hold.
-        let mut meta = metadata(&g, 0, true);
+        let mut meta = metadata(&g, None, 0, true);
         meta.insert("g_width", "8".into());
         std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
         let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
@@ -408,7 +481,7 @@ mod tests {
             "{err}"
         );
         // A huge generator promised by a tiny file is refused before it is built.
-        let mut meta = metadata(&g, 0, true);
+        let mut meta = metadata(&g, None, 0, true);
         meta.insert("noise_dim", "60000".into());
         meta.insert("g_width", "256".into());
         std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
@@ -421,7 +494,11 @@ mod tests {
         let mut tensors = generator_tensors(&g);
         let start = tensors.iter_mut().find(|t| t.0 == "net.0.weight").unwrap();
         start.1 = vec![start.1[1], start.1[0], 4, 4];
-        std::fs::write(&path, encode_safetensors(&tensors, &metadata(&g, 0, true))).unwrap();
+        std::fs::write(
+            &path,
+            encode_safetensors(&tensors, &metadata(&g, None, 0, true)),
+        )
+        .unwrap();
         let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
         assert!(
             err.contains("net.0.weight") && err.contains("expected F32"),

@@ -92,13 +92,31 @@ impl Discriminator {
     /// - images: `[batch, image_channels, side, side]`, in `[-1, 1]`
     /// - output: `[batch, 1]` logits
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.score(self.features(images))
+    }
+
+    /// D's features: its last 4×4 map, flattened.
+    ///
+    /// # Shapes
+    /// - images: `[batch, image_channels, side, side]`, in `[-1, 1]`
+    /// - output: `[batch, features_len]`
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         let (first, rest) = self.convs.split_first().expect("at least one layer");
         let mut x = leaky_relu(tf_conv2d(first, images), LEAK);
         for (conv, bn) in rest.iter().zip(&self.norms) {
             x = normalize_and_activate(bn, tf_conv2d(conv, x), LEAK); // half the side, twice the channels
         }
-        let x: Tensor<2> = x.flatten(1, 3); // [batch, c * 16]
-        self.end.forward(x)
+        x.flatten(1, 3) // [batch, c * 16]
+    }
+
+    /// The logit of [`Discriminator::features`]: `[batch, 1]`.
+    pub fn score(&self, features: Tensor<2>) -> Tensor<2> {
+        self.end.forward(features)
+    }
+
+    /// Length of D's features: the last map's channels × 16.
+    pub fn features_len(&self) -> usize {
+        self.end.weight.shape().dims::<2>()[0]
     }
 }
 

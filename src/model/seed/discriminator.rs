@@ -95,12 +95,30 @@ impl Discriminator {
     /// - images: `[batch, image_channels, image_size, image_size]`, in `[-1, 1]`
     /// - output: `[batch, 1]` logits
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.score(self.features(images))
+    }
+
+    /// D's features: its last hidden layer, flattened.
+    ///
+    /// # Shapes
+    /// - images: `[batch, image_channels, image_size, image_size]`, in `[-1, 1]`
+    /// - output: `[batch, features_len]`
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         let x = leaky_relu(tf_conv2d(&self.conv1, images), LEAK); // [batch, 32, 14, 14]
         let x = normalize_and_activate(&self.bn2, tf_conv2d(&self.conv2, x), LEAK); // [batch, 64, 7, 7]
         let x = normalize_and_activate(&self.bn3, tf_conv2d(&self.conv3, x), LEAK); // [batch, 128, 4, 4]
         // Flattened in (C, H, W) order; TF flattens NHWC as (H, W, C), a fixed permutation.
-        let x: Tensor<2> = x.flatten(1, 3); // [batch, 2048]
-        self.fc.forward(x) // [batch, 1]
+        x.flatten(1, 3) // [batch, 2048]
+    }
+
+    /// The logit of [`Discriminator::features`]: `[batch, 1]`.
+    pub fn score(&self, features: Tensor<2>) -> Tensor<2> {
+        self.fc.forward(features)
+    }
+
+    /// Length of D's features (2,048 for the seed's sizes).
+    pub fn features_len(&self) -> usize {
+        self.fc.weight.shape().dims::<2>()[0]
     }
 }
 
