@@ -2,8 +2,9 @@
 //!
 //! Layout: [`crate::sections`] with magic `b"DCGANCKP"` and the sections `state` (JSON
 //! [`RunState`]), `generator` and `discriminator` (burn records), `optim_g` and `optim_d`
-//! (burn optimiser records), and for ACGAN and projection runs `discriminator_head` (the
-//! record of D's class head).
+//! (burn optimiser records); for ACGAN and projection runs `discriminator_head` (the
+//! record of D's class head), and for runs with `--ema` `generator_ema` (the average's
+//! record, named as G's).
 //!
 //! A run directory keeps the latest checkpoint and the one before it, so a checkpoint
 //! damaged on disk costs one epoch, not the run.
@@ -33,6 +34,8 @@ const MAGIC: &[u8; 8] = b"DCGANCKP";
 const SECTIONS: [&str; 5] = ["state", "generator", "discriminator", "optim_g", "optim_d"];
 /// The section of D's class head, in conditional runs that have one.
 const HEAD_SECTION: &str = "discriminator_head";
+/// The section of the moving average of G's weights, in runs that keep one.
+const EMA_SECTION: &str = "generator_ema";
 
 /// Writes the run to `dir/checkpoint.dcgan`, keeping the old one as `checkpoint.prev.dcgan`.
 ///
@@ -123,7 +126,7 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<LoadedGene
     } else {
         let (state, gan) = load(path, device)?;
         Ok(LoadedGenerator {
-            generator: state.inference_generator(&gan.generator),
+            generator: state.inference_generator(&gan),
             classes: state.config.classes.clone(),
             config: Some(state.config),
         })
@@ -157,6 +160,10 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
         Some(head) => Some(module(head.clone().into_record())?),
         None => None,
     };
+    let ema = match &gan.ema {
+        Some(ema) => Some(module(generator_record(ema))?),
+        None => None,
+    };
     let mut named: Vec<(&str, &[u8])> = SECTIONS
         .iter()
         .zip(&sections)
@@ -164,6 +171,9 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
         .collect();
     if let Some(head) = &head {
         named.push((HEAD_SECTION, head));
+    }
+    if let Some(ema) = &ema {
+        named.push((EMA_SECTION, ema));
     }
     Ok(sections::encode(MAGIC, FORMAT_VERSION, &named))
 }
@@ -263,6 +273,17 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
             .map_err(|e| anyhow::anyhow!("section {HEAD_SECTION}: {e}"))?;
         discriminator.head = Some(loaded);
     }
+    let ema = match state.config.ema {
+        Some(_) => Some(
+            load_generator_record(
+                arch.generator(&mut rng, device),
+                record(section(EMA_SECTION)?, EMA_SECTION)?,
+            )
+            .map_err(|e| anyhow::anyhow!("section {EMA_SECTION}: {e}"))?
+            .valid(),
+        ),
+        None => None,
+    };
     let optim = |name: &str, bytes: Vec<u8>| {
         adam(&state.config.optimizer)
             .from_bytes(Bytes::from_bytes_vec(bytes))
@@ -275,6 +296,7 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
         discriminator,
         optim_g,
         optim_d,
+        ema,
     };
     Ok((state, gan))
 }

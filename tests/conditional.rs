@@ -1,6 +1,7 @@
-//! Conditional GANs (`--conditional cgan|acgan|projection`): trained on real MNIST digits'
-//! labels, recorded in the run and the generator file, repeatable, resumed exactly, and
-//! asked for classes by `sample --class` and `interpolate --class … --to-class …`.
+//! Conditional GANs (`--conditional cgan|acgan|projection`) and the stabilisers (`--ema`):
+//! trained on real MNIST digits and their labels, recorded in the run and the generator
+//! file, repeatable, resumed exactly (all options at once), and asked for classes by
+//! `sample --class` and `interpolate --class … --to-class …`.
 
 mod util;
 

@@ -78,6 +78,10 @@ pub struct TrainArgs {
     /// The adversarial loss [default: non-saturating, the seed's].
     #[arg(long)]
     loss: Option<Loss>,
+    /// Keep an exponential moving average of G's weights with this decay (e.g. 0.999);
+    /// pictures, sample, eval and generator.safetensors then use it [default: none].
+    #[arg(long, value_name = "DECAY")]
+    ema: Option<f64>,
     /// Adam β1 of both networks [default: 0.5].
     #[arg(long)]
     beta1: Option<f64>,
@@ -183,6 +187,9 @@ impl TrainArgs {
         }
         set(&mut c.optimizer.beta1, self.beta1);
         set(&mut c.loss, self.loss);
+        if self.ema.is_some() {
+            c.ema = self.ema;
+        }
     }
 
     /// The flags that shape the networks and their images, over `c`'s.
@@ -220,6 +227,7 @@ impl TrainArgs {
             asked.background = file.background;
             asked.conditional = file.conditional;
             asked.loss = file.loss;
+            asked.ema = file.ema;
         }
         if let Some(preset) = self.preset {
             preset.apply(&mut asked);
@@ -318,6 +326,11 @@ impl TrainArgs {
                 "--loss",
                 r.loss.name().to_string(),
                 a.loss.name().to_string(),
+            ),
+            (
+                "--ema",
+                r.ema.map_or("none".to_string(), |d| d.to_string()),
+                a.ema.map_or("none".to_string(), |d| d.to_string()),
             ),
             (
                 "--beta1",
@@ -475,8 +488,11 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     } else {
         format!("lr G {} D {}", steps.lr_g, steps.lr_d)
     };
+    let ema = config
+        .ema
+        .map_or(String::new(), |decay| format!(", EMA of G {decay}"));
     println!(
-        "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}, seed {} -> {}",
+        "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}{ema}, seed {} -> {}",
         config.epochs,
         config.batch_size,
         config.loss.name(),

@@ -126,6 +126,15 @@ pub fn debiased(bn: &BatchNorm, updates: u64) -> BatchNorm {
     out
 }
 
+/// Gives `bn` the moving statistics of `from` (current, pending update applied), keeping
+/// `bn`'s own ids (burn's states take a value only as an update, applied here at once).
+pub fn copy_moving_statistics(bn: &BatchNorm, from: &BatchNorm) {
+    let [mean, var] = moving_statistics(from);
+    bn.running_mean.update(mean);
+    bn.running_var.update(var);
+    sync(bn);
+}
+
 /// Applies the moving statistics' pending update.
 ///
 /// burn keeps the latest update of a BatchNorm's moving averages pending, per thread,

@@ -132,6 +132,22 @@ impl Generator {
         g
     }
 
+    /// Gives every BatchNorm the moving statistics of `from`'s (a generator of the same
+    /// architecture), as [`batch_norm::copy_moving_statistics`].
+    pub fn copy_moving_statistics(&self, from: &Generator) {
+        let targets: Vec<&burn::nn::BatchNorm> = match &self.net {
+            GeneratorNet::Seed(g) => g.batch_norms().into_iter().collect(),
+            GeneratorNet::Paper(g) => g.batch_norms().collect(),
+        };
+        let sources: Vec<&burn::nn::BatchNorm> = match &from.net {
+            GeneratorNet::Seed(g) => g.batch_norms().into_iter().collect(),
+            GeneratorNet::Paper(g) => g.batch_norms().collect(),
+        };
+        for (bn, source) in targets.into_iter().zip(sources) {
+            batch_norm::copy_moving_statistics(bn, source);
+        }
+    }
+
     /// Applies the pending update of every BatchNorm's moving statistics (see
     /// [`batch_norm::sync`]); call before taking a record.
     pub fn sync_batch_norms(&self) {

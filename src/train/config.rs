@@ -51,6 +51,9 @@ pub struct TrainConfig {
     pub classes: Vec<String>,
     /// The adversarial loss.
     pub loss: Loss,
+    /// Keep an exponential moving average of G's weights with this decay (`--ema`), which
+    /// sampling, evaluation and `generator.safetensors` then use; unset, none.
+    pub ema: Option<f64>,
     /// The two Adam optimisers (one per network, same settings but for the learning rates
     /// when `lr_g` or `lr_d` is set).
     pub optimizer: AdamSettings,
@@ -132,6 +135,7 @@ impl Default for TrainConfig {
             conditional: None,
             classes: Vec::new(),
             loss: Loss::default(),
+            ema: None,
             optimizer: AdamSettings::default(),
             seed: 0,
             sample_every: 5,
@@ -275,6 +279,9 @@ impl TrainConfig {
                 bail!("{flag} must be in [0, 1), got {beta}");
             }
         }
+        if let Some(decay) = self.ema.filter(|d| !(*d > 0.0 && *d < 1.0)) {
+            bail!("--ema must be a decay between 0 and 1 (e.g. 0.999), got {decay}");
+        }
         if !(adam.epsilon.is_finite() && adam.epsilon > 0.0) {
             bail!("epsilon must be a positive number, got {}", adam.epsilon);
         }
@@ -335,6 +342,8 @@ mod tests {
         assert!(bad(|c| c.optimizer.beta1 = 1.0).contains("--beta1"));
         assert!(bad(|c| c.optimizer.lr_g = Some(0.0)).contains("--lr-g"));
         assert!(bad(|c| c.optimizer.lr_d = Some(f64::INFINITY)).contains("--lr-d"));
+        assert!(bad(|c| c.ema = Some(1.0)).contains("--ema"));
+        assert!(bad(|c| c.ema = Some(f64::NAN)).contains("--ema"));
         assert!(TrainConfig::default().validate().is_ok());
     }
 }

@@ -71,7 +71,7 @@ impl TrainingEvaluator {
             ..EvalOptions::default()
         };
         self.evaluator
-            .score_generator(&state.inference_generator(&gan.generator), self.n, &options)
+            .score_generator(&state.inference_generator(gan), self.n, &options)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod checkpoint_every;
 mod config;
+pub mod ema;
 mod evaluation;
 pub mod inspect;
 mod log;

@@ -8,11 +8,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::tensor::Device;
 
-use super::TrainConfig;
 use super::evaluation::{TrainingEvaluator, is_new_best, keep_as_best};
 use super::log::TrainingLog;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
 use super::step::{StepLosses, all_finite, train_iteration};
+use super::{TrainConfig, ema};
 use crate::checkpoint;
 use crate::data::{Batcher, DataSource, Dataset, LocateOptions, Split, locate};
 use crate::interrupt::StopFlag;
@@ -126,6 +126,10 @@ pub fn train(
                 train_iteration(gan, (real, labels), noise, settings, inspect);
             let StepLosses { loss_d, loss_g, .. } = step;
             gan = next;
+            if let Some(decay) = config.ema {
+                let average = gan.ema.take().expect("a run with --ema keeps an average");
+                gan.ema = Some(ema::update(average, &gan.generator, decay, state.g_step));
+            }
             state.d_step += 1;
             state.g_step += 1;
             state.batches_done = b + 1;
@@ -366,11 +370,15 @@ fn check_same_data(state: &RunState, data: &RunData) -> anyhow::Result<()> {
 fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
     checkpoint::save(out, state, gan)?;
     let config = &state.config;
+    let about = weights::Description {
+        conditional: config.conditional.map(|c| (c, config.classes.as_slice())),
+        epoch: state.epochs_done,
+        debiased: config.debias_moving_averages,
+        ema: config.ema,
+    };
     weights::save_generator(
-        &state.inference_generator(&gan.generator),
-        config.conditional.map(|c| (c, config.classes.as_slice())),
-        state.epochs_done,
-        state.config.debias_moving_averages,
+        &state.inference_generator(gan),
+        &about,
         &out.join("generator.safetensors"),
     )
 }
@@ -395,7 +403,7 @@ const PICTURE_CLASSES: usize = 20;
 /// the run keeps TensorFlow's). A conditional run's picture has one row per class (the
 /// first [`PICTURE_CLASSES`]), the same ten noise vectors in every row.
 fn sample_picture(gan: &Gan, state: &RunState, device: &Device) -> ImageGrid {
-    let g = state.inference_generator(&gan.generator);
+    let g = state.inference_generator(gan);
     let inference = device.clone().without_autodiff();
     let samples = state.fixed_samples.to_tensor(&inference);
     if g.classes() > 0 {

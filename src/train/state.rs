@@ -28,6 +28,9 @@ pub struct Gan {
     pub optim_g: ModuleOptimizer,
     /// The discriminator's Adam.
     pub optim_d: ModuleOptimizer,
+    /// The moving average of G's weights (`--ema`), without autodiff; `None` when the run
+    /// keeps none.
+    pub ema: Option<Generator>,
 }
 
 /// Everything about a run besides the networks: what a checkpoint needs to continue exactly.
@@ -85,8 +88,10 @@ impl Gan {
     /// If the configuration's sizes are invalid ([`TrainConfig::validate`] says why).
     pub fn new(config: &TrainConfig, rng: &mut ChaCha8Rng, device: &Device) -> Self {
         let arch = config.architecture().expect("a validated configuration");
+        let generator = arch.generator(rng, device);
         Gan {
-            generator: arch.generator(rng, device),
+            ema: config.ema.map(|_| generator.valid()),
+            generator,
             discriminator: arch.discriminator(rng, device),
             optim_g: adam(&config.optimizer),
             optim_d: adam(&config.optimizer),
@@ -95,11 +100,12 @@ impl Gan {
 }
 
 impl RunState {
-    /// The run's generator as sampling, evaluation and `generator.safetensors` use it: in
-    /// inference mode, with its moving averages corrected for their start unless the run
+    /// The run's generator as sampling, evaluation and `generator.safetensors` use it: the
+    /// moving average of G's weights when the run keeps one (`--ema`), else G; in inference
+    /// mode, with its BatchNorm moving averages corrected for their start unless the run
     /// keeps TensorFlow's (`debias_moving_averages`).
-    pub fn inference_generator(&self, generator: &Generator) -> Generator {
-        let g = generator.valid();
+    pub fn inference_generator(&self, gan: &Gan) -> Generator {
+        let g = gan.ema.as_ref().unwrap_or(&gan.generator).valid();
         if self.config.debias_moving_averages {
             g.with_debiased_moving_averages(g.moving_average_updates_per_step() * self.g_step)
         } else {

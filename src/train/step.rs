@@ -161,6 +161,7 @@ pub fn train_iteration(
         discriminator,
         mut optim_g,
         mut optim_d,
+        ema,
     } = gan;
     let mut gradients = inspect.then(Gradients::default);
     let fake = generator.forward_for_iteration(noise, labels.clone());
@@ -185,6 +186,7 @@ pub fn train_iteration(
         discriminator,
         optim_g,
         optim_d,
+        ema,
     };
     // One read-back for the four figures: each read waits for the device.
     let figures = Tensor::cat(vec![d_step.loss, loss_g, d_step.d_real, d_step.d_fake], 0)

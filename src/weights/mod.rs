@@ -85,15 +85,30 @@ pub fn generator_tensors(g: &Generator) -> Vec<NamedTensor> {
     out
 }
 
+/// What a generator file says of its generator besides the weights' shapes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Description<'a> {
+    /// A conditional generator's conditioning and class names, by label.
+    pub conditional: Option<(Conditioning, &'a [String])>,
+    /// Epochs trained.
+    pub epoch: usize,
+    /// Whether its BatchNorm moving averages were corrected for their start.
+    pub debiased: bool,
+    /// The decay, when the weights are a moving average of G's (`--ema`).
+    pub ema: Option<f64>,
+}
+
 /// The file's metadata for `g`: what another tool needs to rebuild and run it. A
 /// conditional generator's also name its conditioning and its classes (a JSON list of
 /// names, by label); its first layer takes the noise followed by the class's one-hot code.
-fn metadata(
-    g: &Generator,
-    conditional: Option<(Conditioning, &[String])>,
-    epoch: usize,
-    debiased: bool,
-) -> BTreeMap<&'static str, String> {
+/// Weights that are a moving average say so (`ema_decay`).
+fn metadata(g: &Generator, about: &Description) -> BTreeMap<&'static str, String> {
+    let Description {
+        conditional,
+        epoch,
+        debiased,
+        ema,
+    } = *about;
     let (format, epsilon, momentum) = match g.family() {
         Family::Seed => (SEED_FORMAT, "0.001", "0.01"),
         Family::Paper => (PAPER_FORMAT, "0.00001", "0.1"),
@@ -124,6 +139,9 @@ fn metadata(
         let names = serde_json::to_string(classes).expect("strings serialise");
         meta.insert("classes", names);
     }
+    if let Some(decay) = ema {
+        meta.insert("ema_decay", decay.to_string());
+    }
     meta
 }
 
@@ -134,17 +152,9 @@ fn family_name(family: Family) -> &'static str {
     }
 }
 
-/// Writes the generator as safetensors, atomically, with `epoch` in the metadata and
-/// whether its BatchNorm moving averages were corrected for their start (`debiased`); a
-/// conditional generator with its conditioning and class names.
-pub fn save_generator(
-    g: &Generator,
-    conditional: Option<(Conditioning, &[String])>,
-    epoch: usize,
-    debiased: bool,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let meta = metadata(g, conditional, epoch, debiased);
+/// Writes the generator as safetensors, atomically, described by `about` in its metadata.
+pub fn save_generator(g: &Generator, about: &Description, path: &Path) -> anyhow::Result<()> {
+    let meta = metadata(g, about);
     let file = encode_safetensors(&generator_tensors(g), &meta);
     atomic_file::write(path, &file).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -363,9 +373,15 @@ mod tests {
         let device = Device::flex();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.safetensors");
-        save_generator(g, conditional, 3, true, &path).unwrap();
+        let about = Description {
+            conditional,
+            epoch: 3,
+            debiased: true,
+            ema: None,
+        };
+        save_generator(g, &about, &path).unwrap();
         let first = std::fs::read(&path).unwrap();
-        save_generator(g, conditional, 3, true, &path).unwrap();
+        save_generator(g, &about, &path).unwrap();
         assert_eq!(first, std::fs::read(&path).unwrap(), "byte-identical files");
         let (_, meta) = SafeTensors::read_metadata(&first).unwrap();
         let meta = meta.metadata().clone().unwrap();
@@ -460,7 +476,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let arch = Architecture::new(16, 1, 10, Some(4), None).unwrap();
         let g = arch.generator(&mut ChaCha8Rng::seed_from_u64(7), &Device::flex());
-        let mut meta = metadata(&g, None, 0, true);
+        let mut meta = metadata(&g, &Description::default());
         meta.insert("format", "someone-elses".into());
         let path = dir.path().join("other.safetensors");
         std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
@@ -472,7 +488,7 @@ mod tests {
             "{err}"
         );
         // Metadata that promises a wider generator than the tensors hold.
-        let mut meta = metadata(&g, None, 0, true);
+        let mut meta = metadata(&g, &Description::default());
         meta.insert("g_width", "8".into());
         std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
         let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
@@ -481,7 +497,7 @@ mod tests {
             "{err}"
         );
         // A huge generator promised by a tiny file is refused before it is built.
-        let mut meta = metadata(&g, None, 0, true);
+        let mut meta = metadata(&g, &Description::default());
         meta.insert("noise_dim", "60000".into());
         meta.insert("g_width", "256".into());
         std::fs::write(&path, encode_safetensors(&generator_tensors(&g), &meta)).unwrap();
@@ -496,7 +512,7 @@ mod tests {
         start.1 = vec![start.1[1], start.1[0], 4, 4];
         std::fs::write(
             &path,
-            encode_safetensors(&tensors, &metadata(&g, None, 0, true)),
+            encode_safetensors(&tensors, &metadata(&g, &Description::default())),
         )
         .unwrap();
         let err = format!("{:#}", load_generator(&path, &Device::flex()).unwrap_err());
