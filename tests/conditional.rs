@@ -179,8 +179,18 @@ fn a_conditional_run_is_repeatable_and_resumes_exactly() {
         "0.0004",
         "--lr-d",
         "0.0001",
+        "--d-steps",
+        "2",
+        "--ema",
+        "0.99",
     ];
     run(home, "two", 2, &flags);
+    // The generator file holds the average, and says so.
+    let bytes = read(home, "two/generator.safetensors");
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(meta.metadata().as_ref().unwrap()["ema_decay"], "0.99");
+    run(home, "plain", 2, &flags[..flags.len() - 2]);
+    assert!(bytes != read(home, "plain/generator.safetensors"));
     run(home, "again", 2, &flags);
     assert!(read(home, "two/generator.safetensors") == read(home, "again/generator.safetensors"));
     assert!(read(home, "two/checkpoint.dcgan") == read(home, "again/checkpoint.dcgan"));
@@ -199,7 +209,7 @@ fn a_conditional_run_is_repeatable_and_resumes_exactly() {
     assert!(read(home, "two/generator.safetensors") == read(home, "half/generator.safetensors"));
     assert!(read(home, "two/checkpoint.dcgan") == read(home, "half/checkpoint.dcgan"));
 
-    // The conditioning is part of the run.
+    // The conditioning and the average are part of the run.
     let err = fails(dcgan(home).args([
         "train",
         "--out",
@@ -212,6 +222,13 @@ fn a_conditional_run_is_repeatable_and_resumes_exactly() {
     ]));
     assert!(
         err.contains("--conditional (the run has acgan, this command asks for cgan)"),
+        "{err}"
+    );
+    let err = fails(dcgan(home).args([
+        "train", "--out", "two", "--resume", "--epochs", "3", "--ema", "0.999",
+    ]));
+    assert!(
+        err.contains("--ema (the run has 0.99, this command asks for 0.999)"),
         "{err}"
     );
 }

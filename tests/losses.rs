@@ -36,7 +36,13 @@ fn each_loss_trains_its_own_way_and_resumes_exactly() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     let mut trained = Vec::new();
-    for loss in ["non-saturating", "minimax", "least-squares", "hinge"] {
+    for loss in [
+        "non-saturating",
+        "minimax",
+        "least-squares",
+        "hinge",
+        "wasserstein",
+    ] {
         let stdout = run(home, loss, 1, &["--loss", loss]);
         assert!(stdout.contains(&format!("{loss} loss")), "{stdout}");
         let config = std::fs::read_to_string(home.join(loss).join("config.toml")).unwrap();
@@ -103,4 +109,37 @@ fn each_loss_trains_its_own_way_and_resumes_exactly() {
     }
     let err = fails(dcgan(home).args(["train", "--out", "bad", "--lr-g", "-1"]));
     assert!(err.contains("--lr-g"), "{err}");
+}
+
+/// `--d-steps 3`: G steps once per three D steps, so over six iterations G's weights move
+/// twice; the run says so and records it.
+#[test]
+fn d_steps_train_the_critic_more_often_than_g() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let flags = [
+        "--loss",
+        "wasserstein",
+        "--d-steps",
+        "3",
+        "--weight-clip",
+        "0.02",
+    ];
+    let stdout = run(home, "critic", 2, &flags);
+    assert!(
+        stdout.contains("3 D steps per G step") && stdout.contains("clipped to ±0.02"),
+        "{stdout}"
+    );
+    let config = std::fs::read_to_string(home.join("critic/config.toml")).unwrap();
+    assert!(config.contains("d_steps = 3") && config.contains("weight_clip = 0.02"));
+    // The same run with one D step per G step trains other weights.
+    run(
+        home,
+        "every",
+        2,
+        &["--loss", "wasserstein", "--weight-clip", "0.02"],
+    );
+    assert!(weights(home, "critic") != weights(home, "every"));
+    let err = fails(dcgan(home).args(["train", "--out", "bad", "--d-steps", "0"]));
+    assert!(err.contains("--d-steps"), "{err}");
 }

@@ -78,6 +78,13 @@ pub struct TrainArgs {
     /// The adversarial loss [default: non-saturating, the seed's].
     #[arg(long)]
     loss: Option<Loss>,
+    /// D steps per G step; the Wasserstein GAN's paper trains with 5 [default: 1].
+    #[arg(long, value_name = "N")]
+    d_steps: Option<usize>,
+    /// With --loss wasserstein, clamp D's parameters to [-C, C] after each of its steps
+    /// [default: 0.01].
+    #[arg(long, value_name = "C")]
+    weight_clip: Option<f64>,
     /// Keep an exponential moving average of G's weights with this decay (e.g. 0.999);
     /// pictures, sample, eval and generator.safetensors then use it [default: none].
     #[arg(long, value_name = "DECAY")]
@@ -187,6 +194,8 @@ impl TrainArgs {
         }
         set(&mut c.optimizer.beta1, self.beta1);
         set(&mut c.loss, self.loss);
+        set(&mut c.d_steps, self.d_steps);
+        set(&mut c.weight_clip, self.weight_clip);
         if self.ema.is_some() {
             c.ema = self.ema;
         }
@@ -228,6 +237,8 @@ impl TrainArgs {
             asked.conditional = file.conditional;
             asked.loss = file.loss;
             asked.ema = file.ema;
+            asked.d_steps = file.d_steps;
+            asked.weight_clip = file.weight_clip;
         }
         if let Some(preset) = self.preset {
             preset.apply(&mut asked);
@@ -326,6 +337,12 @@ impl TrainArgs {
                 "--loss",
                 r.loss.name().to_string(),
                 a.loss.name().to_string(),
+            ),
+            ("--d-steps", r.d_steps.to_string(), a.d_steps.to_string()),
+            (
+                "--weight-clip",
+                r.weight_clip.to_string(),
+                a.weight_clip.to_string(),
             ),
             (
                 "--ema",
@@ -488,11 +505,18 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     } else {
         format!("lr G {} D {}", steps.lr_g, steps.lr_d)
     };
-    let ema = config
-        .ema
-        .map_or(String::new(), |decay| format!(", EMA of G {decay}"));
+    let mut extras = String::new();
+    if config.d_steps > 1 {
+        extras += &format!(", {} D steps per G step", config.d_steps);
+    }
+    if config.loss == Loss::Wasserstein {
+        extras += &format!(", D's weights clipped to ±{}", config.weight_clip);
+    }
+    if let Some(decay) = config.ema {
+        extras += &format!(", EMA of G {decay}");
+    }
     println!(
-        "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}{ema}, seed {} -> {}",
+        "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}{extras}, seed {} -> {}",
         config.epochs,
         config.batch_size,
         config.loss.name(),

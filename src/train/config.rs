@@ -51,6 +51,10 @@ pub struct TrainConfig {
     pub classes: Vec<String>,
     /// The adversarial loss.
     pub loss: Loss,
+    /// D steps per G step (`--d-steps`): G steps after every this many iterations.
+    pub d_steps: usize,
+    /// The Wasserstein loss's clipping of D's parameters to `[−c, c]` (`--weight-clip`).
+    pub weight_clip: f64,
     /// Keep an exponential moving average of G's weights with this decay (`--ema`), which
     /// sampling, evaluation and `generator.safetensors` then use; unset, none.
     pub ema: Option<f64>,
@@ -135,6 +139,8 @@ impl Default for TrainConfig {
             conditional: None,
             classes: Vec::new(),
             loss: Loss::default(),
+            d_steps: 1,
+            weight_clip: 0.01,
             ema: None,
             optimizer: AdamSettings::default(),
             seed: 0,
@@ -201,6 +207,7 @@ impl TrainConfig {
             loss: self.loss,
             lr_d: adam.lr_d.unwrap_or(adam.lr),
             lr_g: adam.lr_g.unwrap_or(adam.lr),
+            weight_clip: (self.loss == Loss::Wasserstein).then_some(self.weight_clip),
         }
     }
 
@@ -247,6 +254,7 @@ impl TrainConfig {
             ("--noise-dim", self.noise_dim),
             ("--sample-every", self.sample_every),
             ("--log-every", self.log_every),
+            ("--d-steps", self.d_steps),
         ];
         for (flag, value) in positive {
             if value == 0 {
@@ -278,6 +286,12 @@ impl TrainConfig {
             if !(0.0..1.0).contains(&beta) {
                 bail!("{flag} must be in [0, 1), got {beta}");
             }
+        }
+        if !(self.weight_clip.is_finite() && self.weight_clip > 0.0) {
+            bail!(
+                "--weight-clip must be a positive number (the paper's 0.01), got {}",
+                self.weight_clip
+            );
         }
         if let Some(decay) = self.ema.filter(|d| !(*d > 0.0 && *d < 1.0)) {
             bail!("--ema must be a decay between 0 and 1 (e.g. 0.999), got {decay}");
@@ -343,6 +357,8 @@ mod tests {
         assert!(bad(|c| c.optimizer.lr_g = Some(0.0)).contains("--lr-g"));
         assert!(bad(|c| c.optimizer.lr_d = Some(f64::INFINITY)).contains("--lr-d"));
         assert!(bad(|c| c.ema = Some(1.0)).contains("--ema"));
+        assert!(bad(|c| c.d_steps = 0).contains("--d-steps"));
+        assert!(bad(|c| c.weight_clip = -0.01).contains("--weight-clip"));
         assert!(bad(|c| c.ema = Some(f64::NAN)).contains("--ema"));
         assert!(TrainConfig::default().validate().is_ok());
     }

@@ -24,7 +24,8 @@ pub struct TrainingLog {
     log_every: u64,
     histogram_every: u64,
     batch_size: usize,
-    lr: f32,
+    /// D's and G's learning rates.
+    lr: (f32, f32),
     /// When and at which step the last scalars were logged.
     last: (Instant, u64),
 }
@@ -34,7 +35,7 @@ impl TrainingLog {
     /// as text; a resumed one drops what a killed run logged after its last checkpoint.
     pub fn open(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<Self> {
         let mut events = EventWriter::create(out)?;
-        let step = state.g_step;
+        let step = state.d_step;
         let (metrics, evals) = if step == 0 {
             events.text(0, "config", &config_text(state))?;
             events.text(0, "architecture", &architecture_text(gan))?;
@@ -57,17 +58,21 @@ impl TrainingLog {
             log_every: config.log_every as u64,
             histogram_every: config.histogram_every as u64,
             batch_size: config.batch_size,
-            lr: config.optimizer.lr as f32,
+            lr: {
+                let rates = config.step_settings();
+                (rates.lr_d as f32, rates.lr_g as f32)
+            },
             last: (Instant::now(), step),
         })
     }
 
-    /// True when the step about to run (`g_step + 1`) should also report its gradients.
+    /// True when the step about to run (`d_step + 1`) should also report its gradients.
     pub fn wants_gradients(&self, state: &RunState) -> bool {
-        self.histogram_every > 0 && (state.g_step + 1).is_multiple_of(self.histogram_every)
+        self.histogram_every > 0 && (state.d_step + 1).is_multiple_of(self.histogram_every)
     }
 
-    /// Logs what is due after the step `state.g_step`, done in `epoch`.
+    /// Logs what is due after the step `state.d_step` (iterations, each with a D step),
+    /// done in `epoch`.
     pub fn step(
         &mut self,
         state: &RunState,
@@ -76,7 +81,7 @@ impl TrainingLog {
         gradients: Option<Gradients>,
         gan: &Gan,
     ) -> anyhow::Result<()> {
-        let step = state.g_step;
+        let step = state.d_step;
         if step.is_multiple_of(self.log_every) {
             let images = (step - self.last.1) as usize * self.batch_size;
             let rate = images as f32 / self.last.0.elapsed().as_secs_f32();
@@ -86,8 +91,8 @@ impl TrainingLog {
                 ("loss_G", losses.loss_g),
                 ("D_x", losses.d_real),
                 ("D_G_z", losses.d_fake),
-                ("lr_D", self.lr),
-                ("lr_G", self.lr),
+                ("lr_D", self.lr.0),
+                ("lr_G", self.lr.1),
                 ("images_per_sec", rate),
             ];
             self.events.scalars(step, &scalars)?;

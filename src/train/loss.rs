@@ -24,6 +24,12 @@ pub enum Loss {
     /// Hinge (Lim & Ye 2017; Miyato et al. 2018): D `max(0, 1 − D(x)) + max(0, 1 + D(G(z)))`,
     /// G `−D(G(z))`.
     Hinge,
+    /// The Wasserstein GAN with weight clipping (Arjovsky et al. 2017): the critic D
+    /// minimises `D(G(z)) − D(x)`, G `−D(G(z))`, and D's weights are clipped to
+    /// `[−c, c]` after each of its steps (`--weight-clip`); the paper trains D five steps per
+    /// G step (`--d-steps 5`). WGAN-GP's gradient penalty needs a second backward pass that
+    /// burn does not offer (see `tests/losses.rs`).
+    Wasserstein,
 }
 
 impl Loss {
@@ -34,7 +40,15 @@ impl Loss {
             Loss::Minimax => "minimax",
             Loss::LeastSquares => "least-squares",
             Loss::Hinge => "hinge",
+            Loss::Wasserstein => "wasserstein",
         }
+    }
+
+    /// True for the losses on D's probability σ(logit), whose D loss falls to 0 when D
+    /// wins; false for those whose D loss has no floor at 0 (Wasserstein) or that are
+    /// margins (hinge, least squares).
+    pub fn is_cross_entropy(self) -> bool {
+        matches!(self, Loss::NonSaturating | Loss::Minimax)
     }
 
     /// D's loss from its logits on a real batch and on a generated one, each averaged over
@@ -56,6 +70,7 @@ impl Loss {
             Loss::Hinge => {
                 relu(real.neg().add_scalar(1.0)).mean() + relu(fake.add_scalar(1.0)).mean()
             }
+            Loss::Wasserstein => fake.mean() - real.mean(),
         }
     }
 
@@ -72,7 +87,7 @@ impl Loss {
                 let fake = fake.sub_scalar(1.0);
                 (fake.clone() * fake).mean().mul_scalar(0.5)
             }
-            Loss::Hinge => fake.mean().neg(),
+            Loss::Hinge | Loss::Wasserstein => fake.mean().neg(),
         }
     }
 }
@@ -171,6 +186,11 @@ mod tests {
                     + mean(fake.iter().map(|&x| (1.0 + x).max(0.0))),
                 -mean(fake.iter().copied()),
             ),
+            (
+                Loss::Wasserstein,
+                mean(fake.iter().copied()) - mean(real.iter().copied()),
+                -mean(fake.iter().copied()),
+            ),
         ];
         for (loss, want_d, want_g) in cases {
             let d = value(loss.discriminator(logits(&real), logits(&fake)));
@@ -202,6 +222,44 @@ mod tests {
         let log_sum = (1f32.exp() + 2f32.exp() + 3f32.exp()).ln();
         let want = ((log_sum - 3.0) + 3f32.ln()) / 2.0;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+
+    /// The gradient penalty of `f(x) = w·Σx²` at `x = (1, −2)`: `‖∂f/∂x‖² = Σ(2wx)²`,
+    /// computed with burn's autodiff, and whether burn tracks it for a second backward pass.
+    fn gradient_penalty(w: f32) -> (f32, bool) {
+        let device = Device::flex().autodiff();
+        let w: Tensor<2> =
+            Tensor::from_data(TensorData::new(vec![w], [1, 1]), &device).require_grad();
+        let x: Tensor<2> =
+            Tensor::from_data(TensorData::new(vec![1.0f32, -2.0], [1, 2]), &device).require_grad();
+        let f = (w * x.clone() * x.clone()).sum();
+        let grads = f.backward();
+        let dx = x.grad(&grads).expect("x's gradient");
+        let penalty = (dx.clone() * dx).sum();
+        let tracked = penalty.is_tracked();
+        (value(penalty), tracked)
+    }
+
+    /// WGAN-GP's penalty needs the gradient, with respect to D's weights, of a loss on D's
+    /// input gradients. Central differences of the penalty computed with burn show that
+    /// gradient is there (`dp/dw = 8w·Σx² = 28` at w = 0.7), but burn 0.22 returns input
+    /// gradients without an autodiff graph, so a backward pass through the penalty cannot
+    /// reach the weights; hence the Wasserstein loss with weight clipping in its place. If
+    /// burn starts tracking gradients, this test fails and WGAN-GP can be built.
+    #[test]
+    fn burn_cannot_differentiate_the_gradient_penalty() {
+        let (at, tracked) = gradient_penalty(0.7);
+        assert!((at - 4.0 * 0.49 * 5.0).abs() < 1e-4, "penalty {at}");
+        let h = 1e-2;
+        let central = (gradient_penalty(0.7 + h).0 - gradient_penalty(0.7 - h).0) / (2.0 * h);
+        assert!(
+            (central - 28.0).abs() < 1e-2,
+            "central difference {central}"
+        );
+        assert!(
+            !tracked,
+            "burn now tracks input gradients: WGAN-GP's penalty can be differentiated"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Training: the configuration, one iteration's two steps, and the loop over epochs.
 
 mod checkpoint_every;
+pub mod clip;
 mod config;
 pub mod ema;
 mod evaluation;

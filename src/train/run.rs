@@ -98,7 +98,8 @@ pub fn train(
         );
     }
     let settings = config.step_settings();
-    let mut d_wins = DWinsWatch::default();
+    // Only a cross-entropy D loss falls to 0 when D wins.
+    let mut d_wins = config.loss.is_cross_entropy().then(DWinsWatch::default);
     // Steps and time since the last checkpoint, for `--checkpoint-every`.
     let mut since_checkpoint = (0u64, Instant::now());
 
@@ -122,16 +123,20 @@ pub fn train(
             let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
                 .to_tensor(device);
             let inspect = log.wants_gradients(&state);
+            // With --d-steps k, G steps after every k-th D step.
+            let train_g = (state.d_step + 1).is_multiple_of(config.d_steps as u64);
             let (next, step, gradients) =
-                train_iteration(gan, (real, labels), noise, settings, inspect);
+                train_iteration(gan, (real, labels), noise, settings, (train_g, inspect));
             let StepLosses { loss_d, loss_g, .. } = step;
             gan = next;
-            if let Some(decay) = config.ema {
-                let average = gan.ema.take().expect("a run with --ema keeps an average");
-                gan.ema = Some(ema::update(average, &gan.generator, decay, state.g_step));
-            }
             state.d_step += 1;
-            state.g_step += 1;
+            if train_g {
+                if let Some(decay) = config.ema {
+                    let average = gan.ema.take().expect("a run with --ema keeps an average");
+                    gan.ema = Some(ema::update(average, &gan.generator, decay, state.g_step));
+                }
+                state.g_step += 1;
+            }
             state.batches_done = b + 1;
 
             for (name, loss) in [("discriminator", loss_d), ("generator", loss_g)] {
@@ -140,7 +145,7 @@ pub fn train(
                     bail!(
                         "training diverged: the {name}'s loss is {loss} at step {} (epoch {epoch}). \
                          The last checkpoint in {} is untouched; try a lower --lr.",
-                        state.g_step,
+                        state.d_step,
                         out.display()
                     );
                 }
@@ -148,7 +153,7 @@ pub fn train(
             state.epoch_loss_sums.0 += f64::from(loss_d);
             state.epoch_loss_sums.1 += f64::from(loss_g);
             log.step(&state, epoch, &step, gradients, &gan)?;
-            if let Some(warning) = d_wins.observe(loss_d) {
+            if let Some(warning) = d_wins.as_mut().and_then(|watch| watch.observe(loss_d)) {
                 bar.println(warning);
             }
             bar.set_message(format!("D {loss_d:.4}  G {loss_g:.4}"));
@@ -185,7 +190,7 @@ pub fn train(
             let path = out.join("samples").join(format!("epoch_{epoch:03}.png"));
             let picture = sample_picture(&gan, &state, device);
             let (png, size) = picture.save_png(&path, 2)?;
-            log.picture(state.g_step, &png, size, picture.channels)?;
+            log.picture(state.d_step, &png, size, picture.channels)?;
         }
         if !all_finite(&gan.generator) || !all_finite(&gan.discriminator) {
             bail!(
@@ -211,7 +216,7 @@ pub fn train(
                 scores.modes.classes_present,
                 if new_best { "  (best so far)" } else { "" }
             );
-            log.eval(state.g_step, epoch, &scores)?;
+            log.eval(state.d_step, epoch, &scores)?;
         }
         state.epochs_done = epoch + 1;
         state.batches_done = 0;
@@ -387,7 +392,7 @@ fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
 fn stopped(out: &Path, state: &RunState) -> Outcome {
     println!(
         "stopped after step {} (epoch {}, batch {}); checkpoint saved. Continue with:\n  dcgan train --out {} --resume",
-        state.g_step,
+        state.d_step,
         state.epochs_done,
         state.batches_done,
         out.display()

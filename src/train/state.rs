@@ -107,7 +107,8 @@ impl RunState {
     pub fn inference_generator(&self, gan: &Gan) -> Generator {
         let g = gan.ema.as_ref().unwrap_or(&gan.generator).valid();
         if self.config.debias_moving_averages {
-            g.with_debiased_moving_averages(g.moving_average_updates_per_step() * self.g_step)
+            // G runs in every iteration, D-only ones too (`--d-steps`).
+            g.with_debiased_moving_averages(g.moving_average_updates_per_step() * self.d_step)
         } else {
             g
         }

@@ -5,9 +5,9 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Int, Tensor};
 
-use super::Gan;
 use super::inspect::{self, NamedValues};
 use super::loss::{Loss, class_cross_entropy};
+use super::{Gan, clip};
 use crate::model::{Discriminator, Generator, Judgement};
 
 /// Losses and discriminator outputs of one iteration, for the logs.
@@ -29,13 +29,16 @@ pub struct StepLosses {
 pub struct DiscriminatorStep {
     /// D's loss.
     pub loss: Tensor<1>,
+    /// G's adversarial loss on D's judgement of the generated batch in this step.
+    pub loss_g_seen: Tensor<1>,
     /// Mean of sigmoid(D(x)) over the real batch.
     pub d_real: Tensor<1>,
     /// Mean of sigmoid(D(G(z))) over the generated batch.
     pub d_fake: Tensor<1>,
 }
 
-/// How one iteration trains: the loss and each network's learning rate.
+/// How one iteration trains: the loss, each network's learning rate, and the critic's
+/// weight clipping.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepSettings {
     /// The adversarial loss.
@@ -44,6 +47,8 @@ pub struct StepSettings {
     pub lr_d: f64,
     /// G's learning rate.
     pub lr_g: f64,
+    /// Clamp D's parameters to `[−c, c]` after its step (the Wasserstein loss's).
+    pub weight_clip: Option<f64>,
 }
 
 impl StepSettings {
@@ -53,6 +58,7 @@ impl StepSettings {
             loss: Loss::default(),
             lr_d: lr,
             lr_g: lr,
+            weight_clip: None,
         }
     }
 }
@@ -85,6 +91,7 @@ pub fn discriminator_step(
     let d_real = sigmoid(on_real.logits.clone().detach()).mean();
     let d_fake = sigmoid(on_fake.logits.clone().detach()).mean();
     let classes = [class_loss(&on_real, &labels), class_loss(&on_fake, &labels)];
+    let loss_g_seen = loss.generator(on_fake.logits.clone().detach());
     let mut loss = loss.discriminator(on_real.logits, on_fake.logits);
     for class in classes.into_iter().flatten() {
         loss = loss + class;
@@ -96,6 +103,7 @@ pub fn discriminator_step(
     let discriminator = optimizer.step(lr, discriminator, grads);
     let step = DiscriminatorStep {
         loss: loss.detach(),
+        loss_g_seen,
         d_real,
         d_fake,
     };
@@ -141,7 +149,9 @@ pub struct Gradients {
 }
 
 /// One iteration of the seed: a D step, then a G step on the same noise (the seed feeds the
-/// same `Z` to both), with `settings`' loss and learning rates. For a conditional GAN,
+/// same `Z` to both), with `settings`' loss and learning rates; without `train_g` (the
+/// iterations between G's steps with `--d-steps`), the D step alone, and the G loss
+/// reported is G's loss on D's judgement of that step. For a conditional GAN,
 /// `labels` are the real batch's classes, and G draws its images for the same classes.
 /// Returns the updated networks, both losses and D's mean outputs, and with `inspect` the
 /// gradients of both networks (a copy to the CPU; for the logs, now and then).
@@ -154,7 +164,7 @@ pub fn train_iteration(
     (real, labels): (Tensor<4>, Option<Tensor<1, Int>>),
     noise: Tensor<2>,
     settings: StepSettings,
-    inspect: bool,
+    (train_g, inspect): (bool, bool),
 ) -> (Gan, StepLosses, Option<Gradients>) {
     let Gan {
         generator,
@@ -173,14 +183,22 @@ pub fn train_iteration(
         (settings.loss, settings.lr_d),
         gradients.as_mut().map(|g| &mut g.discriminator),
     );
-    let (generator, loss_g) = generator_step(
-        generator,
-        &discriminator,
-        &mut optim_g,
-        (fake, labels),
-        (settings.loss, settings.lr_g),
-        gradients.as_mut().map(|g| &mut g.generator),
-    );
+    let discriminator = match settings.weight_clip {
+        Some(limit) => clip::clip_weights(discriminator, limit),
+        None => discriminator,
+    };
+    let (generator, loss_g) = if train_g {
+        generator_step(
+            generator,
+            &discriminator,
+            &mut optim_g,
+            (fake, labels),
+            (settings.loss, settings.lr_g),
+            gradients.as_mut().map(|g| &mut g.generator),
+        )
+    } else {
+        (generator, d_step.loss_g_seen.clone())
+    };
     let gan = Gan {
         generator,
         discriminator,
@@ -313,5 +331,58 @@ mod tests {
             );
             assert!(all_finite(&g));
         }
+    }
+
+    /// The largest magnitude of any parameter of `module`.
+    fn largest<M: Module>(module: &M) -> f32 {
+        struct Largest(f32);
+        impl burn::module::ModuleVisitor for Largest {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                let max = param.val().abs().max().into_scalar();
+                self.0 = self.0.max(max);
+            }
+        }
+        let mut largest = Largest(0.0);
+        module.visit(&mut largest);
+        largest.0
+    }
+
+    /// The Wasserstein loss clips D after its step; an iteration without a G step (as
+    /// `--d-steps` makes them) leaves G as it was.
+    #[test]
+    fn the_wasserstein_critic_is_clipped_and_d_only_iterations_keep_g() {
+        use rand::SeedableRng;
+        let (device, _, _, real, noise) = setup();
+        let config = crate::train::TrainConfig {
+            loss: Loss::Wasserstein,
+            weight_clip: 0.01,
+            ..crate::train::TrainConfig::default()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let gan = Gan::new(&config, &mut rng, &device);
+        assert!(largest(&gan.discriminator) > 0.01);
+        let before = gan.generator.clone();
+        let settings = config.step_settings();
+        let (gan, losses, _) = train_iteration(
+            gan,
+            (real.clone(), None),
+            noise.clone(),
+            settings,
+            (false, false),
+        );
+        assert!(largest(&gan.discriminator) <= 0.01);
+        assert!(losses.loss_g.is_finite());
+        // G's weights (its BatchNorm moving statistics advance in every iteration).
+        let weights = |g: &Generator| {
+            let mut all = inspect::parameters(g, "G");
+            all.retain(|(name, _)| !name.contains("running"));
+            all
+        };
+        assert!(
+            weights(&gan.generator) == weights(&before),
+            "G kept its weights"
+        );
+        let (gan, _, _) = train_iteration(gan, (real, None), noise, settings, (true, false));
+        assert!(weights(&gan.generator) != weights(&before), "G stepped");
     }
 }
