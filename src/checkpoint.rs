@@ -4,7 +4,8 @@
 //! [`RunState`]), `generator` and `discriminator` (burn records), `optim_g` and `optim_d`
 //! (burn optimiser records); for ACGAN and projection runs `discriminator_head` (the
 //! record of D's class head), and for runs with `--ema` `generator_ema` (the average's
-//! record, named as G's).
+//! record, named as G's), and for runs with `--spectral-norm` `spectral_norm` (the power
+//! iteration's vectors, JSON).
 //!
 //! A run directory keeps the latest checkpoint and the one before it, so a checkpoint
 //! damaged on disk costs one epoch, not the run.
@@ -20,6 +21,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::model::conditioning::ClassHead;
+use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, DiscriminatorNet, Generator, GeneratorNet};
 use crate::train::{Gan, RunState, TrainConfig, adam};
 use crate::{atomic_file, sections};
@@ -36,6 +38,8 @@ const SECTIONS: [&str; 5] = ["state", "generator", "discriminator", "optim_g", "
 const HEAD_SECTION: &str = "discriminator_head";
 /// The section of the moving average of G's weights, in runs that keep one.
 const EMA_SECTION: &str = "generator_ema";
+/// The section of the spectral normalisation's vectors (JSON), in runs that have it.
+const SPECTRAL_SECTION: &str = "spectral_norm";
 
 /// Writes the run to `dir/checkpoint.dcgan`, keeping the old one as `checkpoint.prev.dcgan`.
 ///
@@ -175,6 +179,13 @@ fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
     if let Some(ema) = &ema {
         named.push((EMA_SECTION, ema));
     }
+    let spectral = match &gan.spectral_norm {
+        Some(norm) => Some(serde_json::to_vec(&norm.to_values())?),
+        None => None,
+    };
+    if let Some(spectral) = &spectral {
+        named.push((SPECTRAL_SECTION, spectral));
+    }
     Ok(sections::encode(MAGIC, FORMAT_VERSION, &named))
 }
 
@@ -284,6 +295,16 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
         ),
         None => None,
     };
+    let spectral_norm = if state.config.spectral_norm {
+        let values = serde_json::from_slice(&section(SPECTRAL_SECTION)?)
+            .with_context(|| format!("section {SPECTRAL_SECTION} is not valid"))?;
+        Some(
+            SpectralNorm::from_values(&discriminator, values, device)
+                .with_context(|| format!("section {SPECTRAL_SECTION}"))?,
+        )
+    } else {
+        None
+    };
     let optim = |name: &str, bytes: Vec<u8>| {
         adam(&state.config.optimizer)
             .from_bytes(Bytes::from_bytes_vec(bytes))
@@ -297,6 +318,7 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
         optim_g,
         optim_d,
         ema,
+        spectral_norm,
     };
     Ok((state, gan))
 }

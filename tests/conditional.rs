@@ -1,7 +1,8 @@
-//! Conditional GANs (`--conditional cgan|acgan|projection`) and the stabilisers (`--ema`):
-//! trained on real MNIST digits and their labels, recorded in the run and the generator
-//! file, repeatable, resumed exactly (all options at once), and asked for classes by
-//! `sample --class` and `interpolate --class … --to-class …`.
+//! Conditional GANs (`--conditional cgan|acgan|projection`) with the other options
+//! (`--ema`, `--spectral-norm`, `--d-steps`, losses, two learning rates): trained on real
+//! MNIST digits and their labels, recorded in the run and the generator file, repeatable,
+//! resumed exactly with all options at once, and asked for classes by `sample --class`
+//! and `interpolate --class … --to-class …`.
 
 mod util;
 
@@ -181,6 +182,7 @@ fn a_conditional_run_is_repeatable_and_resumes_exactly() {
         "0.0001",
         "--d-steps",
         "2",
+        "--spectral-norm",
         "--ema",
         "0.99",
     ];

@@ -85,6 +85,10 @@ pub struct TrainArgs {
     /// [default: 0.01].
     #[arg(long, value_name = "C")]
     weight_clip: Option<f64>,
+    /// Spectral normalisation of D's weights: each matrix divided by its largest singular
+    /// value, estimated by one power iteration per step.
+    #[arg(long)]
+    spectral_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (e.g. 0.999);
     /// pictures, sample, eval and generator.safetensors then use it [default: none].
     #[arg(long, value_name = "DECAY")]
@@ -196,6 +200,7 @@ impl TrainArgs {
         set(&mut c.loss, self.loss);
         set(&mut c.d_steps, self.d_steps);
         set(&mut c.weight_clip, self.weight_clip);
+        c.spectral_norm |= self.spectral_norm;
         if self.ema.is_some() {
             c.ema = self.ema;
         }
@@ -239,6 +244,7 @@ impl TrainArgs {
             asked.ema = file.ema;
             asked.d_steps = file.d_steps;
             asked.weight_clip = file.weight_clip;
+            asked.spectral_norm = file.spectral_norm;
         }
         if let Some(preset) = self.preset {
             preset.apply(&mut asked);
@@ -343,6 +349,11 @@ impl TrainArgs {
                 "--weight-clip",
                 r.weight_clip.to_string(),
                 a.weight_clip.to_string(),
+            ),
+            (
+                "--spectral-norm",
+                r.spectral_norm.to_string(),
+                a.spectral_norm.to_string(),
             ),
             (
                 "--ema",
@@ -511,6 +522,9 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     }
     if config.loss == Loss::Wasserstein {
         extras += &format!(", D's weights clipped to ±{}", config.weight_clip);
+    }
+    if config.spectral_norm {
+        extras += ", spectral norm in D";
     }
     if let Some(decay) = config.ema {
         extras += &format!(", EMA of G {decay}");

@@ -14,6 +14,7 @@ pub mod init;
 pub mod padding;
 pub mod paper;
 pub mod seed;
+pub mod spectral_norm;
 
 pub use architecture::{Architecture, Family};
 pub use conditioning::{Conditional, Conditioning};

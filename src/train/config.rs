@@ -55,6 +55,8 @@ pub struct TrainConfig {
     pub d_steps: usize,
     /// The Wasserstein loss's clipping of D's parameters to `[−c, c]` (`--weight-clip`).
     pub weight_clip: f64,
+    /// Divide D's weight matrices by their largest singular value (`--spectral-norm`).
+    pub spectral_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (`--ema`), which
     /// sampling, evaluation and `generator.safetensors` then use; unset, none.
     pub ema: Option<f64>,
@@ -141,6 +143,7 @@ impl Default for TrainConfig {
             loss: Loss::default(),
             d_steps: 1,
             weight_clip: 0.01,
+            spectral_norm: false,
             ema: None,
             optimizer: AdamSettings::default(),
             seed: 0,

@@ -11,6 +11,7 @@ use burn::module::Module;
 
 use super::config::{AdamSettings, TrainConfig};
 
+use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, Generator};
 use crate::picture::{Noise, moving_noise, uniform_noise};
 
@@ -31,6 +32,8 @@ pub struct Gan {
     /// The moving average of G's weights (`--ema`), without autodiff; `None` when the run
     /// keeps none.
     pub ema: Option<Generator>,
+    /// The power iteration's vectors of D's spectral normalisation (`--spectral-norm`).
+    pub spectral_norm: Option<SpectralNorm>,
 }
 
 /// Everything about a run besides the networks: what a checkpoint needs to continue exactly.
@@ -89,10 +92,14 @@ impl Gan {
     pub fn new(config: &TrainConfig, rng: &mut ChaCha8Rng, device: &Device) -> Self {
         let arch = config.architecture().expect("a validated configuration");
         let generator = arch.generator(rng, device);
+        let discriminator = arch.discriminator(rng, device);
         Gan {
             ema: config.ema.map(|_| generator.valid()),
+            spectral_norm: config
+                .spectral_norm
+                .then(|| SpectralNorm::new(&discriminator, rng, device)),
             generator,
-            discriminator: arch.discriminator(rng, device),
+            discriminator,
             optim_g: adam(&config.optimizer),
             optim_d: adam(&config.optimizer),
         }

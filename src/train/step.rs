@@ -8,6 +8,7 @@ use burn::tensor::{Int, Tensor};
 use super::inspect::{self, NamedValues};
 use super::loss::{Loss, class_cross_entropy};
 use super::{Gan, clip};
+use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, Generator, Judgement};
 
 /// Losses and discriminator outputs of one iteration, for the logs.
@@ -79,15 +80,21 @@ fn class_loss(judgement: &Judgement, labels: &Option<Tensor<1, Int>>) -> Option<
 /// batches' classes. `fake` carries no gradient to G (detach it first). With `gradients`,
 /// D's gradients are copied there (named `D/…`) for the logs.
 pub fn discriminator_step(
-    discriminator: Discriminator,
+    (discriminator, spectral_norm): (Discriminator, Option<&mut SpectralNorm>),
     optimizer: &mut ModuleOptimizer,
     (real, fake): (Tensor<4>, Tensor<4>),
     labels: Option<Tensor<1, Int>>,
     (loss, lr): (Loss, f64),
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Discriminator, DiscriminatorStep) {
-    let on_real = discriminator.forward(real, labels.clone());
-    let on_fake = discriminator.forward(fake, labels.clone());
+    // With spectral normalisation D judges with its weights divided by their σ (one power
+    // iteration further); the gradients reach its own weights through that division.
+    let judge = match spectral_norm {
+        Some(norm) => norm.normalize(&discriminator, true),
+        None => discriminator.clone(),
+    };
+    let on_real = judge.forward(real, labels.clone());
+    let on_fake = judge.forward(fake, labels.clone());
     let d_real = sigmoid(on_real.logits.clone().detach()).mean();
     let d_fake = sigmoid(on_fake.logits.clone().detach()).mean();
     let classes = [class_loss(&on_real, &labels), class_loss(&on_fake, &labels)];
@@ -118,13 +125,17 @@ pub fn discriminator_step(
 /// `G/…`) for the logs.
 pub fn generator_step(
     generator: Generator,
-    discriminator: &Discriminator,
+    (discriminator, spectral_norm): (&Discriminator, Option<&mut SpectralNorm>),
     optimizer: &mut ModuleOptimizer,
     (fake, labels): (Tensor<4>, Option<Tensor<1, Int>>),
     (loss, lr): (Loss, f64),
     gradients: Option<&mut Vec<NamedValues>>,
 ) -> (Generator, Tensor<1>) {
     let frozen = discriminator.clone().no_grad();
+    let frozen = match spectral_norm {
+        Some(norm) => norm.normalize(&frozen, false),
+        None => frozen,
+    };
     let judgement = frozen.forward(fake, labels.clone());
     let class = class_loss(&judgement, &labels);
     let mut loss = loss.generator(judgement.logits);
@@ -172,11 +183,12 @@ pub fn train_iteration(
         mut optim_g,
         mut optim_d,
         ema,
+        mut spectral_norm,
     } = gan;
     let mut gradients = inspect.then(Gradients::default);
     let fake = generator.forward_for_iteration(noise, labels.clone());
     let (discriminator, d_step) = discriminator_step(
-        discriminator,
+        (discriminator, spectral_norm.as_mut()),
         &mut optim_d,
         (real, fake.clone().detach()),
         labels.clone(),
@@ -190,7 +202,7 @@ pub fn train_iteration(
     let (generator, loss_g) = if train_g {
         generator_step(
             generator,
-            &discriminator,
+            (&discriminator, spectral_norm.as_mut()),
             &mut optim_g,
             (fake, labels),
             (settings.loss, settings.lr_g),
@@ -205,6 +217,7 @@ pub fn train_iteration(
         optim_g,
         optim_d,
         ema,
+        spectral_norm,
     };
     // One read-back for the four figures: each read waits for the device.
     let figures = Tensor::cat(vec![d_step.loss, loss_g, d_step.d_real, d_step.d_fake], 0)
@@ -284,7 +297,7 @@ mod tests {
             for _ in 0..8 {
                 let fake = g.forward(noise.clone(), None).detach();
                 let (next, step) = discriminator_step(
-                    d,
+                    (d, None),
                     &mut optim,
                     (real.clone(), fake),
                     None,
@@ -320,7 +333,7 @@ mod tests {
             for _ in 0..8 {
                 let fake = g.forward(noise.clone(), None);
                 let (next, value) =
-                    generator_step(g, &d, &mut optim, (fake, None), (loss, 2e-4), None);
+                    generator_step(g, (&d, None), &mut optim, (fake, None), (loss, 2e-4), None);
                 g = next;
                 losses.push(scalar(value));
             }
