@@ -1,8 +1,8 @@
 //! Conditional GANs (`--conditional cgan|acgan|projection`) with the other options
-//! (`--ema`, `--spectral-norm`, `--d-steps`, losses, two learning rates): trained on real
-//! MNIST digits and their labels, recorded in the run and the generator file, repeatable,
-//! resumed exactly with all options at once, and asked for classes by `sample --class`
-//! and `interpolate --class … --to-class …`.
+//! (`--ema`, `--spectral-norm`, `--augment`, `--d-steps`, losses, two learning rates):
+//! trained on real MNIST digits and their labels, recorded in the run and the generator
+//! file, repeatable, resumed exactly with all options at once, and asked for classes by
+//! `sample --class` and `interpolate --class … --to-class …`.
 
 mod util;
 
@@ -183,6 +183,8 @@ fn a_conditional_run_is_repeatable_and_resumes_exactly() {
         "--d-steps",
         "2",
         "--spectral-norm",
+        "--augment",
+        "translation,cutout,color",
         "--ema",
         "0.99",
     ];

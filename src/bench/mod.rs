@@ -153,8 +153,13 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
             uniform_noise(config.batch_size, train_config.noise_dim, &mut rng).to_tensor(&device);
         let start = Instant::now();
         // Reading the losses back waits for the work to finish on any device.
-        let (next, _, _) =
-            train_iteration(gan, (real.clone(), None), noise, settings, (true, false));
+        let (next, _, _) = train_iteration(
+            gan,
+            (real.clone(), None),
+            (noise, None),
+            settings,
+            (true, false),
+        );
         gan = next;
         if i >= config.warmup {
             train_ms.push(start.elapsed().as_secs_f64() * 1e3);

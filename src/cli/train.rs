@@ -15,6 +15,7 @@ use crate::kernels::cpu;
 use crate::kernels::precision::{self, Precision};
 use crate::model::Conditioning;
 use crate::run_lock::RunLock;
+use crate::train::augment::Augmentation;
 use crate::train::{CheckpointEvery, Loss, Outcome, Preset, Start, TrainConfig, train};
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
@@ -85,6 +86,10 @@ pub struct TrainArgs {
     /// [default: 0.01].
     #[arg(long, value_name = "C")]
     weight_clip: Option<f64>,
+    /// DiffAugment: transform every image D sees, real and generated, with these (a
+    /// comma-separated list) [default: none].
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    augment: Option<Vec<Augmentation>>,
     /// Spectral normalisation of D's weights: each matrix divided by its largest singular
     /// value, estimated by one power iteration per step.
     #[arg(long)]
@@ -201,6 +206,9 @@ impl TrainArgs {
         set(&mut c.d_steps, self.d_steps);
         set(&mut c.weight_clip, self.weight_clip);
         c.spectral_norm |= self.spectral_norm;
+        if let Some(kinds) = &self.augment {
+            c.augment = kinds.clone();
+        }
         if self.ema.is_some() {
             c.ema = self.ema;
         }
@@ -245,6 +253,7 @@ impl TrainArgs {
             asked.d_steps = file.d_steps;
             asked.weight_clip = file.weight_clip;
             asked.spectral_norm = file.spectral_norm;
+            asked.augment = file.augment;
         }
         if let Some(preset) = self.preset {
             preset.apply(&mut asked);
@@ -356,6 +365,11 @@ impl TrainArgs {
                 a.spectral_norm.to_string(),
             ),
             (
+                "--augment",
+                augment_names(&r.augment),
+                augment_names(&a.augment),
+            ),
+            (
                 "--ema",
                 r.ema.map_or("none".to_string(), |d| d.to_string()),
                 a.ema.map_or("none".to_string(), |d| d.to_string()),
@@ -390,6 +404,15 @@ impl TrainArgs {
             })
             .collect())
     }
+}
+
+/// `--augment`'s value: the kinds, comma-separated, or `none`.
+fn augment_names(kinds: &[Augmentation]) -> String {
+    if kinds.is_empty() {
+        return "none".to_string();
+    }
+    let names: Vec<String> = kinds.iter().map(|k| k.name().to_string()).collect();
+    names.join(",")
 }
 
 fn set<T>(field: &mut T, value: Option<T>) {
@@ -525,6 +548,9 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     }
     if config.spectral_norm {
         extras += ", spectral norm in D";
+    }
+    if !config.augment.is_empty() {
+        extras += &format!(", DiffAugment {}", augment_names(&config.augment));
     }
     if let Some(decay) = config.ema {
         extras += &format!(", EMA of G {decay}");

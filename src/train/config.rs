@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use super::augment::Augmentation;
 use super::checkpoint_every::CheckpointEvery;
 use super::loss::Loss;
 use super::step::StepSettings;
@@ -55,6 +56,8 @@ pub struct TrainConfig {
     pub d_steps: usize,
     /// The Wasserstein loss's clipping of D's parameters to `[−c, c]` (`--weight-clip`).
     pub weight_clip: f64,
+    /// DiffAugment's transformations of every image D sees (`--augment`); empty for none.
+    pub augment: Vec<Augmentation>,
     /// Divide D's weight matrices by their largest singular value (`--spectral-norm`).
     pub spectral_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (`--ema`), which
@@ -144,6 +147,7 @@ impl Default for TrainConfig {
             d_steps: 1,
             weight_clip: 0.01,
             spectral_norm: false,
+            augment: Vec::new(),
             ema: None,
             optimizer: AdamSettings::default(),
             seed: 0,

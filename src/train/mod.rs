@@ -1,5 +1,6 @@
 //! Training: the configuration, one iteration's two steps, and the loop over epochs.
 
+pub mod augment;
 mod checkpoint_every;
 pub mod clip;
 mod config;

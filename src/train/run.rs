@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::tensor::Device;
 
+use super::augment::IterationAugment;
 use super::evaluation::{TrainingEvaluator, is_new_best, keep_as_best};
 use super::log::TrainingLog;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
@@ -122,11 +123,20 @@ pub fn train(
             let labels = config.conditional.map(|_| batcher.labels(b, device));
             let noise = uniform_noise(config.batch_size, config.noise_dim, &mut state.rng)
                 .to_tensor(device);
+            let augment = (!config.augment.is_empty()).then(|| {
+                let side = dataset.height;
+                IterationAugment::draw(&config.augment, config.batch_size, side, &mut state.rng)
+            });
             let inspect = log.wants_gradients(&state);
             // With --d-steps k, G steps after every k-th D step.
             let train_g = (state.d_step + 1).is_multiple_of(config.d_steps as u64);
-            let (next, step, gradients) =
-                train_iteration(gan, (real, labels), noise, settings, (train_g, inspect));
+            let (next, step, gradients) = train_iteration(
+                gan,
+                (real, labels),
+                (noise, augment),
+                settings,
+                (train_g, inspect),
+            );
             let StepLosses { loss_d, loss_g, .. } = step;
             gan = next;
             state.d_step += 1;

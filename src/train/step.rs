@@ -5,6 +5,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Int, Tensor};
 
+use super::augment::{BatchAugment, IterationAugment};
 use super::inspect::{self, NamedValues};
 use super::loss::{Loss, class_cross_entropy};
 use super::{Gan, clip};
@@ -173,7 +174,7 @@ pub struct Gradients {
 pub fn train_iteration(
     gan: Gan,
     (real, labels): (Tensor<4>, Option<Tensor<1, Int>>),
-    noise: Tensor<2>,
+    (noise, augment): (Tensor<2>, Option<IterationAugment>),
     settings: StepSettings,
     (train_g, inspect): (bool, bool),
 ) -> (Gan, StepLosses, Option<Gradients>) {
@@ -187,10 +188,18 @@ pub fn train_iteration(
     } = gan;
     let mut gradients = inspect.then(Gradients::default);
     let fake = generator.forward_for_iteration(noise, labels.clone());
+    // DiffAugment: what D sees, real and generated, in both steps, is augmented.
+    let seen = |images: Tensor<4>, draw: fn(&IterationAugment) -> &BatchAugment| match &augment {
+        Some(augment) => draw(augment).apply(images),
+        None => images,
+    };
     let (discriminator, d_step) = discriminator_step(
         (discriminator, spectral_norm.as_mut()),
         &mut optim_d,
-        (real, fake.clone().detach()),
+        (
+            seen(real, |a| &a.real),
+            seen(fake.clone().detach(), |a| &a.fake_d),
+        ),
         labels.clone(),
         (settings.loss, settings.lr_d),
         gradients.as_mut().map(|g| &mut g.discriminator),
@@ -204,7 +213,7 @@ pub fn train_iteration(
             generator,
             (&discriminator, spectral_norm.as_mut()),
             &mut optim_g,
-            (fake, labels),
+            (seen(fake, |a| &a.fake_g), labels),
             (settings.loss, settings.lr_g),
             gradients.as_mut().map(|g| &mut g.generator),
         )
@@ -379,7 +388,7 @@ mod tests {
         let (gan, losses, _) = train_iteration(
             gan,
             (real.clone(), None),
-            noise.clone(),
+            (noise.clone(), None),
             settings,
             (false, false),
         );
@@ -395,7 +404,8 @@ mod tests {
             weights(&gan.generator) == weights(&before),
             "G kept its weights"
         );
-        let (gan, _, _) = train_iteration(gan, (real, None), noise, settings, (true, false));
+        let (gan, _, _) =
+            train_iteration(gan, (real, None), (noise, None), settings, (true, false));
         assert!(weights(&gan.generator) != weights(&before), "G stepped");
     }
 }
