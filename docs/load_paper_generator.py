@@ -44,14 +44,18 @@ class Generator(nn.Module):
     def __init__(self, meta):
         super().__init__()
         self.nz = int(meta["noise_dim"])
-        self.net = generator(int(meta["image_size"]), int(meta["channels"]), self.nz,
-                             int(meta["g_width"]))
+        # A conditional generator takes the class's one-hot code after the noise.
+        self.classes = len(json.loads(meta.get("classes", "[]")))
+        self.net = generator(int(meta["image_size"]), int(meta["channels"]),
+                             self.nz + self.classes, int(meta["g_width"]))
         # dcgan's BatchNorm settings (PyTorch's defaults for this family).
         for m in self.net:
             if isinstance(m, nn.BatchNorm2d):
                 m.eps = float(meta["batch_norm_epsilon"])
 
-    def forward(self, z):
+    def forward(self, z, labels=None):
+        if self.classes:
+            z = torch.cat([z, nn.functional.one_hot(labels, self.classes).float()], 1)
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
@@ -74,6 +78,8 @@ def main():
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--noise", help="a .npy float32 array [n, noise_dim] to use as the noise")
+    p.add_argument("--class", dest="label", type=int, default=None,
+                   help="a conditional generator's class (default: the classes in turn)")
     a = p.parse_args()
     g, meta = load(a.weights)
     if a.noise:
@@ -81,8 +87,13 @@ def main():
     else:
         torch.manual_seed(a.seed)
         z = torch.rand(a.n, g.nz) * 2 - 1  # the file's noise: uniform(-1,1)
+    labels = None
+    if g.classes:
+        n = z.shape[0]
+        labels = (torch.full((n,), a.label) if a.label is not None
+                  else torch.arange(n) % g.classes)
     with torch.no_grad():
-        images = g(z).numpy()
+        images = g(z, labels).numpy()
     if a.out.endswith(".npy"):
         np.save(a.out, images)
         return

@@ -192,7 +192,18 @@ fn a_conditional_run_is_repeatable_and_resumes_exactly() {
     // The generator file holds the average, and says so.
     let bytes = read(home, "two/generator.safetensors");
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-    assert_eq!(meta.metadata().as_ref().unwrap()["ema_decay"], "0.99");
+    let meta = meta.metadata().clone().unwrap();
+    assert_eq!(meta["ema_decay"], "0.99");
+    // And how it was trained.
+    let training: serde_json::Value = serde_json::from_str(&meta["training"]).unwrap();
+    assert_eq!(training["loss"], "hinge");
+    assert_eq!(training["d_steps"], 2);
+    assert_eq!(training["spectral_norm"], true);
+    assert_eq!(training["conditional"], "acgan");
+    assert_eq!(
+        training["augment"],
+        serde_json::json!(["translation", "cutout", "color"])
+    );
     run(home, "plain", 2, &flags[..flags.len() - 2]);
     assert!(bytes != read(home, "plain/generator.safetensors"));
     run(home, "again", 2, &flags);

@@ -218,6 +218,29 @@ impl TrainConfig {
         }
     }
 
+    /// How the run trains, as one line of JSON for the generator file: the loss, the
+    /// learning rates and Adam's β1, D's steps, weight clipping, spectral norm,
+    /// augmentation, the moving average and the conditioning.
+    pub fn training_summary(&self) -> String {
+        let rates = self.step_settings();
+        serde_json::json!({
+            "loss": self.loss,
+            "lr_g": rates.lr_g,
+            "lr_d": rates.lr_d,
+            "beta1": self.optimizer.beta1,
+            "d_steps": self.d_steps,
+            "weight_clip": rates.weight_clip,
+            "spectral_norm": self.spectral_norm,
+            "augment": self.augment,
+            "ema": self.ema,
+            "conditional": self.conditional,
+            "epochs_planned": self.epochs,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+        })
+        .to_string()
+    }
+
     /// The run's networks: the sizes set, else the data set's own; conditional on the
     /// run's classes when `conditional` is set (an error until they are known).
     pub fn architecture(&self) -> anyhow::Result<Architecture> {

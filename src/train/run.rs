@@ -385,11 +385,13 @@ fn check_same_data(state: &RunState, data: &RunData) -> anyhow::Result<()> {
 fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
     checkpoint::save(out, state, gan)?;
     let config = &state.config;
+    let training = config.training_summary();
     let about = weights::Description {
         conditional: config.conditional.map(|c| (c, config.classes.as_slice())),
         epoch: state.epochs_done,
         debiased: config.debias_moving_averages,
         ema: config.ema,
+        training: Some(&training),
     };
     weights::save_generator(
         &state.inference_generator(gan),

@@ -96,6 +96,9 @@ pub struct Description<'a> {
     pub debiased: bool,
     /// The decay, when the weights are a moving average of G's (`--ema`).
     pub ema: Option<f64>,
+    /// How the generator was trained, as JSON (loss, learning rates, D's steps and
+    /// stabilisers), for the record; `None` when unknown.
+    pub training: Option<&'a str>,
 }
 
 /// The file's metadata for `g`: what another tool needs to rebuild and run it. A
@@ -108,6 +111,7 @@ fn metadata(g: &Generator, about: &Description) -> BTreeMap<&'static str, String
         epoch,
         debiased,
         ema,
+        training,
     } = *about;
     let (format, epsilon, momentum) = match g.family() {
         Family::Seed => (SEED_FORMAT, "0.001", "0.01"),
@@ -141,6 +145,9 @@ fn metadata(g: &Generator, about: &Description) -> BTreeMap<&'static str, String
     }
     if let Some(decay) = ema {
         meta.insert("ema_decay", decay.to_string());
+    }
+    if let Some(training) = training {
+        meta.insert("training", training.to_string());
     }
     meta
 }
@@ -378,6 +385,7 @@ mod tests {
             epoch: 3,
             debiased: true,
             ema: None,
+            training: Some(r#"{"loss":"hinge"}"#),
         };
         save_generator(g, &about, &path).unwrap();
         let first = std::fs::read(&path).unwrap();
