@@ -8,7 +8,8 @@
 //! and image grids, [`logging`] TensorBoard events, metrics and progress, [`report`] loss
 //! curves and the progress GIF, [`eval`] the classifier and the quality metrics, [`bench`]
 //! timings, [`kernels`] dcgan's own CPU kernels for burn, [`weights`] the portable generator
-//! file, and [`cli`] the commands.
+//! file, [`serve`] the web server that explores a generator in the browser, and [`cli`] the
+//! commands.
 
 pub mod atomic_file;
 pub mod bench;
@@ -26,5 +27,6 @@ pub mod picture;
 pub mod report;
 pub mod run_lock;
 pub mod sections;
+pub mod serve;
 pub mod train;
 pub mod weights;

@@ -1,5 +1,5 @@
 //! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan report`,
-//! `dcgan eval`, `dcgan classifier`, `dcgan bench`.
+//! `dcgan eval`, `dcgan classifier`, `dcgan bench`, `dcgan serve`.
 //!
 //! Each subcommand has a file that turns its flags into library calls.
 
@@ -8,6 +8,7 @@ mod classifier;
 mod eval;
 mod report;
 mod sample;
+mod serve;
 mod train;
 
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ enum Command {
     Classifier(classifier::ClassifierCommand),
     /// Measure training and sampling speed on random data.
     Bench(bench::BenchArgs),
+    /// Explore a generator in the browser: a local web server and its JSON/PNG API.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -53,5 +56,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args).map(|()| ExitCode::SUCCESS),
         Command::Classifier(command) => classifier::run(command).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::bench(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::serve(args).map(|()| ExitCode::SUCCESS),
     }
 }

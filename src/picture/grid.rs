@@ -122,9 +122,8 @@ impl ImageGrid {
         out
     }
 
-    /// Renders the grid and writes it as a PNG, atomically; returns the file's bytes and the
-    /// picture's width and height (for TensorBoard).
-    pub fn save_png(&self, path: &Path, scale: u32) -> anyhow::Result<(Vec<u8>, (u32, u32))> {
+    /// Renders the grid as PNG bytes; returns them and the picture's width and height.
+    pub fn png(&self, scale: u32) -> anyhow::Result<(Vec<u8>, (u32, u32))> {
         let image = self.render(scale);
         let mut bytes = Vec::new();
         image
@@ -133,9 +132,16 @@ impl ImageGrid {
                 image::ImageFormat::Png,
             )
             .context("encoding PNG")?;
+        Ok((bytes, image.dimensions()))
+    }
+
+    /// Renders the grid and writes it as a PNG, atomically; returns the file's bytes and the
+    /// picture's width and height (for TensorBoard).
+    pub fn save_png(&self, path: &Path, scale: u32) -> anyhow::Result<(Vec<u8>, (u32, u32))> {
+        let (bytes, size) = self.png(scale)?;
         atomic_file::write(path, &bytes)
             .with_context(|| format!("cannot write picture {}", path.display()))?;
-        Ok((bytes, image.dimensions()))
+        Ok((bytes, size))
     }
 }
 

@@ -1,0 +1,478 @@
+//! The routes: the page and its files, `/healthz`, and the JSON and PNG API under `/api/`.
+//!
+//! Every request is checked against [`Limits`] before any work: a bad one gets 400 with a
+//! JSON `{"error": …}` naming the field; an unknown path 404. Drawing runs on the blocking
+//! pool, at most two requests at a time, so the server stays responsive and its memory
+//! bounded whatever arrives.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Json, Query, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+use super::assets;
+use super::explorer::{Explorer, Path, between};
+use crate::picture::Noise;
+
+/// The most a request may ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Images in one picture.
+    pub images: usize,
+    /// Frames between two pinned vectors.
+    pub steps: usize,
+    /// Pinned vectors in one path.
+    pub pinned: usize,
+    /// Pixel magnification.
+    pub scale: u32,
+    /// Largest magnitude of a noise value.
+    pub magnitude: f32,
+    /// Bytes of a request body.
+    pub body: usize,
+}
+
+/// The server's limits.
+pub const LIMITS: Limits = Limits {
+    images: 256,
+    steps: 64,
+    pinned: 16,
+    scale: 8,
+    magnitude: 100.0,
+    body: 1 << 20,
+};
+
+/// Requests drawn at the same time; the rest wait their turn.
+const DRAWING_AT_ONCE: usize = 2;
+
+struct AppState {
+    explorer: Arc<Explorer>,
+    drawing: Semaphore,
+}
+
+/// The server's routes over `explorer`.
+pub fn router(explorer: Arc<Explorer>) -> Router {
+    let state = Arc::new(AppState {
+        explorer,
+        drawing: Semaphore::new(DRAWING_AT_ONCE),
+    });
+    Router::new()
+        .route("/", get(|| async { html(assets::INDEX_HTML) }))
+        .route("/index.html", get(|| async { html(assets::INDEX_HTML) }))
+        .route(
+            "/assets/app.js",
+            get(|| async { text("text/javascript; charset=utf-8", assets::APP_JS) }),
+        )
+        .route(
+            "/assets/style.css",
+            get(|| async { text("text/css; charset=utf-8", assets::STYLE_CSS) }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/api/info", get(info))
+        .route("/api/noise", get(noise))
+        .route("/api/sample", get(sample))
+        .route("/api/render", post(render))
+        .route("/api/interpolate", post(interpolate))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API route") })
+        .layer(DefaultBodyLimit::max(LIMITS.body))
+        .layer(middleware::from_fn(refuse_announced_oversize))
+        .with_state(state)
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// Answers 413 at once to a request whose `Content-Length` is over the limit, before its
+/// body is read (the body limit alone would wait for the bytes to arrive). Bodies sent
+/// without a length are cut at the limit as they are read.
+async fn refuse_announced_oversize(request: axum::extract::Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > LIMITS.body as u64) {
+        let message = format!("the request body is larger than {} bytes", LIMITS.body);
+        return error(StatusCode::PAYLOAD_TOO_LARGE, &message);
+    }
+    next.run(request).await
+}
+
+/// A refused request: its status and what to tell the client.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.0, &self.1)
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "error": message });
+    (status, Json(body)).into_response()
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn html(body: &'static str) -> Response {
+    text("text/html; charset=utf-8", body)
+}
+
+fn text(kind: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
+}
+
+fn png(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The query string's fields, or a 400 naming what is wrong.
+fn query(q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Result<Fields, ApiError> {
+    let Query(fields) = q.map_err(|e| bad(format!("bad query string: {e}")))?;
+    Ok(Fields(fields))
+}
+
+/// A query string's fields by name.
+struct Fields(HashMap<String, String>);
+
+impl Fields {
+    /// Field `name` as a number in `range`, or `default` when absent.
+    fn number<T>(
+        &self,
+        name: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ApiError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.0.get(name) else {
+            return Ok(default);
+        };
+        match raw.parse::<T>() {
+            Ok(v) if range.contains(&v) => Ok(v),
+            _ => Err(bad(format!(
+                "{name} must be a whole number from {} to {}, got {raw:?}",
+                range.start(),
+                range.end()
+            ))),
+        }
+    }
+}
+
+/// The class of field `what` (a number or a name), checked against the generator's.
+fn class_of(explorer: &Explorer, raw: &str, what: &str) -> Result<usize, ApiError> {
+    let classes = explorer.classes();
+    if classes.is_empty() {
+        return Err(bad(format!(
+            "{what}: this generator is unconditional and draws no chosen class"
+        )));
+    }
+    if let Some(index) = classes.iter().position(|c| c.eq_ignore_ascii_case(raw)) {
+        return Ok(index);
+    }
+    match raw.parse::<usize>() {
+        Ok(index) if index < classes.len() => Ok(index),
+        _ => Err(bad(format!(
+            "{what} {raw:?} is not one of the generator's {} classes (0 to {} or a name)",
+            classes.len(),
+            classes.len() - 1
+        ))),
+    }
+}
+
+/// One label per image: `class` for all, or the classes in turn; `None` when the generator
+/// is unconditional.
+fn labels(explorer: &Explorer, class: Option<usize>, n: usize) -> Option<Vec<usize>> {
+    let k = explorer.classes().len();
+    (k > 0).then(|| (0..n).map(|i| class.unwrap_or(i % k)).collect())
+}
+
+/// Draws on the blocking pool, a few requests at a time.
+async fn drawing<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&Explorer) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = state.drawing.acquire().await.map_err(|_| {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is stopping".into(),
+        )
+    })?;
+    let explorer = Arc::clone(&state.explorer);
+    tokio::task::spawn_blocking(move || work(&explorer))
+        .await
+        .map_err(|e| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("drawing failed: {e}"),
+            )
+        })?
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))
+}
+
+async fn healthz(State(state): Shared) -> Response {
+    let body = serde_json::json!({ "status": "ok", "generator": state.explorer.info() });
+    Json(body).into_response()
+}
+
+async fn info(State(state): Shared) -> Response {
+    let body = serde_json::json!({
+        "generator": state.explorer.info(),
+        "limits": {
+            "images": LIMITS.images,
+            "steps": LIMITS.steps,
+            "pinned": LIMITS.pinned,
+            "scale": LIMITS.scale,
+            "magnitude": LIMITS.magnitude,
+            "body_bytes": LIMITS.body,
+        },
+    });
+    Json(body).into_response()
+}
+
+/// The common fields of a grid request: seed, n, columns, scale, class.
+struct GridQuery {
+    seed: u64,
+    n: usize,
+    columns: usize,
+    scale: u32,
+    class: Option<usize>,
+}
+
+fn grid_query(explorer: &Explorer, fields: &Fields) -> Result<GridQuery, ApiError> {
+    let n = fields.number("n", 64usize, 1..=LIMITS.images)?;
+    let default_columns = (n as f64).sqrt().ceil() as usize;
+    Ok(GridQuery {
+        seed: fields.number("seed", 0u64, 0..=u64::MAX)?,
+        n,
+        columns: fields.number("columns", default_columns, 1..=LIMITS.images)?,
+        scale: fields.number("scale", 2u32, 1..=LIMITS.scale)?,
+        class: match fields.0.get("class") {
+            Some(raw) => Some(class_of(explorer, raw, "class")?),
+            None => None,
+        },
+    })
+}
+
+/// `GET /api/noise?seed=S&n=N`: the noise vectors `/api/sample` draws for that seed.
+async fn noise(
+    State(state): Shared,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let fields = query(q)?;
+    let g = grid_query(&state.explorer, &fields)?;
+    let noise = state.explorer.noise(g.seed, g.n);
+    let vectors: Vec<&[f32]> = noise.values.chunks(noise.dim).collect();
+    Ok(Json(serde_json::json!({ "seed": g.seed, "vectors": vectors })).into_response())
+}
+
+/// `GET /api/sample?seed=S&n=N[&class=K][&columns=C][&scale=X]`: a PNG grid of `n` samples,
+/// the same bytes for the same query.
+async fn sample(
+    State(state): Shared,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let fields = query(q)?;
+    let g = grid_query(&state.explorer, &fields)?;
+    let bytes = drawing(&state, move |explorer| {
+        let noise = explorer.noise(g.seed, g.n);
+        let labels = labels(explorer, g.class, g.n);
+        let grid = explorer.draw(&noise, labels.as_deref(), g.columns);
+        Ok(grid.png(g.scale)?.0)
+    })
+    .await?;
+    Ok(png(bytes))
+}
+
+/// Noise vectors sent by the page, checked.
+fn vectors(
+    explorer: &Explorer,
+    field: &str,
+    given: Vec<Vec<f32>>,
+    most: usize,
+) -> Result<Noise, ApiError> {
+    let dim = explorer.noise_dim();
+    if given.is_empty() || given.len() > most {
+        return Err(bad(format!(
+            "{field} must hold 1 to {most} vectors, got {}",
+            given.len()
+        )));
+    }
+    let mut values = Vec::with_capacity(given.len() * dim);
+    for (i, v) in given.iter().enumerate() {
+        if v.len() != dim {
+            return Err(bad(format!(
+                "{field}[{i}] has {} numbers, the generator takes {dim}",
+                v.len()
+            )));
+        }
+        if let Some(x) = v
+            .iter()
+            .find(|x| !x.is_finite() || x.abs() > LIMITS.magnitude)
+        {
+            return Err(bad(format!(
+                "{field}[{i}] holds {x}; noise values must be finite and at most {} in size",
+                LIMITS.magnitude
+            )));
+        }
+        values.extend(v);
+    }
+    Ok(Noise {
+        count: given.len(),
+        dim,
+        values,
+    })
+}
+
+/// A JSON body, or a 400 saying why it is not one.
+fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    json.map(|Json(v)| v).map_err(|e| match e {
+        JsonRejection::BytesRejection(_) => ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {} bytes", LIMITS.body),
+        ),
+        other => bad(format!("bad JSON body: {}", other.body_text())),
+    })
+}
+
+/// `POST /api/render`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenderRequest {
+    vectors: Vec<Vec<f32>>,
+    #[serde(default)]
+    classes: Option<Vec<String>>,
+    #[serde(default)]
+    columns: Option<usize>,
+    #[serde(default)]
+    scale: Option<u32>,
+}
+
+/// `POST /api/render {"vectors": [[…]], "classes"?: […], "columns"?: C, "scale"?: X}`: a PNG
+/// of the images of the given vectors (for a conditional generator, of the given classes,
+/// one per vector, or the classes in turn).
+async fn render(
+    State(state): Shared,
+    json: Result<Json<RenderRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let explorer = &state.explorer;
+    let noise = vectors(explorer, "vectors", request.vectors, LIMITS.images)?;
+    let labels = match request.classes {
+        Some(classes) if classes.len() != noise.count => {
+            return Err(bad(format!(
+                "classes has {} entries for {} vectors",
+                classes.len(),
+                noise.count
+            )));
+        }
+        Some(classes) => Some(
+            classes
+                .iter()
+                .map(|c| class_of(explorer, c, "classes"))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => labels(explorer, None, noise.count),
+    };
+    let columns = request.columns.unwrap_or(noise.count);
+    if !(1..=LIMITS.images).contains(&columns) {
+        return Err(bad(format!("columns must be from 1 to {}", LIMITS.images)));
+    }
+    let scale = request.scale.unwrap_or(2);
+    if !(1..=LIMITS.scale).contains(&scale) {
+        return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
+    }
+    let bytes = drawing(&state, move |explorer| {
+        let grid = explorer.draw(&noise, labels.as_deref(), columns);
+        Ok(grid.png(scale)?.0)
+    })
+    .await?;
+    Ok(png(bytes))
+}
+
+/// `POST /api/interpolate`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterpolateRequest {
+    vectors: Vec<Vec<f32>>,
+    steps: usize,
+    #[serde(default = "linear")]
+    path: Path,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(default)]
+    scale: Option<u32>,
+}
+
+fn linear() -> Path {
+    Path::Linear
+}
+
+/// `POST /api/interpolate {"vectors": [a, b, …], "steps": S, "path"?: "linear"|"slerp",
+/// "class"?: K}`: a PNG strip, one row of `steps` frames from each pinned vector to the
+/// next.
+async fn interpolate(
+    State(state): Shared,
+    json: Result<Json<InterpolateRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let explorer = &state.explorer;
+    if request.vectors.len() < 2 {
+        return Err(bad(
+            "vectors must hold at least 2 pinned vectors to go between",
+        ));
+    }
+    let pinned = vectors(explorer, "vectors", request.vectors, LIMITS.pinned)?;
+    if !(2..=LIMITS.steps).contains(&request.steps) {
+        return Err(bad(format!("steps must be from 2 to {}", LIMITS.steps)));
+    }
+    let class = match &request.class {
+        Some(raw) => Some(class_of(explorer, raw, "class")?),
+        None => None,
+    };
+    let scale = request.scale.unwrap_or(2);
+    if !(1..=LIMITS.scale).contains(&scale) {
+        return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
+    }
+    let dim = pinned.dim;
+    let ends: Vec<&[f32]> = pinned.values.chunks(dim).collect();
+    let mut values = Vec::new();
+    for pair in ends.windows(2) {
+        for point in between(pair[0], pair[1], request.steps, request.path) {
+            values.extend(point);
+        }
+    }
+    let count = values.len() / dim;
+    let noise = Noise { count, dim, values };
+    let steps = request.steps;
+    let labels = labels(explorer, class, count).map(|mut l| {
+        // Without a class, the whole path is drawn as the first class.
+        if class.is_none() {
+            l.iter_mut().for_each(|c| *c = 0);
+        }
+        l
+    });
+    let bytes = drawing(&state, move |explorer| {
+        let grid = explorer.draw(&noise, labels.as_deref(), steps);
+        Ok(grid.png(scale)?.0)
+    })
+    .await?;
+    Ok(png(bytes))
+}

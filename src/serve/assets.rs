@@ -1,0 +1,9 @@
+//! The page's files, embedded in the binary so that `dcgan serve` needs nothing else and
+//! loads with no network: plain HTML, CSS and JavaScript, no build step.
+
+/// `/`: the page.
+pub const INDEX_HTML: &str = include_str!("assets/index.html");
+/// `/assets/app.js`: the page's script.
+pub const APP_JS: &str = include_str!("assets/app.js");
+/// `/assets/style.css`: the page's style.
+pub const STYLE_CSS: &str = include_str!("assets/style.css");

@@ -1,0 +1,162 @@
+//! What the server knows and draws: the generator, its classes, and the noise and paths
+//! that requests name.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::checkpoint::LoadedGenerator;
+use crate::model::Generator;
+use crate::picture::{ImageGrid, Noise, images_from_tensor, uniform_noise};
+
+/// A loaded generator, ready to draw for requests.
+pub struct Explorer {
+    generator: Generator,
+    classes: Vec<String>,
+    device: Device,
+    describe: String,
+}
+
+/// What `/healthz` and `/api/info` tell about the generator.
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    /// The networks, in words.
+    pub model: String,
+    /// Length of the noise vectors.
+    pub noise_dim: usize,
+    /// Side of the square images.
+    pub image_size: usize,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// A conditional generator's class names, by label; empty otherwise.
+    pub classes: Vec<String>,
+}
+
+/// How to go from one noise vector to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Path {
+    /// Straight lines.
+    Linear,
+    /// Great circles, keeping the vectors' length between the ends' (Shoemake's slerp).
+    Slerp,
+}
+
+impl Explorer {
+    /// An explorer of `loaded`'s generator on `device`.
+    pub fn new(loaded: LoadedGenerator, device: Device) -> Self {
+        let g = &loaded.generator;
+        let side = g.image_size();
+        let colour = if g.channels() == 3 { "RGB" } else { "grey" };
+        let mut describe = format!(
+            "{side}×{side} {colour}, noise {}, {}",
+            g.noise_dim(),
+            match g.family() {
+                crate::model::Family::Seed => "the seed's DCGAN",
+                crate::model::Family::Paper => "the DCGAN paper's family",
+            }
+        );
+        if !loaded.classes.is_empty() {
+            describe += &format!(", {} classes", loaded.classes.len());
+        }
+        Explorer {
+            generator: loaded.generator,
+            classes: loaded.classes,
+            device,
+            describe,
+        }
+    }
+
+    /// The generator in one line.
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    /// What the generator is.
+    pub fn info(&self) -> Info {
+        let g = &self.generator;
+        Info {
+            model: self.describe.clone(),
+            noise_dim: g.noise_dim(),
+            image_size: g.image_size(),
+            channels: g.channels(),
+            classes: self.classes.clone(),
+        }
+    }
+
+    /// Length of the noise vectors.
+    pub fn noise_dim(&self) -> usize {
+        self.generator.noise_dim()
+    }
+
+    /// The class names, by label (empty for an unconditional generator).
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// The `n` noise vectors of `seed`: the same for the same seed, as `dcgan sample --seed`
+    /// draws them.
+    pub fn noise(&self, seed: u64, n: usize) -> Noise {
+        uniform_noise(n, self.noise_dim(), &mut ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    /// The images of `noise`, for a conditional generator of `labels` (one per vector),
+    /// laid out `columns` to a row.
+    pub fn draw(&self, noise: &Noise, labels: Option<&[usize]>, columns: usize) -> ImageGrid {
+        let codes = labels.map(|labels| {
+            let k = self.classes.len();
+            let values: Vec<f32> = labels
+                .iter()
+                .flat_map(|&label| (0..k).map(move |c| f32::from(u8::from(c == label))))
+                .collect();
+            Tensor::from_data(TensorData::new(values, [labels.len(), k]), &self.device)
+        });
+        let images = self
+            .generator
+            .forward_with_codes(noise.to_tensor(&self.device), codes);
+        images_from_tensor(images, columns)
+    }
+}
+
+/// `steps` vectors from `a` to `b`, both included, along `path`.
+pub fn between(a: &[f32], b: &[f32], steps: usize, path: Path) -> Vec<Vec<f32>> {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let cos = (dot / (norm(a) * norm(b))).clamp(-1.0, 1.0);
+    let omega = cos.acos();
+    (0..steps)
+        .map(|k| {
+            let t = k as f32 / (steps - 1) as f32;
+            // Nearly parallel vectors (or a zero one): the straight line is the arc.
+            let (wa, wb) = if path == Path::Slerp && omega.sin().abs() > 1e-4 {
+                let s = omega.sin();
+                (((1.0 - t) * omega).sin() / s, (t * omega).sin() / s)
+            } else {
+                (1.0 - t, t)
+            };
+            a.iter().zip(b).map(|(x, y)| wa * x + wb * y).collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_start_and_end_at_the_ends_and_slerp_keeps_length() {
+        let (a, b) = ([1.0f32, 0.0], [0.0f32, 1.0]);
+        for path in [Path::Linear, Path::Slerp] {
+            let points = between(&a, &b, 5, path);
+            assert_eq!(points.len(), 5);
+            assert_eq!(points[0], a);
+            assert!((points[4][1] - 1.0).abs() < 1e-6 && points[4][0].abs() < 1e-6);
+        }
+        let middle = &between(&a, &b, 3, Path::Slerp)[1];
+        let length = (middle[0] * middle[0] + middle[1] * middle[1]).sqrt();
+        assert!((length - 1.0).abs() < 1e-6, "{length}");
+        let straight = &between(&a, &b, 3, Path::Linear)[1];
+        assert_eq!(straight, &vec![0.5, 0.5]);
+    }
+}

@@ -1,0 +1,70 @@
+//! `dcgan serve`: a local web server to explore a trained generator in the browser, and the
+//! JSON and PNG API its page uses (documented in `docs/serve.md`).
+//!
+//! The page and its script are embedded in the binary ([`assets`]); the server reads only
+//! the generator it was given and writes nothing. It listens on loopback unless `--addr`
+//! says otherwise, and every request's size is checked before any work ([`api`]).
+
+mod api;
+mod assets;
+mod explorer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+pub use api::{Limits, router};
+pub use explorer::Explorer;
+
+use crate::checkpoint;
+use crate::device::DeviceKind;
+
+/// What `dcgan serve` serves, and where.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// A run directory, a checkpoint file or a `generator.safetensors`.
+    pub checkpoint: PathBuf,
+    /// Address to listen on; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Where to generate.
+    pub device: DeviceKind,
+}
+
+/// Loads the generator and serves it until Ctrl-C.
+pub fn run(options: ServeOptions) -> anyhow::Result<()> {
+    let device = options.device.device()?;
+    let loaded = checkpoint::load_generator(&options.checkpoint, &device)?;
+    let explorer = Arc::new(Explorer::new(loaded, device));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the web server's runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.addr)
+            .await
+            .with_context(|| format!("--addr {}: cannot listen there", options.addr))?;
+        let local = listener.local_addr()?;
+        if !local.ip().is_loopback() {
+            eprintln!(
+                "warning: --addr {local} is reachable from other machines; anyone who can \
+                 reach it can use this generator (dcgan serve has no login)"
+            );
+        }
+        println!(
+            "serving {} ({}) on http://{local}/ ; Ctrl-C stops",
+            options.checkpoint.display(),
+            explorer.describe()
+        );
+        axum::serve(listener, router(explorer))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the web server failed")?;
+        println!("stopped");
+        Ok(())
+    })
+}

@@ -1,0 +1,425 @@
+//! `dcgan serve` over real HTTP on loopback: the fixed routes, every bad request answered
+//! with a JSON error before any work, a load of 8 concurrent clients with flat memory, and
+//! a clean stop that leaves the run directory as it was.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, SystemTime};
+
+use util::{dcgan, mnist_dir, ok};
+
+/// A short trained run in `home/out`: 3 batches of real digits, conditional when asked.
+fn train(home: &Path, out: &str, extra: &[&str]) {
+    ok(dcgan(home)
+        .args(["train", "--data-dir"])
+        .arg(mnist_dir())
+        .args([
+            "--epochs",
+            "1",
+            "--limit-batches",
+            "3",
+            "--batch-size",
+            "32",
+        ])
+        .args(["--seed", "2", "--out", out])
+        .args(extra));
+}
+
+/// A running server and its address.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts `dcgan serve` on a free loopback port and waits for its URL.
+    fn start(home: &Path, source: &[&str]) -> Server {
+        let mut child = dcgan(home)
+            .arg("serve")
+            .args(source)
+            .args(["--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dcgan serve starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = lines.next().expect("a first line").unwrap();
+        let base = line
+            .split("on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The server's resident memory in kB, from /proc.
+    fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Stops the server as Ctrl-C would, and checks that it exits cleanly.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "dcgan serve exited with {status}");
+    }
+}
+
+impl Drop for Server {
+    /// A failed test leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Status line and body of a POST that announces `announced` body bytes but sends only
+/// the first few: the server must refuse it from the header alone.
+fn post_announcing(base: &str, path: &str, announced: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {announced}\r\nConnection: close\r\n\r\n{{\"vectors\": ["
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let reply = String::from_utf8_lossy(&reply).to_string();
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    let body = reply.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build(),
+    )
+}
+
+/// Status, content type and body of a GET.
+fn get(url: &str) -> (u16, String, Vec<u8>) {
+    answer(agent().get(url).call().unwrap())
+}
+
+/// Status, content type and body of a POST of `json`.
+fn post(url: &str, json: &str) -> (u16, String, Vec<u8>) {
+    let response = agent()
+        .post(url)
+        .content_type("application/json")
+        .send(json.as_bytes())
+        .unwrap();
+    answer(response)
+}
+
+fn answer(mut response: ureq::http::Response<ureq::Body>) -> (u16, String, Vec<u8>) {
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap();
+    (response.status().as_u16(), kind, body)
+}
+
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    let image = image::load_from_memory(bytes).expect("a PNG");
+    (image.width(), image.height())
+}
+
+/// Every file of `dir` with its length and modification time.
+fn listing(dir: &Path) -> BTreeMap<String, (u64, SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                let name = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                out.insert(name, (meta.len(), meta.modified().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fixed_routes_answer_and_samples_repeat_by_seed() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    train(home, "run", &[]);
+    let server = Server::start(home, &["--run", "run"]);
+
+    let (status, kind, body) = get(&server.url("/healthz"));
+    assert_eq!((status, kind.as_str()), (200, "application/json"));
+    let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["generator"]["noise_dim"], 100);
+
+    let sample = |query: &str| get(&server.url(&format!("/api/sample?{query}")));
+    let (status, kind, first) = sample("seed=5&n=16");
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    // 4 × 4 images of 28 × 2 pixels, 2 pixels between and around them.
+    assert_eq!(png_size(&first), (4 * 58 + 2, 4 * 58 + 2));
+    assert_eq!(
+        sample("seed=5&n=16").2,
+        first,
+        "the same seed, the same bytes"
+    );
+    assert!(sample("seed=6&n=16").2 != first);
+
+    // The noise behind a sample, drawn again through /api/render, gives the same images.
+    let (_, _, noise) = get(&server.url("/api/noise?seed=5&n=16"));
+    let noise: serde_json::Value = serde_json::from_slice(&noise).unwrap();
+    let vectors = &noise["vectors"];
+    assert_eq!(vectors.as_array().unwrap().len(), 16);
+    let body = serde_json::json!({ "vectors": vectors, "columns": 4 }).to_string();
+    let (status, _, rendered) = post(&server.url("/api/render"), &body);
+    assert_eq!(status, 200);
+    assert_eq!(rendered, first);
+
+    let body = serde_json::json!({
+        "vectors": [vectors[0], vectors[1], vectors[2]], "steps": 5, "path": "slerp"
+    })
+    .to_string();
+    let (status, _, strip) = post(&server.url("/api/interpolate"), &body);
+    assert_eq!(status, 200);
+    assert_eq!(
+        png_size(&strip),
+        (5 * 58 + 2, 2 * 58 + 2),
+        "a row per segment"
+    );
+
+    // The page and its files load from the binary.
+    let (status, kind, page) = get(&server.url("/"));
+    assert_eq!((status, kind.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(String::from_utf8(page).unwrap().contains("/assets/app.js"));
+    assert_eq!(get(&server.url("/assets/app.js")).0, 200);
+    server.stop();
+}
+
+#[test]
+fn bad_requests_get_a_json_error_before_any_work() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    train(home, "run", &["--conditional", "cgan"]);
+    let server = Server::start(home, &["--checkpoint", "run/generator.safetensors"]);
+    let v = |n: usize| serde_json::json!(vec![0.5f32; n]);
+    let cases: Vec<(&str, Option<String>, u16, &str)> = vec![
+        ("/api/sample?n=0", None, 400, "n must be"),
+        ("/api/sample?n=257", None, 400, "n must be"),
+        ("/api/sample?n=1e9", None, 400, "n must be"),
+        ("/api/sample?seed=-1", None, 400, "seed must be"),
+        ("/api/sample?scale=99", None, 400, "scale must be"),
+        (
+            "/api/sample?class=12",
+            None,
+            400,
+            "not one of the generator's 10 classes",
+        ),
+        ("/api/sample?class=%00", None, 400, "not one of"),
+        ("/api/noise?n=100000", None, 400, "n must be"),
+        ("/api/nothing", None, 404, "no such"),
+        ("/../../etc/passwd", None, 404, "no such"),
+        ("/assets/../Cargo.toml", None, 404, "no such"),
+        ("/assets/%2e%2e/%2e%2e/Cargo.toml", None, 404, "no such"),
+        (
+            "/api/render",
+            Some(r#"{"vectors": [[1, 2]]}"#.into()),
+            400,
+            "has 2 numbers",
+        ),
+        (
+            "/api/render",
+            Some(r#"{"vectors": []}"#.into()),
+            400,
+            "1 to 256 vectors",
+        ),
+        (
+            "/api/render",
+            Some(r#"{"vectors": [[NaN]]}"#.into()),
+            400,
+            "bad JSON",
+        ),
+        (
+            "/api/render",
+            Some(serde_json::json!({"vectors": [vec![1e9f32; 100]]}).to_string()),
+            400,
+            "finite and at most 100",
+        ),
+        (
+            "/api/render",
+            Some(serde_json::json!({"vectors": vec![v(100); 257]}).to_string()),
+            400,
+            "1 to 256 vectors",
+        ),
+        (
+            "/api/render",
+            Some(serde_json::json!({"vectors": [v(100)], "classes": ["7", "8"]}).to_string()),
+            400,
+            "classes has 2 entries",
+        ),
+        (
+            "/api/render",
+            Some(serde_json::json!({"vectors": [v(100)], "colour": 1}).to_string()),
+            400,
+            "unknown field",
+        ),
+        ("/api/render", Some("not json".into()), 400, "bad JSON"),
+        (
+            "/api/interpolate",
+            Some(serde_json::json!({"vectors": [v(100)], "steps": 5}).to_string()),
+            400,
+            "at least 2",
+        ),
+        (
+            "/api/interpolate",
+            Some(serde_json::json!({"vectors": [v(100), v(100)], "steps": 1000}).to_string()),
+            400,
+            "steps must be",
+        ),
+        (
+            "/api/interpolate",
+            Some(
+                serde_json::json!({"vectors": [v(100), v(100)], "steps": 4, "path": "zigzag"})
+                    .to_string(),
+            ),
+            400,
+            "bad JSON",
+        ),
+        (
+            "/api/interpolate",
+            Some(serde_json::json!({"vectors": vec![v(100); 17], "steps": 4}).to_string()),
+            400,
+            "1 to 16 vectors",
+        ),
+    ];
+    for (path, body, want, says) in &cases {
+        let (status, kind, answer) = match body {
+            Some(body) => post(&server.url(path), body),
+            None => get(&server.url(path)),
+        };
+        let answer = String::from_utf8_lossy(&answer).to_string();
+        assert_eq!(status, *want, "{path}: {answer}");
+        assert_eq!(kind, "application/json", "{path}");
+        let error: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let message = error["error"].as_str().unwrap();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    // A body announced past the limit is refused from its header, before it is read.
+    let (status, answer) = post_announcing(&server.base, "/api/render", 50 << 20);
+    assert_eq!(status, 413, "{answer}");
+    // A class by name, and still alive after all that.
+    assert_eq!(get(&server.url("/api/sample?class=7&n=4")).0, 200);
+    assert_eq!(get(&server.url("/healthz")).0, 200);
+    server.stop();
+}
+
+#[test]
+fn eight_clients_500_requests_flat_memory_and_nothing_written() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    train(home, "run", &[]);
+    let before = listing(&home.join("run"));
+    let server = Server::start(home, &["--run", "run"]);
+    let vector = serde_json::json!(vec![0.25f32; 100]);
+    let render = serde_json::json!({ "vectors": vec![vector.clone(); 8] }).to_string();
+    let path =
+        serde_json::json!({ "vectors": [vector, vec![-0.25f32; 100]], "steps": 8 }).to_string();
+    let round = |client: usize, i: usize| -> u16 {
+        let seed = client * 1000 + i;
+        let (status, kind, body) = match i % 5 {
+            0 => get(&server.url(&format!("/api/sample?seed={seed}&n=64"))),
+            1 => get(&server.url(&format!("/api/noise?seed={seed}&n=8"))),
+            2 => post(&server.url("/api/render"), &render),
+            3 => post(&server.url("/api/interpolate"), &path),
+            _ => get(&server.url("/healthz")),
+        };
+        match i % 5 {
+            1 | 4 => assert!(kind.starts_with("application/json") && !body.is_empty()),
+            _ => {
+                assert_eq!(kind, "image/png");
+                png_size(&body);
+            }
+        }
+        status
+    };
+    // 8 clients, 63 mixed requests each; all answered correctly.
+    let load = |offset: usize| {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..8)
+                .map(|client| {
+                    let round = &round;
+                    scope.spawn(move || {
+                        (0..63)
+                            .filter(|&i| round(offset + client, i) != 200)
+                            .count()
+                    })
+                })
+                .collect();
+            let failed: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+            assert_eq!(failed, 0, "every request answered correctly");
+        });
+    };
+    // The first load brings the server to its working size (threads, the allocator's
+    // pages); a second one must not grow it further.
+    load(0);
+    let warm = server.rss_kb();
+    load(8);
+    let after = server.rss_kb();
+    assert!(
+        after < warm + 16 * 1024,
+        "memory grew from {warm} kB to {after} kB over a second 504 requests"
+    );
+    server.stop();
+    assert_eq!(
+        listing(&home.join("run")),
+        before,
+        "the run directory is untouched"
+    );
+}
