@@ -1,0 +1,101 @@
+// Drives `dcgan serve`'s page in headless Chromium (Debian's, through playwright-core): the
+// page loads with no request beyond the server, the grid's image decodes, a click pins a
+// vector, moving a slider redraws its image, two pins give an interpolation strip, and the
+// view is in the URL. Exits non-zero on the first failure.
+//
+//   node tests/browser/check_page.mjs BASE_URL [SCREENSHOT.png]
+//
+// PLAYWRIGHT_DIR names the directory where playwright-core is installed (npm --prefix).
+import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [base, screenshot] = process.argv.slice(2);
+if (!base) throw new Error("usage: check_page.mjs BASE_URL [SCREENSHOT.png]");
+const require = createRequire(join(process.env.PLAYWRIGHT_DIR || ".", "package.json"));
+const { chromium } = require("playwright-core");
+
+const profile = mkdtempSync(join(tmpdir(), "dcgan-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"],
+  viewport: { width: 1400, height: 1000 },
+});
+
+function check(ok, what) {
+  if (!ok) throw new Error(`failed: ${what}`);
+  console.log(`ok: ${what}`);
+}
+
+try {
+  const page = await context.newPage();
+  const elsewhere = [];
+  page.on("request", (r) => {
+    const url = r.url();
+    if (!url.startsWith(base) && !url.startsWith("blob:") && !url.startsWith("data:")) elsewhere.push(url);
+  });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  await page.goto(`${base}/#seed=3&n=16`);
+  const decoded = (selector) => page.waitForFunction((s) => {
+    const img = document.querySelector(s);
+    return img && img.complete && img.naturalWidth > 0;
+  }, selector, { timeout: 30000 });
+  await decoded("#grid");
+  const model = await page.textContent("#model");
+  check(model && !model.startsWith("error") && model !== "loading…", `the page names the model (${model})`);
+  const size = await page.evaluate(() => [document.getElementById("grid").naturalWidth,
+                                          document.getElementById("grid").naturalHeight]);
+  check(size[0] === 4 * 58 + 2 && size[1] === 4 * 58 + 2, `the 16-image grid decodes (${size})`);
+
+  // A click on the first image pins its vector and draws it for editing.
+  await page.click("#grid", { position: { x: 31, y: 31 } });
+  await page.waitForSelector("#pinned figure");
+  await decoded("#edited");
+  const pixels = () => page.evaluate(() => {
+    const img = document.getElementById("edited");
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const g = canvas.getContext("2d");
+    g.drawImage(img, 0, 0);
+    return canvas.toDataURL();
+  });
+  const before = await pixels();
+  // Moving the first noise dimension's slider to its end redraws the image.
+  await page.evaluate(() => {
+    const slider = document.querySelector("#sliders input");
+    slider.value = slider.value < 0 ? "3" : "-3";
+    slider.dispatchEvent(new Event("input"));
+  });
+  await page.waitForFunction((old) => {
+    const img = document.getElementById("edited");
+    if (!img.complete || img.naturalWidth === 0) return false;
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    canvas.getContext("2d").drawImage(img, 0, 0);
+    return canvas.toDataURL() !== old;
+  }, before, { timeout: 30000 });
+  check(true, "moving a slider changes the image");
+
+  // A second pin gives a strip between the two.
+  await page.click("#grid", { position: { x: 2 + 58 + 29, y: 31 } });
+  await page.waitForFunction(() => document.querySelectorAll("#pinned figure").length === 2);
+  await decoded("#strip");
+  const strip = await page.evaluate(() => document.getElementById("strip").naturalWidth);
+  check(strip === 8 * 58 + 2, `two pins give an 8-frame interpolation strip (${strip} px wide)`);
+  const hash = await page.evaluate(() => location.hash);
+  check(hash.includes("pins=3.0,3.1"), `the view is in the URL (${hash})`);
+
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  check(elsewhere.length === 0, `no request left the server (${elsewhere.join(", ")})`);
+  check(errors.length === 0, `no script errors (${errors.join("; ")})`);
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
