@@ -235,6 +235,18 @@ fn fixed_routes_answer_and_samples_repeat_by_seed() {
         "a row per segment"
     );
 
+    // Principal directions: unit noise vectors, strongest first.
+    let (status, _, body) = get(&server.url("/api/directions?k=3"));
+    assert_eq!(status, 200);
+    let found: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let explained: Vec<f64> = serde_json::from_value(found["explained"].clone()).unwrap();
+    assert!(explained.len() == 3 && explained[0] >= explained[1] && explained[1] >= explained[2]);
+    for direction in found["directions"].as_array().unwrap() {
+        let u: Vec<f64> = serde_json::from_value(direction.clone()).unwrap();
+        let norm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        assert!(u.len() == 100 && (norm - 1.0).abs() < 1e-4, "{norm}");
+    }
+
     // The page and its files load from the binary.
     let (status, kind, page) = get(&server.url("/"));
     assert_eq!((status, kind.as_str()), (200, "text/html; charset=utf-8"));
@@ -264,6 +276,8 @@ fn bad_requests_get_a_json_error_before_any_work() {
         ),
         ("/api/sample?class=%00", None, 400, "not one of"),
         ("/api/noise?n=100000", None, 400, "n must be"),
+        ("/api/directions?k=0", None, 400, "k must be"),
+        ("/api/directions?k=21", None, 400, "k must be"),
         ("/api/nothing", None, 404, "no such"),
         ("/../../etc/passwd", None, 404, "no such"),
         ("/assets/../Cargo.toml", None, 404, "no such"),

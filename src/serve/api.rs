@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 
 use super::assets;
-use super::explorer::{Explorer, Path, between};
+use super::explorer::{Explorer, MAX_DIRECTIONS, Path, between};
 use crate::picture::Noise;
 
 /// The most a request may ask for.
@@ -78,6 +78,7 @@ pub fn router(explorer: Arc<Explorer>) -> Router {
         .route("/api/info", get(info))
         .route("/api/noise", get(noise))
         .route("/api/sample", get(sample))
+        .route("/api/directions", get(directions))
         .route("/api/render", post(render))
         .route("/api/interpolate", post(interpolate))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API route") })
@@ -299,6 +300,24 @@ async fn sample(
     })
     .await?;
     Ok(png(bytes))
+}
+
+/// `GET /api/directions?k=K`: the `k` (default 10, at most 20) principal directions of G's
+/// response in noise space, unit vectors, strongest first, with the share of the images'
+/// variance each explains. Computed once, on first use, from 1,024 samples.
+async fn directions(
+    State(state): Shared,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let fields = query(q)?;
+    let k = fields.number("k", 10usize, 1..=MAX_DIRECTIONS)?;
+    let found = drawing(&state, |explorer| Ok(explorer.directions().clone())).await?;
+    let k = k.min(found.directions.len());
+    let body = serde_json::json!({
+        "directions": &found.directions[..k],
+        "explained": &found.explained[..k],
+    });
+    Ok(Json(body).into_response())
 }
 
 /// Noise vectors sent by the page, checked.

@@ -16,6 +16,25 @@ pub struct Explorer {
     classes: Vec<String>,
     device: Device,
     describe: String,
+    directions: std::sync::OnceLock<Directions>,
+}
+
+/// Samples behind the principal directions.
+const DIRECTION_SAMPLES: usize = 1024;
+/// Principal directions computed (and the most a request may ask for).
+pub const MAX_DIRECTIONS: usize = 20;
+/// The seed of the directions' samples, so every server finds the same ones.
+const DIRECTION_SEED: u64 = 0x6a5_5bace;
+
+/// The principal directions of G's response, as GANSpace finds them (Härkönen et al.
+/// 2020) for a generator fed noise directly: principal components of the images of many
+/// samples, each carried back into noise space by least squares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Directions {
+    /// Unit noise-space vectors, the strongest first.
+    pub directions: Vec<Vec<f32>>,
+    /// The share of the images' variance along each component.
+    pub explained: Vec<f64>,
 }
 
 /// What `/healthz` and `/api/info` tell about the generator.
@@ -65,6 +84,71 @@ impl Explorer {
             classes: loaded.classes,
             device,
             describe,
+            directions: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The principal directions, computed on first use from [`DIRECTION_SAMPLES`] samples.
+    pub fn directions(&self) -> &Directions {
+        self.directions.get_or_init(|| self.find_directions())
+    }
+
+    fn find_directions(&self) -> Directions {
+        use nalgebra::{DMatrix, SymmetricEigen};
+        let n = DIRECTION_SAMPLES;
+        let dim = self.noise_dim();
+        let noise = self.noise(DIRECTION_SEED, n);
+        let k = self.classes.len();
+        let labels: Option<Vec<usize>> = (k > 0).then(|| (0..n).map(|i| i % k).collect());
+        let images = self.draw(&noise, labels.as_deref(), 1);
+        let pixels = images.image_len();
+        // Centred images, and their Gram matrix X·Xᵀ (n × n) through burn's matrix product:
+        // its eigenvectors give the principal components' scores whatever the image size.
+        let x: Tensor<2> =
+            Tensor::from_data(TensorData::new(images.pixels, [n, pixels]), &self.device);
+        let x = x.clone() - x.mean_dim(0);
+        let gram = x.clone().matmul(x.transpose());
+        let gram: Vec<f32> = gram
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32");
+        let gram = DMatrix::from_row_slice(
+            n,
+            n,
+            &gram.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(),
+        );
+        let eigen = SymmetricEigen::new(gram);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
+        let total: f64 = eigen.eigenvalues.iter().map(|v| v.max(0.0)).sum();
+        // Least squares from the centred noise to each component's scores.
+        let z = DMatrix::from_row_slice(
+            n,
+            dim,
+            &noise
+                .values
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect::<Vec<_>>(),
+        );
+        let mean = z.row_mean();
+        let z = DMatrix::from_fn(n, dim, |r, c| z[(r, c)] - mean[c]);
+        let normal = z.transpose() * &z + DMatrix::identity(dim, dim) * 1e-6;
+        let solver = normal.cholesky().expect("ZᵀZ + εI is positive definite");
+        let mut directions = Vec::new();
+        let mut explained = Vec::new();
+        for &i in order.iter().take(MAX_DIRECTIONS.min(n)) {
+            let value = eigen.eigenvalues[i].max(0.0);
+            let scores = eigen.eigenvectors.column(i) * value.sqrt();
+            let u = solver.solve(&(z.transpose() * scores));
+            let norm = u.norm().max(1e-12);
+            directions.push(u.iter().map(|&v| (v / norm) as f32).collect());
+            explained.push(if total > 0.0 { value / total } else { 0.0 });
+        }
+        Directions {
+            directions,
+            explained,
         }
     }
 

@@ -66,10 +66,10 @@ try {
     return canvas.toDataURL();
   });
   const before = await pixels();
-  // Moving the first noise dimension's slider to its end redraws the image.
+  // Moving the first principal direction's slider redraws the image.
   await page.evaluate(() => {
-    const slider = document.querySelector("#sliders input");
-    slider.value = slider.value < 0 ? "3" : "-3";
+    const slider = document.querySelector("#sliders input[data-direction='0']");
+    slider.value = "5";
     slider.dispatchEvent(new Event("input"));
   });
   await page.waitForFunction((old) => {
@@ -81,7 +81,9 @@ try {
     canvas.getContext("2d").drawImage(img, 0, 0);
     return canvas.toDataURL() !== old;
   }, before, { timeout: 30000 });
-  check(true, "moving a slider changes the image");
+  check(true, "moving a principal direction's slider changes the image");
+  const dimensions = await page.evaluate(() => document.querySelectorAll("#sliders input[data-dimension]").length);
+  check(dimensions === 100, `a slider per noise dimension too (${dimensions})`);
 
   // A second pin gives a strip between the two.
   await page.click("#grid", { position: { x: 2 + 58 + 29, y: 31 } });

@@ -11,8 +11,9 @@ const state = {
   seed: 0,
   n: 64,
   cls: "",
-  pins: [],       // {seed, index, vector, edits: Map(dimension -> value)}
+  pins: [],       // {seed, index, vector, edits: Map(dimension -> value), along: [amounts]}
   selected: -1,
+  directions: null, // the server's principal directions, fetched on first use
 };
 
 const $ = (id) => document.getElementById(id);
@@ -85,10 +86,17 @@ function drawGrid() {
   saveHash();
 }
 
+// A pinned vector with its edits: single dimensions set, then moved along the principal
+// directions.
 function editedVector(pin) {
   const v = pin.vector.slice();
   for (const [d, value] of pin.edits) v[d] = value;
-  return v;
+  if (state.directions) {
+    pin.along.forEach((amount, i) => {
+      if (amount) state.directions[i].forEach((u, d) => { v[d] += amount * u; });
+    });
+  }
+  return v.map((x) => Math.max(-100, Math.min(100, x)));
 }
 
 function classesOf(count) {
@@ -100,7 +108,7 @@ function classesOf(count) {
 async function pin(seed, index) {
   if (state.pins.length >= 16) state.pins.shift();
   const vector = await noiseOf(seed, index);
-  state.pins.push({ seed, index, vector, edits: new Map() });
+  state.pins.push({ seed, index, vector, edits: new Map(), along: [] });
   state.selected = state.pins.length - 1;
   await refreshPins();
 }
@@ -138,10 +146,34 @@ async function refreshEdit() {
   const pinned = state.pins[state.selected];
   $("edit-section").hidden = !pinned;
   if (!pinned) return;
+  if (!state.directions) {
+    const found = await (await api("/api/directions?k=10")).json();
+    state.directions = found.directions;
+    state.explained = found.explained;
+  }
   const sliders = $("sliders");
   if (sliders.dataset.for !== `${pinned.seed}.${pinned.index}`) {
     sliders.dataset.for = `${pinned.seed}.${pinned.index}`;
     sliders.replaceChildren();
+    state.directions.forEach((_, i) => {
+      const label = document.createElement("label");
+      label.textContent = `PC${i + 1} (${(state.explained[i] * 100).toFixed(1)} %)`;
+      const slider = document.createElement("input");
+      slider.type = "range";
+      slider.min = "-6";
+      slider.max = "6";
+      slider.step = "0.1";
+      slider.value = String(pinned.along[i] || 0);
+      slider.dataset.direction = String(i);
+      const shown = document.createElement("span");
+      shown.textContent = Number(slider.value).toFixed(1);
+      slider.oninput = () => {
+        pinned.along[i] = Number(slider.value);
+        shown.textContent = Number(slider.value).toFixed(1);
+        renderEdit();
+      };
+      sliders.append(label, slider, shown);
+    });
     pinned.vector.forEach((value, d) => {
       const label = document.createElement("label");
       label.textContent = `z[${d}]`;
@@ -269,7 +301,7 @@ async function main() {
   $("class").value = state.cls;
   drawGrid();
   for (const p of pins) {
-    state.pins.push({ seed: p.seed, index: p.index, vector: await noiseOf(p.seed, p.index), edits: new Map() });
+    state.pins.push({ seed: p.seed, index: p.index, vector: await noiseOf(p.seed, p.index), edits: new Map(), along: [] });
   }
   state.selected = sel >= 0 && sel < state.pins.length ? sel : state.pins.length - 1;
   await refreshPins();
