@@ -247,6 +247,14 @@ fn fixed_routes_answer_and_samples_repeat_by_seed() {
         assert!(u.len() == 100 && (norm - 1.0).abs() < 1e-4, "{norm}");
     }
 
+    // D's opinion of the images of given vectors: a run has D.
+    let body = serde_json::json!({ "vectors": [vectors[0], vectors[1]] }).to_string();
+    let (status, _, answer) = post(&server.url("/api/judge"), &body);
+    assert_eq!(status, 200);
+    let opinion: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let real: Vec<f64> = serde_json::from_value(opinion["real"].clone()).unwrap();
+    assert!(real.len() == 2 && real.iter().all(|p| (0.0..=1.0).contains(p)));
+
     // The page and its files load from the binary.
     let (status, kind, page) = get(&server.url("/"));
     assert_eq!((status, kind.as_str()), (200, "text/html; charset=utf-8"));
@@ -277,6 +285,12 @@ fn bad_requests_get_a_json_error_before_any_work() {
         ("/api/sample?class=%00", None, 400, "not one of"),
         ("/api/noise?n=100000", None, 400, "n must be"),
         ("/api/directions?k=0", None, 400, "k must be"),
+        (
+            "/api/judge",
+            Some(serde_json::json!({"vectors": [v(100)]}).to_string()),
+            400,
+            "no discriminator",
+        ),
         ("/api/directions?k=21", None, 400, "k must be"),
         ("/api/nothing", None, 404, "no such"),
         ("/../../etc/passwd", None, 404, "no such"),

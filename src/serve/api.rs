@@ -79,6 +79,7 @@ pub fn router(explorer: Arc<Explorer>) -> Router {
         .route("/api/noise", get(noise))
         .route("/api/sample", get(sample))
         .route("/api/directions", get(directions))
+        .route("/api/judge", post(judge))
         .route("/api/render", post(render))
         .route("/api/interpolate", post(interpolate))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API route") })
@@ -392,7 +393,32 @@ async fn render(
     json: Result<Json<RenderRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let request = body(json)?;
-    let explorer = &state.explorer;
+    let RenderInputs {
+        noise,
+        labels,
+        columns,
+        scale,
+    } = render_inputs(&state.explorer, request)?;
+    let bytes = drawing(&state, move |explorer| {
+        let grid = explorer.draw(&noise, labels.as_deref(), columns);
+        Ok(grid.png(scale)?.0)
+    })
+    .await?;
+    Ok(png(bytes))
+}
+
+/// A render request, checked.
+struct RenderInputs {
+    noise: Noise,
+    /// For a conditional generator, one class per vector.
+    labels: Option<Vec<usize>>,
+    columns: usize,
+    scale: u32,
+}
+
+/// A render request's noise, labels (for a conditional generator), columns and scale,
+/// checked.
+fn render_inputs(explorer: &Explorer, request: RenderRequest) -> Result<RenderInputs, ApiError> {
     let noise = vectors(explorer, "vectors", request.vectors, LIMITS.images)?;
     let labels = match request.classes {
         Some(classes) if classes.len() != noise.count => {
@@ -418,12 +444,38 @@ async fn render(
     if !(1..=LIMITS.scale).contains(&scale) {
         return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
     }
-    let bytes = drawing(&state, move |explorer| {
-        let grid = explorer.draw(&noise, labels.as_deref(), columns);
-        Ok(grid.png(scale)?.0)
+    Ok(RenderInputs {
+        noise,
+        labels,
+        columns,
+        scale,
+    })
+}
+
+/// `POST /api/judge {"vectors": [[…]], "classes"?: […]}`: D's opinion of the images of the
+/// given vectors, `{"logits": […], "real": […]}` (`real` is σ(logit), D's probability that
+/// the image is real). Only when the server was given a run or checkpoint, which has D.
+async fn judge(
+    State(state): Shared,
+    json: Result<Json<RenderRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let explorer = &state.explorer;
+    if !explorer.has_judge() {
+        return Err(bad(
+            "this server has no discriminator: serve a run directory or a checkpoint, not a \
+             generator file, to see D's opinion",
+        ));
+    }
+    let RenderInputs { noise, labels, .. } = render_inputs(explorer, request)?;
+    let logits = drawing(&state, move |explorer| {
+        Ok(explorer
+            .judge(&noise, labels.as_deref())
+            .unwrap_or_default())
     })
     .await?;
-    Ok(png(bytes))
+    let real: Vec<f32> = logits.iter().map(|l| 1.0 / (1.0 + (-l).exp())).collect();
+    Ok(Json(serde_json::json!({ "logits": logits, "real": real })).into_response())
 }
 
 /// `POST /api/interpolate`'s body.

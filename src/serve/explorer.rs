@@ -7,12 +7,22 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::checkpoint::LoadedGenerator;
-use crate::model::Generator;
+use crate::model::spectral_norm::SpectralNorm;
+use crate::model::{Discriminator, Generator};
 use crate::picture::{ImageGrid, Noise, images_from_tensor, uniform_noise};
+
+/// A run's discriminator, to score what the page shows.
+pub struct Judge {
+    /// D, in inference mode.
+    pub discriminator: Discriminator,
+    /// Its spectral normalisation, when the run has one.
+    pub spectral_norm: Option<SpectralNorm>,
+}
 
 /// A loaded generator, ready to draw for requests.
 pub struct Explorer {
     generator: Generator,
+    judge: Option<Judge>,
     classes: Vec<String>,
     device: Device,
     describe: String,
@@ -50,6 +60,8 @@ pub struct Info {
     pub channels: usize,
     /// A conditional generator's class names, by label; empty otherwise.
     pub classes: Vec<String>,
+    /// Whether the server has the run's D (`/api/judge`).
+    pub discriminator: bool,
 }
 
 /// How to go from one noise vector to the next.
@@ -63,8 +75,8 @@ pub enum Path {
 }
 
 impl Explorer {
-    /// An explorer of `loaded`'s generator on `device`.
-    pub fn new(loaded: LoadedGenerator, device: Device) -> Self {
+    /// An explorer of `loaded`'s generator on `device`, with the run's D when there is one.
+    pub fn new(loaded: LoadedGenerator, judge: Option<Judge>, device: Device) -> Self {
         let g = &loaded.generator;
         let side = g.image_size();
         let colour = if g.channels() == 3 { "RGB" } else { "grey" };
@@ -81,6 +93,7 @@ impl Explorer {
         }
         Explorer {
             generator: loaded.generator,
+            judge,
             classes: loaded.classes,
             device,
             describe,
@@ -166,6 +179,7 @@ impl Explorer {
             image_size: g.image_size(),
             channels: g.channels(),
             classes: self.classes.clone(),
+            discriminator: self.judge.is_some(),
         }
     }
 
@@ -188,6 +202,10 @@ impl Explorer {
     /// The images of `noise`, for a conditional generator of `labels` (one per vector),
     /// laid out `columns` to a row.
     pub fn draw(&self, noise: &Noise, labels: Option<&[usize]>, columns: usize) -> ImageGrid {
+        images_from_tensor(self.images(noise, labels), columns)
+    }
+
+    fn images(&self, noise: &Noise, labels: Option<&[usize]>) -> Tensor<4> {
         let codes = labels.map(|labels| {
             let k = self.classes.len();
             let values: Vec<f32> = labels
@@ -196,10 +214,34 @@ impl Explorer {
                 .collect();
             Tensor::from_data(TensorData::new(values, [labels.len(), k]), &self.device)
         });
-        let images = self
-            .generator
-            .forward_with_codes(noise.to_tensor(&self.device), codes);
-        images_from_tensor(images, columns)
+        self.generator
+            .forward_with_codes(noise.to_tensor(&self.device), codes)
+    }
+
+    /// True when the server has the run's D.
+    pub fn has_judge(&self) -> bool {
+        self.judge.is_some()
+    }
+
+    /// D's logits for the images of `noise` (of `labels` for a conditional run): a high
+    /// logit means "real". `None` without D.
+    pub fn judge(&self, noise: &Noise, labels: Option<&[usize]>) -> Option<Vec<f32>> {
+        let judge = self.judge.as_ref()?;
+        let images = self.images(noise, labels);
+        let mut norm = judge.spectral_norm.clone();
+        let d = match norm.as_mut() {
+            Some(norm) => norm.normalize(&judge.discriminator, false),
+            None => judge.discriminator.clone(),
+        };
+        let labels = labels.map(|l| crate::model::conditioning::labels(l, &self.device));
+        let logits = d.forward(images, labels).logits;
+        Some(
+            logits
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32"),
+        )
     }
 }
 

@@ -14,9 +14,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use burn::module::Module;
 
 pub use api::{Limits, router};
-pub use explorer::Explorer;
+pub use explorer::{Explorer, Judge};
 
 use crate::checkpoint;
 use crate::device::DeviceKind;
@@ -35,8 +36,24 @@ pub struct ServeOptions {
 /// Loads the generator and serves it until Ctrl-C.
 pub fn run(options: ServeOptions) -> anyhow::Result<()> {
     let device = options.device.device()?;
-    let loaded = checkpoint::load_generator(&options.checkpoint, &device)?;
-    let explorer = Arc::new(Explorer::new(loaded, device));
+    let path = &options.checkpoint;
+    // A checkpoint (or run) also has D, whose opinion the page shows; a generator file not.
+    let explorer = if path.extension().is_some_and(|e| e == "safetensors") {
+        Explorer::new(checkpoint::load_generator(path, &device)?, None, device)
+    } else {
+        let (state, gan) = checkpoint::load(path, &device)?;
+        let judge = Judge {
+            discriminator: gan.discriminator.valid(),
+            spectral_norm: gan.spectral_norm.clone(),
+        };
+        let loaded = checkpoint::LoadedGenerator {
+            generator: state.inference_generator(&gan),
+            classes: state.config.classes.clone(),
+            config: Some(state.config),
+        };
+        Explorer::new(loaded, Some(judge), device)
+    };
+    let explorer = Arc::new(explorer);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

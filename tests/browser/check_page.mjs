@@ -91,6 +91,9 @@ try {
   await decoded("#strip");
   const strip = await page.evaluate(() => document.getElementById("strip").naturalWidth);
   check(strip === 8 * 58 + 2, `two pins give an 8-frame interpolation strip (${strip} px wide)`);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("#pinned figcaption")].every((c) => / · D \d\.\d\d$/.test(c.textContent)));
+  check(true, "D's opinion of each pinned image is shown");
   const hash = await page.evaluate(() => location.hash);
   check(hash.includes("pins=3.0,3.1"), `the view is in the URL (${hash})`);
 

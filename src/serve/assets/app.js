@@ -137,6 +137,15 @@ async function refreshPins() {
     box.append(figure);
     showPng(img, null, "/api/render", { vectors: [editedVector(p)], classes: classesOf(1), scale: SCALE });
   }
+  if (state.info.discriminator && state.pins.length) {
+    // D's opinion: its probability that each image is real.
+    const opinion = await (await api("/api/judge",
+      { vectors: state.pins.map(editedVector), classes: classesOf(state.pins.length) })).json();
+    box.querySelectorAll("figcaption").forEach((caption, i) => {
+      caption.textContent += ` · D ${opinion.real[i].toFixed(2)}`;
+      caption.title = `D's logit ${opinion.logits[i].toFixed(3)}; D(x) is its probability that the image is real`;
+    });
+  }
   saveHash();
   await refreshEdit();
   await refreshPath();
@@ -205,8 +214,12 @@ async function renderEdit() {
   if (editPending) { editPending.again = true; return; }
   editPending = { again: false };
   try {
-    await showPng($("edited"), $("download-edit"), "/api/render",
-      { vectors: [editedVector(pinned)], classes: classesOf(1), scale: 4 });
+    const request = { vectors: [editedVector(pinned)], classes: classesOf(1) };
+    await showPng($("edited"), $("download-edit"), "/api/render", { ...request, scale: 4 });
+    if (state.info.discriminator) {
+      const opinion = await (await api("/api/judge", request)).json();
+      $("edited-judge").textContent = `D's probability that it is real: ${opinion.real[0].toFixed(3)}`;
+    }
   } finally {
     const again = editPending.again;
     editPending = null;
