@@ -382,6 +382,17 @@ fn bad_requests_get_a_json_error_before_any_work() {
     // A body announced past the limit is refused from its header, before it is read.
     let (status, answer) = post_announcing(&server.base, "/api/render", 50 << 20);
     assert_eq!(status, 413, "{answer}");
+    // A morph from class 3 to class 8: a strip of 6 frames; a bad class is named.
+    let body = serde_json::json!({"vector": v(100), "from": "3", "to": "8", "steps": 6});
+    let (status, kind, strip) = post(&server.url("/api/morph"), &body.to_string());
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    assert_eq!(png_size(&strip), (6 * 58 + 2, 58 + 2));
+    let body = serde_json::json!({"vector": v(100), "from": "3", "to": "11", "steps": 6});
+    let (status, _, answer) = post(&server.url("/api/morph"), &body.to_string());
+    assert_eq!(status, 400);
+    let error: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    let message = error["error"].as_str().unwrap();
+    assert!(message.contains("to \"11\" is not one of"), "{message}");
     // A class by name, and still alive after all that.
     assert_eq!(get(&server.url("/api/sample?class=7&n=4")).0, 200);
     assert_eq!(get(&server.url("/healthz")).0, 200);

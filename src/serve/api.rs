@@ -80,6 +80,7 @@ pub fn router(explorer: Arc<Explorer>) -> Router {
         .route("/api/sample", get(sample))
         .route("/api/directions", get(directions))
         .route("/api/judge", post(judge))
+        .route("/api/morph", post(morph))
         .route("/api/render", post(render))
         .route("/api/interpolate", post(interpolate))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API route") })
@@ -476,6 +477,48 @@ async fn judge(
     .await?;
     let real: Vec<f32> = logits.iter().map(|l| 1.0 / (1.0 + (-l).exp())).collect();
     Ok(Json(serde_json::json!({ "logits": logits, "real": real })).into_response())
+}
+
+/// `POST /api/morph`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MorphRequest {
+    vector: Vec<f32>,
+    from: String,
+    to: String,
+    steps: usize,
+    #[serde(default)]
+    scale: Option<u32>,
+}
+
+/// `POST /api/morph {"vector": […], "from": A, "to": B, "steps": S}`: a conditional
+/// generator's PNG strip of one noise vector going from class A to class B, the class code
+/// blended over `steps` frames (2 to 64).
+async fn morph(
+    State(state): Shared,
+    json: Result<Json<MorphRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let explorer = &state.explorer;
+    let from = class_of(explorer, &request.from, "from")?;
+    let to = class_of(explorer, &request.to, "to")?;
+    let noise = vectors(explorer, "vector", vec![request.vector], 1)?;
+    if !(2..=LIMITS.steps).contains(&request.steps) {
+        return Err(bad(format!("steps must be from 2 to {}", LIMITS.steps)));
+    }
+    let scale = request.scale.unwrap_or(2);
+    if !(1..=LIMITS.scale).contains(&scale) {
+        return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
+    }
+    let steps = request.steps;
+    let bytes = drawing(&state, move |explorer| {
+        Ok(explorer
+            .morph(&noise.values, (from, to), steps)
+            .png(scale)?
+            .0)
+    })
+    .await?;
+    Ok(png(bytes))
 }
 
 /// `POST /api/interpolate`'s body.

@@ -206,16 +206,43 @@ impl Explorer {
     }
 
     fn images(&self, noise: &Noise, labels: Option<&[usize]>) -> Tensor<4> {
+        let k = self.classes.len();
         let codes = labels.map(|labels| {
-            let k = self.classes.len();
-            let values: Vec<f32> = labels
+            labels
                 .iter()
                 .flat_map(|&label| (0..k).map(move |c| f32::from(u8::from(c == label))))
-                .collect();
-            Tensor::from_data(TensorData::new(values, [labels.len(), k]), &self.device)
+                .collect()
+        });
+        self.images_of_codes(noise, codes)
+    }
+
+    /// The images of `noise` with class codes (`noise.count × classes` weights: one-hot
+    /// for a class, a blend for a morph); `None` for an unconditional generator.
+    fn images_of_codes(&self, noise: &Noise, codes: Option<Vec<f32>>) -> Tensor<4> {
+        let k = self.classes.len();
+        let codes = codes.map(|values| {
+            Tensor::from_data(TensorData::new(values, [noise.count, k]), &self.device)
         });
         self.generator
             .forward_with_codes(noise.to_tensor(&self.device), codes)
+    }
+
+    /// A morph of one noise vector from class `from` to class `to` in `steps` frames, both
+    /// classes included: the class code blends from one to the other.
+    pub fn morph(&self, vector: &[f32], (from, to): (usize, usize), steps: usize) -> ImageGrid {
+        let k = self.classes.len();
+        let noise = Noise {
+            count: steps,
+            dim: vector.len(),
+            values: vector.repeat(steps),
+        };
+        let mut codes = vec![0.0f32; steps * k];
+        for step in 0..steps {
+            let t = step as f32 / (steps - 1) as f32;
+            codes[step * k + from] += 1.0 - t;
+            codes[step * k + to] += t;
+        }
+        images_from_tensor(self.images_of_codes(&noise, Some(codes)), steps)
     }
 
     /// True when the server has the run's D.

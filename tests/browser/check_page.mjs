@@ -94,6 +94,15 @@ try {
   await page.waitForFunction(() =>
     [...document.querySelectorAll("#pinned figcaption")].every((c) => / · D \d\.\d\d$/.test(c.textContent)));
   check(true, "D's opinion of each pinned image is shown");
+  const conditional = await page.evaluate(() => !document.getElementById("classes-section").hidden);
+  if (conditional) {
+    await decoded("#every-class");
+    await decoded("#morph");
+    const widths = await page.evaluate(() => [document.getElementById("every-class").naturalWidth,
+                                             document.getElementById("morph").naturalWidth]);
+    check(widths[0] === 10 * 58 + 2 && widths[1] === 8 * 58 + 2,
+          `a conditional generator's every-class row and class-to-class morph decode (${widths})`);
+  }
   const hash = await page.evaluate(() => location.hash);
   check(hash.includes("pins=3.0,3.1"), `the view is in the URL (${hash})`);
 

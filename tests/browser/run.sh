@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The page of `dcgan serve` in headless Chromium: trains a short run on real MNIST digits,
-# serves it on loopback, and runs check_page.mjs against it (see there).
+# The page of `dcgan serve` in headless Chromium: trains a short conditional run on real
+# MNIST digits, serves it on loopback, and runs check_page.mjs against it (see there).
 #
 #   tests/browser/run.sh DCGAN MNIST_DIR [SCREENSHOT.png]
 #
@@ -13,7 +13,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work=$(mktemp -d)
 server=
 trap 'if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
-"$dcgan" train --data-dir "$mnist" --epochs 1 --limit-batches 100 --seed 1 --out "$work/run" >/dev/null
+"$dcgan" train --data-dir "$mnist" --epochs 1 --limit-batches 100 --seed 1 --conditional acgan \
+    --out "$work/run" >/dev/null
 "$dcgan" serve --run "$work/run" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do

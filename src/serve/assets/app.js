@@ -216,6 +216,7 @@ async function renderEdit() {
   try {
     const request = { vectors: [editedVector(pinned)], classes: classesOf(1) };
     await showPng($("edited"), $("download-edit"), "/api/render", { ...request, scale: 4 });
+    if (state.info.classes.length) await refreshClasses(editedVector(pinned));
     if (state.info.discriminator) {
       const opinion = await (await api("/api/judge", request)).json();
       $("edited-judge").textContent = `D's probability that it is real: ${opinion.real[0].toFixed(3)}`;
@@ -225,6 +226,18 @@ async function renderEdit() {
     editPending = null;
     if (again) renderEdit();
   }
+}
+
+// A conditional generator: the edited vector drawn as every class, and a morph between two.
+async function refreshClasses(vector) {
+  const k = state.info.classes.length;
+  await showPng($("every-class"), null, "/api/render", {
+    vectors: Array(k).fill(vector), classes: state.info.classes.map((_, i) => String(i)),
+    columns: Math.min(k, 10), scale: SCALE,
+  });
+  await showPng($("morph"), $("download-morph"), "/api/morph", {
+    vector, from: $("morph-from").value, to: $("morph-to").value, steps: 8, scale: SCALE,
+  });
 }
 
 let animationTimer = null;
@@ -303,12 +316,18 @@ async function main() {
   $("model").textContent = info.model;
   if (info.classes.length) {
     $("class-picker").hidden = false;
+    $("classes-section").hidden = false;
     for (const [i, name] of info.classes.entries()) {
-      const option = document.createElement("option");
-      option.value = String(i);
-      option.textContent = name;
-      $("class").append(option);
+      for (const select of [$("class"), $("morph-from"), $("morph-to")]) {
+        const option = document.createElement("option");
+        option.value = String(i);
+        option.textContent = name;
+        select.append(option);
+      }
     }
+    $("morph-to").value = String(Math.min(1, info.classes.length - 1));
+    $("morph-from").onchange = renderEdit;
+    $("morph-to").onchange = renderEdit;
   }
   const { pins, sel } = setup();
   $("class").value = state.cls;
