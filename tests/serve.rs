@@ -255,6 +255,23 @@ fn fixed_routes_answer_and_samples_repeat_by_seed() {
     let real: Vec<f64> = serde_json::from_value(opinion["real"].clone()).unwrap();
     assert!(real.len() == 2 && real.iter().all(|p| (0.0..=1.0).contains(p)));
 
+    // The memorisation check: training images nearest first, each one servable.
+    let body = serde_json::json!({ "vector": vectors[0], "k": 3 }).to_string();
+    let (status, _, answer) = post(&server.url("/api/neighbours"), &body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let found: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(found["space"], "classifier-features");
+    let near = found["neighbours"].as_array().unwrap();
+    let distances: Vec<f64> = near
+        .iter()
+        .map(|n| n["distance"].as_f64().unwrap())
+        .collect();
+    assert!(distances.len() == 3 && distances[0] <= distances[1] && distances[1] <= distances[2]);
+    let index = near[0]["index"].as_u64().unwrap();
+    let (status, kind, image) = get(&server.url(&format!("/api/training-image?index={index}")));
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    assert_eq!(png_size(&image), (60, 60));
+
     // The page and its files load from the binary.
     let (status, kind, page) = get(&server.url("/"));
     assert_eq!((status, kind.as_str()), (200, "text/html; charset=utf-8"));
@@ -291,6 +308,19 @@ fn bad_requests_get_a_json_error_before_any_work() {
             400,
             "no discriminator",
         ),
+        (
+            "/api/neighbours",
+            Some(serde_json::json!({"vector": v(100)}).to_string()),
+            400,
+            "does not say what it was trained on",
+        ),
+        (
+            "/api/neighbours",
+            Some(serde_json::json!({"vector": v(100), "k": 99}).to_string()),
+            400,
+            "k must be from 1 to 16",
+        ),
+        ("/api/training-image?index=0", None, 400, "does not say"),
         ("/api/directions?k=21", None, 400, "k must be"),
         ("/api/nothing", None, 404, "no such"),
         ("/../../etc/passwd", None, 404, "no such"),

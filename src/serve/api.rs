@@ -20,7 +20,9 @@ use tokio::sync::Semaphore;
 
 use super::assets;
 use super::explorer::{Explorer, MAX_DIRECTIONS, Path, between};
+use super::neighbours::MAX_NEIGHBOURS;
 use crate::picture::Noise;
+use crate::picture::images_from_tensor;
 
 /// The most a request may ask for.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +83,8 @@ pub fn router(explorer: Arc<Explorer>) -> Router {
         .route("/api/directions", get(directions))
         .route("/api/judge", post(judge))
         .route("/api/morph", post(morph))
+        .route("/api/neighbours", post(neighbours))
+        .route("/api/training-image", get(training_image))
         .route("/api/render", post(render))
         .route("/api/interpolate", post(interpolate))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API route") })
@@ -477,6 +481,87 @@ async fn judge(
     .await?;
     let real: Vec<f32> = logits.iter().map(|l| 1.0 / (1.0 + (-l).exp())).collect();
     Ok(Json(serde_json::json!({ "logits": logits, "real": real })).into_response())
+}
+
+/// `POST /api/neighbours`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NeighboursRequest {
+    vector: Vec<f32>,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(default)]
+    k: Option<usize>,
+}
+
+/// `POST /api/neighbours {"vector": […], "class"?: K, "k"?: N}`: the memorisation check, the
+/// `k` (default 8, at most 16) training images nearest to the vector's image, in the
+/// evaluation classifier's features when there is one for the data set, else in pixels:
+/// `{"space", "training_images", "neighbours": [{"index", "distance", "label"}]}`. The
+/// training set is indexed on first use.
+async fn neighbours(
+    State(state): Shared,
+    json: Result<Json<NeighboursRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(json)?;
+    let explorer = &state.explorer;
+    let noise = vectors(explorer, "vector", vec![request.vector], 1)?;
+    let k = request.k.unwrap_or(8);
+    if !(1..=MAX_NEIGHBOURS).contains(&k) {
+        return Err(bad(format!("k must be from 1 to {MAX_NEIGHBOURS}")));
+    }
+    let conditional = !explorer.classes().is_empty();
+    let class = match (&request.class, conditional) {
+        (Some(raw), _) => Some(class_of(explorer, raw, "class")?),
+        (None, true) => Some(0),
+        (None, false) => None,
+    };
+    let answer = drawing(&state, move |explorer| {
+        let index = match explorer.neighbours() {
+            Ok(index) => index,
+            Err(why) => return Ok(Err(why)),
+        };
+        let nearest = index.nearest(explorer.image(&noise, class), k);
+        Ok(Ok(serde_json::json!({
+            "space": index.space(),
+            "training_images": index.train.len,
+            "neighbours": nearest,
+        })))
+    })
+    .await?;
+    answer.map(|body| Json(body).into_response()).map_err(bad)
+}
+
+/// `GET /api/training-image?index=I[&scale=X]`: training image `I` as a PNG (after the
+/// memorisation check named it).
+async fn training_image(
+    State(state): Shared,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let fields = query(q)?;
+    let scale = fields.number("scale", 2u32, 1..=LIMITS.scale)?;
+    let raw = fields.0.get("index").cloned();
+    let bytes = drawing(&state, move |explorer| {
+        let index = match explorer.neighbours() {
+            Ok(index) => index,
+            Err(why) => return Ok(Err(why)),
+        };
+        let train = &index.train;
+        let Some(i) = raw
+            .and_then(|r| r.parse::<usize>().ok())
+            .filter(|&i| i < train.len)
+        else {
+            return Ok(Err(format!(
+                "index must be a training image's number, 0 to {}",
+                train.len - 1
+            )));
+        };
+        let device = burn::tensor::Device::flex();
+        let image = train.images(&[i], &device);
+        Ok(Ok(images_from_tensor(image, 1).png(scale)?.0))
+    })
+    .await?;
+    bytes.map(png).map_err(bad)
 }
 
 /// `POST /api/morph`'s body.

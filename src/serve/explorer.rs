@@ -6,6 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use super::neighbours::Neighbours;
 use crate::checkpoint::LoadedGenerator;
 use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, Generator};
@@ -27,6 +28,9 @@ pub struct Explorer {
     device: Device,
     describe: String,
     directions: std::sync::OnceLock<Directions>,
+    /// The run's configuration (where its training images are), when known.
+    config: Option<crate::train::TrainConfig>,
+    neighbours: std::sync::OnceLock<Result<Neighbours, String>>,
 }
 
 /// Samples behind the principal directions.
@@ -98,7 +102,41 @@ impl Explorer {
             device,
             describe,
             directions: std::sync::OnceLock::new(),
+            config: loaded.config,
+            neighbours: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The training set indexed for nearest-neighbour queries, built on first use from the
+    /// run's data set; an error says why there is none.
+    pub fn neighbours(&self) -> Result<&Neighbours, String> {
+        self.neighbours
+            .get_or_init(|| {
+                let config = self.config.as_ref().ok_or(
+                    "a generator file does not say what it was trained on: serve the run \
+                     directory or its checkpoint for nearest training images",
+                )?;
+                let g = &self.generator;
+                let options = crate::data::LocateOptions {
+                    data_dir: config.data_dir.clone(),
+                    explicit: false,
+                    image_size: Some(g.image_size()),
+                    channels: Some(g.channels()),
+                    background: config.background,
+                };
+                let (train, _) =
+                    crate::data::locate(config.dataset, crate::data::Split::Train, &options)
+                        .map_err(|e| format!("the run's training images: {e:#}"))?;
+                Neighbours::build(train, config.dataset, &self.device).map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The image of one noise vector (of `label` for a conditional generator).
+    pub fn image(&self, noise: &Noise, label: Option<usize>) -> Tensor<4> {
+        let labels = label.map(|l| vec![l]);
+        self.images(noise, labels.as_deref())
     }
 
     /// The principal directions, computed on first use from [`DIRECTION_SAMPLES`] samples.

@@ -8,6 +8,7 @@
 mod api;
 mod assets;
 mod explorer;
+mod neighbours;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -94,6 +94,13 @@ try {
   await page.waitForFunction(() =>
     [...document.querySelectorAll("#pinned figcaption")].every((c) => / · D \d\.\d\d$/.test(c.textContent)));
   check(true, "D's opinion of each pinned image is shown");
+  // The memorisation check: eight training images, nearest first.
+  await page.click("#find-neighbours");
+  await page.waitForFunction(() => document.querySelectorAll("#neighbours img").length === 8, null,
+                             { timeout: 120000 });
+  await decoded("#neighbours figure:last-child img");
+  const note = await page.textContent("#neighbours-note");
+  check(/nearest of \d+ training images/.test(note), `nearest training images shown (${note})`);
   const conditional = await page.evaluate(() => !document.getElementById("classes-section").hidden);
   if (conditional) {
     await decoded("#every-class");

@@ -240,6 +240,35 @@ async function refreshClasses(vector) {
   });
 }
 
+// The memorisation check: the training images nearest to the edited vector's image.
+async function findNeighbours() {
+  const pinned = state.pins[state.selected];
+  if (!pinned) return;
+  const note = $("neighbours-note");
+  note.textContent = "searching…";
+  const request = { vector: editedVector(pinned), k: 8 };
+  if (state.info.classes.length) request.class = state.cls === "" ? "0" : state.cls;
+  try {
+    const found = await (await api("/api/neighbours", request)).json();
+    const space = found.space === "classifier-features" ? "the classifier's features" : "pixels";
+    note.textContent = `nearest of ${found.training_images} training images, by distance in ${space}`;
+    const box = $("neighbours");
+    box.replaceChildren();
+    for (const n of found.neighbours) {
+      const figure = document.createElement("figure");
+      const img = document.createElement("img");
+      img.src = `/api/training-image?index=${n.index}&scale=${SCALE}`;
+      img.alt = `training image ${n.index}`;
+      const caption = document.createElement("figcaption");
+      caption.textContent = `#${n.index} ${n.label ?? ""} d ${n.distance.toFixed(2)}`;
+      figure.append(img, caption);
+      box.append(figure);
+    }
+  } catch (e) {
+    note.textContent = e.message;
+  }
+}
+
 let animationTimer = null;
 async function refreshPath() {
   const enough = state.pins.length >= 2;
@@ -291,6 +320,7 @@ function setup() {
   $("count").onchange = () => { state.n = Number($("count").value); drawGrid(); };
   $("class").onchange = () => { state.cls = $("class").value; drawGrid(); refreshPins(); };
   $("path").onchange = refreshPath;
+  $("find-neighbours").onclick = findNeighbours;
   $("steps").onchange = refreshPath;
   document.addEventListener("keydown", (e) => {
     if (e.target.tagName === "INPUT" || e.target.tagName === "SELECT") return;
