@@ -129,11 +129,19 @@ pub fn load_generator(path: &Path, device: &Device) -> anyhow::Result<LoadedGene
         })
     } else {
         let (state, gan) = load(path, device)?;
-        Ok(LoadedGenerator {
-            generator: state.inference_generator(&gan),
+        Ok(LoadedGenerator::of_run(state, &gan))
+    }
+}
+
+impl LoadedGenerator {
+    /// The generator of a loaded run, as sampling uses it, with the run's classes and
+    /// configuration.
+    pub fn of_run(state: RunState, gan: &Gan) -> Self {
+        LoadedGenerator {
+            generator: state.inference_generator(gan),
             classes: state.config.classes.clone(),
             config: Some(state.config),
-        })
+        }
     }
 }
 

@@ -204,6 +204,23 @@ fn class_of(explorer: &Explorer, raw: &str, what: &str) -> Result<usize, ApiErro
     }
 }
 
+/// A body's `scale`: 2 when absent, else 1 to [`Limits::scale`].
+fn scale_of(scale: Option<u32>) -> Result<u32, ApiError> {
+    let scale = scale.unwrap_or(2);
+    if !(1..=LIMITS.scale).contains(&scale) {
+        return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
+    }
+    Ok(scale)
+}
+
+/// A body's `steps`: 2 to [`Limits::steps`] frames.
+fn check_steps(steps: usize) -> Result<(), ApiError> {
+    if !(2..=LIMITS.steps).contains(&steps) {
+        return Err(bad(format!("steps must be from 2 to {}", LIMITS.steps)));
+    }
+    Ok(())
+}
+
 /// One label per image: `class` for all, or the classes in turn; `None` when the generator
 /// is unconditional.
 fn labels(explorer: &Explorer, class: Option<usize>, n: usize) -> Option<Vec<usize>> {
@@ -445,10 +462,7 @@ fn render_inputs(explorer: &Explorer, request: RenderRequest) -> Result<RenderIn
     if !(1..=LIMITS.images).contains(&columns) {
         return Err(bad(format!("columns must be from 1 to {}", LIMITS.images)));
     }
-    let scale = request.scale.unwrap_or(2);
-    if !(1..=LIMITS.scale).contains(&scale) {
-        return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
-    }
+    let scale = scale_of(request.scale)?;
     Ok(RenderInputs {
         noise,
         labels,
@@ -588,13 +602,8 @@ async fn morph(
     let from = class_of(explorer, &request.from, "from")?;
     let to = class_of(explorer, &request.to, "to")?;
     let noise = vectors(explorer, "vector", vec![request.vector], 1)?;
-    if !(2..=LIMITS.steps).contains(&request.steps) {
-        return Err(bad(format!("steps must be from 2 to {}", LIMITS.steps)));
-    }
-    let scale = request.scale.unwrap_or(2);
-    if !(1..=LIMITS.scale).contains(&scale) {
-        return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
-    }
+    check_steps(request.steps)?;
+    let scale = scale_of(request.scale)?;
     let steps = request.steps;
     let bytes = drawing(&state, move |explorer| {
         Ok(explorer
@@ -639,17 +648,12 @@ async fn interpolate(
         ));
     }
     let pinned = vectors(explorer, "vectors", request.vectors, LIMITS.pinned)?;
-    if !(2..=LIMITS.steps).contains(&request.steps) {
-        return Err(bad(format!("steps must be from 2 to {}", LIMITS.steps)));
-    }
+    check_steps(request.steps)?;
     let class = match &request.class {
         Some(raw) => Some(class_of(explorer, raw, "class")?),
         None => None,
     };
-    let scale = request.scale.unwrap_or(2);
-    if !(1..=LIMITS.scale).contains(&scale) {
-        return Err(bad(format!("scale must be from 1 to {}", LIMITS.scale)));
-    }
+    let scale = scale_of(request.scale)?;
     let dim = pinned.dim;
     let ends: Vec<&[f32]> = pinned.values.chunks(dim).collect();
     let mut values = Vec::new();
@@ -661,13 +665,8 @@ async fn interpolate(
     let count = values.len() / dim;
     let noise = Noise { count, dim, values };
     let steps = request.steps;
-    let labels = labels(explorer, class, count).map(|mut l| {
-        // Without a class, the whole path is drawn as the first class.
-        if class.is_none() {
-            l.iter_mut().for_each(|c| *c = 0);
-        }
-        l
-    });
+    // Without a class, a conditional generator draws the whole path as the first class.
+    let labels = labels(explorer, Some(class.unwrap_or(0)), count);
     let bytes = drawing(&state, move |explorer| {
         let grid = explorer.draw(&noise, labels.as_deref(), steps);
         Ok(grid.png(scale)?.0)

@@ -244,25 +244,9 @@ impl Explorer {
     }
 
     fn images(&self, noise: &Noise, labels: Option<&[usize]>) -> Tensor<4> {
-        let k = self.classes.len();
-        let codes = labels.map(|labels| {
-            labels
-                .iter()
-                .flat_map(|&label| (0..k).map(move |c| f32::from(u8::from(c == label))))
-                .collect()
-        });
-        self.images_of_codes(noise, codes)
-    }
-
-    /// The images of `noise` with class codes (`noise.count × classes` weights: one-hot
-    /// for a class, a blend for a morph); `None` for an unconditional generator.
-    fn images_of_codes(&self, noise: &Noise, codes: Option<Vec<f32>>) -> Tensor<4> {
-        let k = self.classes.len();
-        let codes = codes.map(|values| {
-            Tensor::from_data(TensorData::new(values, [noise.count, k]), &self.device)
-        });
+        let labels = labels.map(|l| crate::model::conditioning::labels(l, &self.device));
         self.generator
-            .forward_with_codes(noise.to_tensor(&self.device), codes)
+            .forward(noise.to_tensor(&self.device), labels)
     }
 
     /// A morph of one noise vector from class `from` to class `to` in `steps` frames, both
@@ -280,7 +264,11 @@ impl Explorer {
             codes[step * k + from] += 1.0 - t;
             codes[step * k + to] += t;
         }
-        images_from_tensor(self.images_of_codes(&noise, Some(codes)), steps)
+        let codes = Tensor::from_data(TensorData::new(codes, [steps, k]), &self.device);
+        let images = self
+            .generator
+            .forward_with_codes(noise.to_tensor(&self.device), Some(codes));
+        images_from_tensor(images, steps)
     }
 
     /// True when the server has the run's D.

@@ -47,11 +47,7 @@ pub fn run(options: ServeOptions) -> anyhow::Result<()> {
             discriminator: gan.discriminator.valid(),
             spectral_norm: gan.spectral_norm.clone(),
         };
-        let loaded = checkpoint::LoadedGenerator {
-            generator: state.inference_generator(&gan),
-            classes: state.config.classes.clone(),
-            config: Some(state.config),
-        };
+        let loaded = checkpoint::LoadedGenerator::of_run(state, &gan);
         Explorer::new(loaded, Some(judge), device)
     };
     let explorer = Arc::new(explorer);

@@ -31,8 +31,9 @@ pub struct StepLosses {
 pub struct DiscriminatorStep {
     /// D's loss.
     pub loss: Tensor<1>,
-    /// G's adversarial loss on D's judgement of the generated batch in this step.
-    pub loss_g_seen: Tensor<1>,
+    /// D's logits on the generated batch (detached): G's loss on them stands for G's in
+    /// an iteration without a G step.
+    pub fake_logits: Tensor<2>,
     /// Mean of sigmoid(D(x)) over the real batch.
     pub d_real: Tensor<1>,
     /// Mean of sigmoid(D(G(z))) over the generated batch.
@@ -99,7 +100,7 @@ pub fn discriminator_step(
     let d_real = sigmoid(on_real.logits.clone().detach()).mean();
     let d_fake = sigmoid(on_fake.logits.clone().detach()).mean();
     let classes = [class_loss(&on_real, &labels), class_loss(&on_fake, &labels)];
-    let loss_g_seen = loss.generator(on_fake.logits.clone().detach());
+    let fake_logits = on_fake.logits.clone().detach();
     let mut loss = loss.discriminator(on_real.logits, on_fake.logits);
     for class in classes.into_iter().flatten() {
         loss = loss + class;
@@ -111,7 +112,7 @@ pub fn discriminator_step(
     let discriminator = optimizer.step(lr, discriminator, grads);
     let step = DiscriminatorStep {
         loss: loss.detach(),
-        loss_g_seen,
+        fake_logits,
         d_real,
         d_fake,
     };
@@ -218,7 +219,10 @@ pub fn train_iteration(
             gradients.as_mut().map(|g| &mut g.generator),
         )
     } else {
-        (generator, d_step.loss_g_seen.clone())
+        (
+            generator,
+            settings.loss.generator(d_step.fake_logits.clone()),
+        )
     };
     let gan = Gan {
         generator,
