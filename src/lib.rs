@@ -25,6 +25,7 @@ pub mod logging;
 pub mod model;
 pub mod picture;
 pub mod report;
+pub mod run_files;
 pub mod run_lock;
 pub mod sections;
 pub mod serve;

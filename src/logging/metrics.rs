@@ -28,6 +28,14 @@ impl MetricsLog {
         Ok(MetricsLog { file, path })
     }
 
+    /// Creates `dir/name` empty, for a new run (a run started over with `--force` must not
+    /// append to the old one's lines).
+    pub fn create(dir: &Path, name: &str) -> anyhow::Result<Self> {
+        let path = dir.join(name);
+        File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Self::open(dir, name)
+    }
+
     /// Opens `dir/name` to continue a run resumed at `step`: lines of later steps, logged
     /// by a killed run after its last checkpoint, are dropped (the resumed run logs those
     /// steps again), as is a last line cut short by the crash.

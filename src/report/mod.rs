@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 pub use loss_plot::{MetricsRecord, draw_loss_plot, read_metrics};
-pub use progress_gif::{draw_progress_gif, epoch_pictures};
+pub use progress_gif::draw_progress_gif;
 
 /// What [`write_report`] wrote.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
         );
     }
     let metrics = run.join("metrics.jsonl");
-    let pictures = epoch_pictures(&run.join("samples"))?;
+    let pictures = crate::run_files::PICTURES.list(run)?;
     if !metrics.exists() && pictures.is_empty() {
         bail!(
             "{} holds no metrics.jsonl and no samples/epoch_*.png; is it the --out of a training run?",

@@ -1,7 +1,7 @@
 //! `progress.gif`: the sample pictures of all epochs in order, each captioned with its
 //! epoch, as the TensorFlow DCGAN tutorial's training GIF.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use image::codecs::gif::{GifEncoder, Repeat};
@@ -13,29 +13,6 @@ const CAPTION: u32 = 28;
 /// How long each frame shows; the last one stays longer.
 const FRAME_MS: u32 = 500;
 const LAST_FRAME_MS: u32 = 2000;
-
-/// The run's `epoch_NNN.png` pictures in `samples`, with their epochs, in epoch order.
-pub fn epoch_pictures(samples: &Path) -> anyhow::Result<Vec<(usize, PathBuf)>> {
-    let Ok(entries) = std::fs::read_dir(samples) else {
-        return Ok(Vec::new());
-    };
-    let mut pictures = Vec::new();
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("cannot list {}", samples.display()))?
-            .path();
-        let epoch = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("epoch_")?.strip_suffix(".png"))
-            .and_then(|n| n.parse().ok());
-        if let Some(epoch) = epoch {
-            pictures.push((epoch, path));
-        }
-    }
-    pictures.sort();
-    Ok(pictures)
-}
 
 /// The GIF's bytes: one captioned frame per picture, looping forever.
 pub fn draw_progress_gif(pictures: &[(usize, PathBuf)]) -> anyhow::Result<Vec<u8>> {
@@ -104,18 +81,19 @@ fn captioned(picture: &image::RgbImage, caption: &str) -> anyhow::Result<RgbaIma
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_files::PICTURES;
     use image::AnimationDecoder;
 
     #[test]
     fn frames_follow_the_epochs_in_order_with_captions() {
-        let dir = tempfile::tempdir().unwrap();
+        let run = tempfile::tempdir().unwrap();
+        std::fs::create_dir(run.path().join(PICTURES.folder)).unwrap();
         for (epoch, shade) in [(10usize, 200u8), (0, 0), (5, 100)] {
             image::GrayImage::from_pixel(40, 30, image::Luma([shade]))
-                .save(dir.path().join(format!("epoch_{epoch:03}.png")))
+                .save(PICTURES.path(run.path(), epoch))
                 .unwrap();
         }
-        std::fs::write(dir.path().join("notes.txt"), "not a picture").unwrap();
-        let pictures = epoch_pictures(dir.path()).unwrap();
+        let pictures = PICTURES.list(run.path()).unwrap();
         let epochs: Vec<usize> = pictures.iter().map(|p| p.0).collect();
         assert_eq!(epochs, vec![0, 5, 10]);
 
@@ -148,14 +126,15 @@ mod tests {
 
     #[test]
     fn pictures_of_different_sizes_are_an_error_naming_the_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let run = tempfile::tempdir().unwrap();
+        std::fs::create_dir(run.path().join(PICTURES.folder)).unwrap();
         image::GrayImage::new(40, 30)
-            .save(dir.path().join("epoch_000.png"))
+            .save(PICTURES.path(run.path(), 0))
             .unwrap();
         image::GrayImage::new(20, 30)
-            .save(dir.path().join("epoch_001.png"))
+            .save(PICTURES.path(run.path(), 1))
             .unwrap();
-        let err = draw_progress_gif(&epoch_pictures(dir.path()).unwrap())
+        let err = draw_progress_gif(&PICTURES.list(run.path()).unwrap())
             .unwrap_err()
             .to_string();
         assert!(err.contains("epoch_001.png"), "{err}");

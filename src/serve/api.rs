@@ -16,11 +16,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use super::assets;
 use super::explorer::{Explorer, MAX_DIRECTIONS, Path, between};
 use super::neighbours::MAX_NEIGHBOURS;
+use super::run_api::{self, MAX_STREAMS};
+use super::timeline::Timeline;
 use crate::picture::Noise;
 use crate::picture::images_from_tensor;
 
@@ -54,16 +56,31 @@ pub const LIMITS: Limits = Limits {
 /// Requests drawn at the same time; the rest wait their turn.
 const DRAWING_AT_ONCE: usize = 2;
 
-struct AppState {
-    explorer: Arc<Explorer>,
+/// What every route can reach.
+pub(super) struct AppState {
+    pub(super) explorer: Arc<Explorer>,
+    /// The served run's timeline and logs; `None` for a generator file.
+    pub(super) timeline: Option<Arc<Timeline>>,
     drawing: Semaphore,
+    /// Live-update streams: at most [`MAX_STREAMS`] open.
+    pub(super) streams: Arc<Semaphore>,
+    /// Turns true when the server stops, which ends the live-update streams.
+    pub(super) shutdown: watch::Receiver<bool>,
 }
 
-/// The server's routes over `explorer`.
-pub fn router(explorer: Arc<Explorer>) -> Router {
+/// The server's routes over `explorer` and, for a run directory, its `timeline`; the
+/// live-update streams end when `shutdown` turns true.
+pub fn router(
+    explorer: Arc<Explorer>,
+    timeline: Option<Arc<Timeline>>,
+    shutdown: watch::Receiver<bool>,
+) -> Router {
     let state = Arc::new(AppState {
         explorer,
+        timeline,
         drawing: Semaphore::new(DRAWING_AT_ONCE),
+        streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+        shutdown,
     });
     Router::new()
         .route("/", get(|| async { html(assets::INDEX_HTML) }))
@@ -71,6 +88,10 @@ pub fn router(explorer: Arc<Explorer>) -> Router {
         .route(
             "/assets/app.js",
             get(|| async { text("text/javascript; charset=utf-8", assets::APP_JS) }),
+        )
+        .route(
+            "/assets/run.js",
+            get(|| async { text("text/javascript; charset=utf-8", assets::RUN_JS) }),
         )
         .route(
             "/assets/style.css",
@@ -87,13 +108,17 @@ pub fn router(explorer: Arc<Explorer>) -> Router {
         .route("/api/training-image", get(training_image))
         .route("/api/render", post(render))
         .route("/api/interpolate", post(interpolate))
+        .route("/api/timeline", get(run_api::epochs).post(run_api::draw))
+        .route("/api/timeline/picture", get(run_api::picture))
+        .route("/api/metrics", get(run_api::metrics))
+        .route("/api/events", get(run_api::events))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API route") })
         .layer(DefaultBodyLimit::max(LIMITS.body))
         .layer(middleware::from_fn(refuse_announced_oversize))
         .with_state(state)
 }
 
-type Shared = State<Arc<AppState>>;
+pub(super) type Shared = State<Arc<AppState>>;
 
 /// Answers 413 at once to a request whose `Content-Length` is over the limit, before its
 /// body is read (the body limit alone would wait for the bytes to arrive). Bodies sent
@@ -113,7 +138,7 @@ async fn refuse_announced_oversize(request: axum::extract::Request, next: Next) 
 
 /// A refused request: its status and what to tell the client.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -126,7 +151,7 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn bad(message: impl Into<String>) -> ApiError {
+pub(super) fn bad(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
@@ -138,7 +163,7 @@ fn text(kind: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, kind)], body).into_response()
 }
 
-fn png(bytes: Vec<u8>) -> Response {
+pub(super) fn png(bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "image/png"),
@@ -150,17 +175,19 @@ fn png(bytes: Vec<u8>) -> Response {
 }
 
 /// The query string's fields, or a 400 naming what is wrong.
-fn query(q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Result<Fields, ApiError> {
+pub(super) fn query(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Fields, ApiError> {
     let Query(fields) = q.map_err(|e| bad(format!("bad query string: {e}")))?;
     Ok(Fields(fields))
 }
 
 /// A query string's fields by name.
-struct Fields(HashMap<String, String>);
+pub(super) struct Fields(pub(super) HashMap<String, String>);
 
 impl Fields {
     /// Field `name` as a number in `range`, or `default` when absent.
-    fn number<T>(
+    pub(super) fn number<T>(
         &self,
         name: &str,
         default: T,
@@ -229,7 +256,7 @@ fn labels(explorer: &Explorer, class: Option<usize>, n: usize) -> Option<Vec<usi
 }
 
 /// Draws on the blocking pool, a few requests at a time.
-async fn drawing<T: Send + 'static>(
+pub(super) async fn drawing<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&Explorer) -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -259,6 +286,7 @@ async fn healthz(State(state): Shared) -> Response {
 async fn info(State(state): Shared) -> Response {
     let body = serde_json::json!({
         "generator": state.explorer.info(),
+        "run": state.timeline.is_some(),
         "limits": {
             "images": LIMITS.images,
             "steps": LIMITS.steps,
@@ -384,7 +412,7 @@ fn vectors(
 }
 
 /// A JSON body, or a 400 saying why it is not one.
-fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     json.map(|Json(v)| v).map_err(|e| match e {
         JsonRejection::BytesRejection(_) => ApiError(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -397,14 +425,14 @@ fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 /// `POST /api/render`'s body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RenderRequest {
-    vectors: Vec<Vec<f32>>,
+pub(super) struct RenderRequest {
+    pub(super) vectors: Vec<Vec<f32>>,
     #[serde(default)]
-    classes: Option<Vec<String>>,
+    pub(super) classes: Option<Vec<String>>,
     #[serde(default)]
-    columns: Option<usize>,
+    pub(super) columns: Option<usize>,
     #[serde(default)]
-    scale: Option<u32>,
+    pub(super) scale: Option<u32>,
 }
 
 /// `POST /api/render {"vectors": [[…]], "classes"?: […], "columns"?: C, "scale"?: X}`: a PNG
@@ -430,17 +458,20 @@ async fn render(
 }
 
 /// A render request, checked.
-struct RenderInputs {
-    noise: Noise,
+pub(super) struct RenderInputs {
+    pub(super) noise: Noise,
     /// For a conditional generator, one class per vector.
-    labels: Option<Vec<usize>>,
-    columns: usize,
-    scale: u32,
+    pub(super) labels: Option<Vec<usize>>,
+    pub(super) columns: usize,
+    pub(super) scale: u32,
 }
 
 /// A render request's noise, labels (for a conditional generator), columns and scale,
 /// checked.
-fn render_inputs(explorer: &Explorer, request: RenderRequest) -> Result<RenderInputs, ApiError> {
+pub(super) fn render_inputs(
+    explorer: &Explorer,
+    request: RenderRequest,
+) -> Result<RenderInputs, ApiError> {
     let noise = vectors(explorer, "vectors", request.vectors, LIMITS.images)?;
     let labels = match request.classes {
         Some(classes) if classes.len() != noise.count => {

@@ -8,7 +8,11 @@
 mod api;
 mod assets;
 mod explorer;
+mod live;
 mod neighbours;
+mod run_api;
+mod run_dir;
+mod timeline;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +23,8 @@ use burn::module::Module;
 
 pub use api::{Limits, router};
 pub use explorer::{Explorer, Judge};
+pub use run_dir::RunDir;
+pub use timeline::Timeline;
 
 use crate::checkpoint;
 use crate::device::DeviceKind;
@@ -40,7 +46,11 @@ pub fn run(options: ServeOptions) -> anyhow::Result<()> {
     let path = &options.checkpoint;
     // A checkpoint (or run) also has D, whose opinion the page shows; a generator file not.
     let explorer = if path.extension().is_some_and(|e| e == "safetensors") {
-        Explorer::new(checkpoint::load_generator(path, &device)?, None, device)
+        Explorer::new(
+            checkpoint::load_generator(path, &device)?,
+            None,
+            device.clone(),
+        )
     } else {
         let (state, gan) = checkpoint::load(path, &device)?;
         let judge = Judge {
@@ -48,9 +58,15 @@ pub fn run(options: ServeOptions) -> anyhow::Result<()> {
             spectral_norm: gan.spectral_norm.clone(),
         };
         let loaded = checkpoint::LoadedGenerator::of_run(state, &gan);
-        Explorer::new(loaded, Some(judge), device)
+        Explorer::new(loaded, Some(judge), device.clone())
     };
+    // A run directory (or a checkpoint's) also has its timeline and logs.
+    let timeline = RunDir::of(path).map(|run| {
+        let classes = explorer.classes().len();
+        Arc::new(Timeline::new(run, device, explorer.noise_dim(), classes))
+    });
     let explorer = Arc::new(explorer);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -72,9 +88,11 @@ pub fn run(options: ServeOptions) -> anyhow::Result<()> {
             options.checkpoint.display(),
             explorer.describe()
         );
-        axum::serve(listener, router(explorer))
-            .with_graceful_shutdown(async {
+        axum::serve(listener, router(explorer, timeline, stopping))
+            .with_graceful_shutdown(async move {
                 let _ = tokio::signal::ctrl_c().await;
+                // Ends the live-update streams, which would otherwise hold the server open.
+                let _ = stop.send(true);
             })
             .await
             .context("the web server failed")?;

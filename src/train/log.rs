@@ -40,8 +40,8 @@ impl TrainingLog {
             events.text(0, "config", &config_text(state))?;
             events.text(0, "architecture", &architecture_text(gan))?;
             (
-                MetricsLog::open(out, METRICS)?,
-                MetricsLog::open(out, EVALS)?,
+                MetricsLog::create(out, METRICS)?,
+                MetricsLog::create(out, EVALS)?,
             )
         } else {
             events.session_start(step + 1)?;

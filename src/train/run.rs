@@ -21,6 +21,7 @@ use crate::logging::progress;
 use crate::model::Conditioning;
 use crate::model::conditioning::labels;
 use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
+use crate::run_files;
 use crate::weights;
 
 /// How a run begins.
@@ -56,6 +57,7 @@ pub fn train(
     device: &Device,
     stop: &StopFlag,
 ) -> anyhow::Result<Outcome> {
+    let fresh = matches!(start, Start::Fresh { .. });
     let (mut state, mut gan, dataset) = match start {
         Start::Fresh {
             mut config,
@@ -80,8 +82,13 @@ pub fn train(
     };
     let config = state.config.clone();
     println!("model: {}", config.architecture()?.describe());
-    std::fs::create_dir_all(out.join("samples"))
+    std::fs::create_dir_all(out.join(run_files::SAMPLES))
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    if fresh {
+        // `--force` starts over in a run's directory: its old epochs must not mix with ours.
+        run_files::PICTURES.remove_all(out)?;
+        run_files::EPOCH_GENERATORS.remove_all(out)?;
+    }
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
         .context("cannot write config.toml")?;
     let evaluator = TrainingEvaluator::prepare(&config, state.embedded_data, device)?;
@@ -196,8 +203,9 @@ pub fn train(
         );
 
         let last = epoch + 1 == config.epochs;
-        if epoch == 0 || (epoch + 1) % config.sample_every == 0 || last {
-            let path = out.join("samples").join(format!("epoch_{epoch:03}.png"));
+        let picture_due = epoch == 0 || (epoch + 1) % config.sample_every == 0 || last;
+        if picture_due {
+            let path = run_files::PICTURES.path(out, epoch);
             let picture = sample_picture(&gan, &state, device);
             let (png, size) = picture.save_png(&path, 2)?;
             log.picture(state.d_step, &png, size, picture.channels)?;
@@ -233,6 +241,9 @@ pub fn train(
         state.epoch_loss_sums = (0.0, 0.0);
         save(out, &state, &gan)?;
         since_checkpoint = (0, Instant::now());
+        if picture_due {
+            keep_epoch_generator(out, epoch)?;
+        }
         if new_best {
             keep_as_best(out)?;
         }
@@ -398,6 +409,21 @@ fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
         &about,
         &out.join("generator.safetensors"),
     )
+}
+
+/// Copies the generator just written to `generators/epoch_NNN.safetensors`, atomically: the
+/// run's timeline, which `dcgan serve` draws and `dcgan sample --checkpoint` reads.
+fn keep_epoch_generator(out: &Path, epoch: usize) -> anyhow::Result<()> {
+    let from = out.join("generator.safetensors");
+    let to = run_files::EPOCH_GENERATORS.path(out, epoch);
+    let bytes = std::fs::read(&from).with_context(|| format!("cannot read {}", from.display()))?;
+    std::fs::create_dir_all(out.join(run_files::GENERATORS)).with_context(|| {
+        format!(
+            "cannot create {}",
+            out.join(run_files::GENERATORS).display()
+        )
+    })?;
+    crate::atomic_file::write(&to, &bytes).with_context(|| format!("cannot write {}", to.display()))
 }
 
 /// Tells the user where the stopped run stands and how to continue it.

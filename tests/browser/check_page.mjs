@@ -1,11 +1,14 @@
 // Drives `dcgan serve`'s page in headless Chromium (Debian's, through playwright-core): the
 // page loads with no request beyond the server, the grid's image decodes, a click pins a
 // vector, moving a slider redraws its image, two pins give an interpolation strip, and the
-// view is in the URL. Exits non-zero on the first failure.
+// view is in the URL; for a run directory, the timeline and loss curve show, and grow live
+// while DCGAN_TRAIN_ON (a shell command, if set) trains the run on. Exits non-zero on the
+// first failure.
 //
 //   node tests/browser/check_page.mjs BASE_URL [SCREENSHOT.png]
 //
 // PLAYWRIGHT_DIR names the directory where playwright-core is installed (npm --prefix).
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -112,6 +115,39 @@ try {
   }
   const hash = await page.evaluate(() => location.hash);
   check(hash.includes("pins=3.0,3.1"), `the view is in the URL (${hash})`);
+
+  // A run directory: the timeline draws the pinned vectors with every saved epoch's
+  // generator, next to the loss curves; while the run trains on, both grow live.
+  check(await page.evaluate(() => !document.getElementById("run-section").hidden),
+        "a run directory shows its training section");
+  await page.waitForFunction(() => document.querySelectorAll("#timeline .epoch-row").length >= 1);
+  await decoded("#timeline .epoch-row img");
+  const rowWidth = await page.evaluate(() => document.querySelector("#timeline .epoch-row img").naturalWidth);
+  check(rowWidth === 2 * 58 + 2, `the timeline draws the two pinned vectors (${rowWidth} px wide)`);
+  const points = () => page.evaluate(() => Number(document.getElementById("loss-chart").dataset.points));
+  const pointsBefore = await points();
+  check(pointsBefore > 0, `the loss curve is drawn (${pointsBefore} points)`);
+  const resume = process.env.DCGAN_TRAIN_ON;
+  if (resume) {
+    // Trains the run on by an epoch while the page is open: no reload, no polling.
+    const training = spawn("sh", ["-c", resume], { stdio: "inherit" });
+    const done = new Promise((ok) => training.on("exit", ok));
+    const epochs = await page.evaluate(() => document.querySelectorAll("#timeline .epoch-row").length);
+    // The new epoch's row, drawn by its generator (the run's own picture may show first,
+    // while the generator is still being written).
+    await page.waitForFunction(([n, width]) => {
+      const rows = document.querySelectorAll("#timeline .epoch-row");
+      const img = rows.length > n && rows[rows.length - 1].querySelector("img");
+      return img && img.complete && img.naturalWidth === width;
+    }, [epochs, rowWidth], { timeout: 600000 });
+    const pointsAfter = await points();
+    check(pointsAfter > pointsBefore,
+          `the run's new epoch and loss points appear live (${pointsBefore} → ${pointsAfter} points)`);
+    const status = await page.textContent("#run-status");
+    check(/ · live$/.test(status), `the page says it is live (${status})`);
+    const code = await done;
+    check(code === 0, "the training run went on and finished");
+  }
 
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   check(elsewhere.length === 0, `no request left the server (${elsewhere.join(", ")})`);

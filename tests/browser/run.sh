@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The page of `dcgan serve` in headless Chromium: trains a short conditional run on real
-# MNIST digits, serves it on loopback, and runs check_page.mjs against it (see there).
+# MNIST digits, serves it on loopback, and runs check_page.mjs against it (see there) while
+# the run trains on by another epoch.
 #
 #   tests/browser/run.sh DCGAN MNIST_DIR [SCREENSHOT.png]
 #
@@ -22,4 +23,6 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 base=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
-node "$here/check_page.mjs" "$base" $screenshot
+# While the page is open, the run trains on by an epoch: its timeline and curves grow live.
+DCGAN_TRAIN_ON="'$dcgan' train --out '$work/run' --resume --epochs 2 >/dev/null" \
+    node "$here/check_page.mjs" "$base" $screenshot

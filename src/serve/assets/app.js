@@ -84,6 +84,7 @@ function drawGrid() {
   $("grid").src = url;
   $("download-grid").href = url;
   saveHash();
+  if (!state.pins.length) refreshTimeline();
 }
 
 // A pinned vector with its edits: single dimensions set, then moved along the principal
@@ -147,6 +148,7 @@ async function refreshPins() {
     });
   }
   saveHash();
+  refreshTimeline();
   await refreshEdit();
   await refreshPath();
 }
@@ -341,7 +343,8 @@ function setup() {
 }
 
 async function main() {
-  const info = (await (await api("/api/info")).json()).generator;
+  const about = await (await api("/api/info")).json();
+  const info = { ...about.generator, run: about.run };
   state.info = info;
   $("model").textContent = info.model;
   if (info.classes.length) {
@@ -367,6 +370,7 @@ async function main() {
   }
   state.selected = sel >= 0 && sel < state.pins.length ? sel : state.pins.length - 1;
   await refreshPins();
+  setupRun();
 }
 
 main().catch((e) => { $("model").textContent = `error: ${e.message}`; });

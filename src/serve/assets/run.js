@@ -1,0 +1,256 @@
+// dcgan explorer, the run's part: the checkpoint timeline (the same noise drawn by the
+// generator of every saved epoch), the loss and evaluation curves, and their live updates
+// while the run trains (Server-Sent Events from /api/events: the page never polls).
+// Uses app.js's state, api, showPng and editedVector.
+"use strict";
+
+const MOST_ROWS = 32;       // timeline rows shown; a longer run shows them evenly spaced
+const TIMELINE_VECTORS = 8; // grid samples drawn when nothing is pinned
+const MOST_POINTS = 4000;   // loss points kept; more are averaged in pairs
+
+const run = {
+  epochs: [],   // [{epoch, generator, picture}]
+  metrics: [],  // [{step, loss_D, loss_G, D_x, D_G_z}]
+  evals: [],    // [{step, epoch, fid, …}]
+  logged: 0,
+  source: null, // the EventSource
+  drawn: new Map(), // epoch -> the key of the vectors its row shows
+};
+
+// The noise the timeline draws: the pinned vectors as edited, else the grid's first ones.
+async function timelineVectors() {
+  if (state.pins.length) return state.pins.map(editedVector);
+  const response = await api(`/api/noise?seed=${state.seed}&n=${TIMELINE_VECTORS}`);
+  return (await response.json()).vectors;
+}
+
+// The epochs shown: all, or MOST_ROWS of them evenly spaced from the first to the last.
+function shownEpochs() {
+  const all = run.epochs;
+  if (all.length <= MOST_ROWS) return all;
+  const picked = new Set();
+  for (let i = 0; i < MOST_ROWS; i++) picked.add(Math.round(i * (all.length - 1) / (MOST_ROWS - 1)));
+  return [...picked].map((i) => all[i]);
+}
+
+let timelinePending = null;
+async function refreshTimeline() {
+  if (!state.info || !state.info.run) return;
+  // One refresh at a time; a change meanwhile asks for one more.
+  if (timelinePending) { timelinePending.again = true; return; }
+  timelinePending = { again: false };
+  try {
+    const vectors = await timelineVectors();
+    const key = JSON.stringify([vectors, state.cls]);
+    const box = $("timeline");
+    const shown = shownEpochs();
+    const keep = new Set(shown.map((e) => e.epoch));
+    for (const row of [...box.children]) {
+      if (!keep.has(Number(row.dataset.epoch))) { row.remove(); run.drawn.delete(Number(row.dataset.epoch)); }
+    }
+    $("timeline-note").textContent = run.epochs.length > shown.length ?
+      `${shown.length} of ${run.epochs.length} saved epochs, evenly spaced` :
+      `${run.epochs.length} saved epoch${run.epochs.length === 1 ? "" : "s"}`;
+    for (const entry of shown) {
+      let row = box.querySelector(`[data-epoch="${entry.epoch}"]`);
+      if (!row) {
+        row = document.createElement("div");
+        row.className = "epoch-row";
+        row.dataset.epoch = String(entry.epoch);
+        const label = document.createElement("span");
+        label.textContent = `epoch ${entry.epoch}`;
+        const img = document.createElement("img");
+        img.alt = `epoch ${entry.epoch}`;
+        row.append(label, img);
+        // Rows stay in epoch order as new epochs arrive.
+        const after = [...box.children].find((r) => Number(r.dataset.epoch) > entry.epoch);
+        box.insertBefore(row, after || null);
+      }
+      const img = row.querySelector("img");
+      const rowKey = entry.generator ? key : "picture";
+      if (run.drawn.get(entry.epoch) === rowKey) continue;
+      if (entry.generator) {
+        await showPng(img, null, "/api/timeline", {
+          epoch: entry.epoch, vectors, classes: classesOf(vectors.length),
+          columns: vectors.length, scale: SCALE,
+        });
+        img.title = "the same noise, drawn by this epoch's generator";
+      } else {
+        // An older run kept no generators: its own picture of its fixed noise.
+        img.src = `/api/timeline/picture?epoch=${entry.epoch}`;
+        img.title = "the run's own picture of its fixed noise (no generator was kept)";
+      }
+      run.drawn.set(entry.epoch, rowKey);
+    }
+    $("download-timeline").hidden = shown.length === 0;
+  } catch (e) {
+    $("timeline-note").textContent = e.message;
+  } finally {
+    const again = timelinePending.again;
+    timelinePending = null;
+    if (again) refreshTimeline();
+  }
+}
+
+// The timeline's rows as one PNG, each row labelled with its epoch.
+async function downloadTimeline() {
+  const rows = [...$("timeline").querySelectorAll(".epoch-row img")].filter((img) => img.naturalWidth);
+  if (!rows.length) return;
+  const label = 80;
+  const width = label + Math.max(...rows.map((img) => img.naturalWidth));
+  const height = rows.reduce((h, img) => h + img.naturalHeight, 0);
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const g = canvas.getContext("2d");
+  g.fillStyle = "#000";
+  g.fillRect(0, 0, width, height);
+  g.fillStyle = "#fff";
+  g.font = "14px sans-serif";
+  let y = 0;
+  for (const img of rows) {
+    g.drawImage(img, label, y);
+    g.fillText(img.alt, 6, y + img.naturalHeight / 2 + 5);
+    y += img.naturalHeight;
+  }
+  const link = document.createElement("a");
+  link.download = "timeline.png";
+  link.href = canvas.toDataURL("image/png");
+  link.click();
+}
+
+// Exponential moving average, debiased, as TensorBoard smooths (weight 0.6).
+function smooth(values) {
+  let average = 0;
+  return values.map((v, i) => {
+    average = 0.6 * average + 0.4 * v;
+    return average / (1 - Math.pow(0.6, i + 1));
+  });
+}
+
+// A line chart of `series` ([{name, colour, points: [[x, y]]}]) on `canvas`.
+function chart(canvas, series, xName) {
+  const g = canvas.getContext("2d");
+  const { width, height } = canvas;
+  const pad = { left: 48, right: 12, top: 18, bottom: 22 };
+  g.fillStyle = "#202124";
+  g.fillRect(0, 0, width, height);
+  const points = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
+  canvas.dataset.points = String(series.reduce((n, s) => Math.max(n, s.points.length), 0));
+  if (!points.length) return;
+  const xs = points.map(([x]) => x);
+  const ys = points.map(([, y]) => y);
+  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (x1 === x0) x1 = x0 + 1;
+  if (y1 === y0) { y0 -= 1; y1 += 1; }
+  const px = (x) => pad.left + (x - x0) / (x1 - x0) * (width - pad.left - pad.right);
+  const py = (y) => height - pad.bottom - (y - y0) / (y1 - y0) * (height - pad.top - pad.bottom);
+  g.strokeStyle = "#5f6368";
+  g.strokeRect(pad.left, pad.top, width - pad.left - pad.right, height - pad.top - pad.bottom);
+  g.fillStyle = "#9aa0a6";
+  g.font = "11px sans-serif";
+  g.fillText(y1.toPrecision(3), 4, pad.top + 4);
+  g.fillText(y0.toPrecision(3), 4, height - pad.bottom);
+  g.fillText(`${xName} ${x0}`, pad.left, height - 6);
+  const right = `${x1}`;
+  g.fillText(right, width - pad.right - g.measureText(right).width, height - 6);
+  let legend = pad.left + 6;
+  for (const s of series) {
+    g.strokeStyle = s.colour;
+    g.fillStyle = s.colour;
+    g.lineWidth = s.width || 1.5;
+    g.beginPath();
+    s.points.forEach(([x, y], i) => {
+      if (!Number.isFinite(y)) return;
+      if (i === 0) g.moveTo(px(x), py(y)); else g.lineTo(px(x), py(y));
+    });
+    g.stroke();
+    if (s.dots) for (const [x, y] of s.points) g.fillRect(px(x) - 2, py(y) - 2, 4, 4);
+    if (s.name) {
+      g.fillText(s.name, legend, pad.top - 5);
+      legend += g.measureText(s.name).width + 14;
+    }
+  }
+}
+
+let chartsQueued = false;
+function drawCharts() {
+  if (chartsQueued) return;
+  chartsQueued = true;
+  requestAnimationFrame(() => {
+    chartsQueued = false;
+    const steps = run.metrics.map((r) => r.step);
+    const line = (values) => values.map((v, i) => [steps[i], v]);
+    const d = run.metrics.map((r) => r.loss_D);
+    const gl = run.metrics.map((r) => r.loss_G);
+    chart($("loss-chart"), [
+      { colour: "rgba(138,180,248,0.3)", width: 1, points: line(d) },
+      { colour: "rgba(246,174,45,0.3)", width: 1, points: line(gl) },
+      { name: "D loss", colour: "#8ab4f8", points: line(smooth(d)) },
+      { name: "G loss", colour: "#f6ae2d", points: line(smooth(gl)) },
+    ], "step");
+    $("eval-box").hidden = run.evals.length === 0;
+    if (run.evals.length) {
+      const last = run.evals[run.evals.length - 1];
+      chart($("eval-chart"), [
+        { name: "FID", colour: "#81c995", dots: true, points: run.evals.map((e) => [e.epoch, e.fid]) },
+      ], "epoch");
+      let text = `latest (epoch ${last.epoch}): FID ${last.fid.toFixed(2)}, KID ${last.kid.toFixed(4)}, ` +
+        `IS ${last.inception_score.toFixed(2)}, precision ${last.precision.toFixed(3)}, recall ${last.recall.toFixed(3)}`;
+      if (last.class_accuracy !== undefined) text += `, class accuracy ${(last.class_accuracy * 100).toFixed(1)} %`;
+      $("eval-latest").textContent = text;
+    }
+    $("run-status").textContent = `${run.logged} logged steps · ${run.epochs.length} saved epochs` +
+      (run.source && run.source.readyState === EventSource.OPEN ? " · live" : "");
+  });
+}
+
+// Keeps the loss curve bounded while a long run streams in: pairs averaged.
+function addMetrics(records) {
+  run.metrics.push(...records);
+  run.logged += records.length;
+  if (run.metrics.length > MOST_POINTS) {
+    const halved = [];
+    for (let i = 0; i + 1 < run.metrics.length; i += 2) {
+      const [a, b] = [run.metrics[i], run.metrics[i + 1]];
+      halved.push({ step: b.step, loss_D: (a.loss_D + b.loss_D) / 2, loss_G: (a.loss_G + b.loss_G) / 2 });
+    }
+    run.metrics = halved;
+  }
+}
+
+// Loads the run's curves and epochs, then follows them live.
+async function loadRun() {
+  if (run.source) run.source.close();
+  const [curves, timeline] = await Promise.all([
+    api("/api/metrics").then((r) => r.json()),
+    api("/api/timeline").then((r) => r.json()),
+  ]);
+  run.metrics = curves.metrics;
+  run.logged = curves.logged_steps;
+  run.evals = curves.eval;
+  run.epochs = timeline.epochs;
+  run.drawn.clear();
+  $("timeline").replaceChildren();
+  drawCharts();
+  await refreshTimeline();
+  const source = new EventSource(`/api/events?from=${curves.metrics_offset}:${curves.eval_offset}`);
+  run.source = source;
+  source.addEventListener("metrics", (e) => { addMetrics(JSON.parse(e.data).records); drawCharts(); });
+  source.addEventListener("eval", (e) => { run.evals.push(...JSON.parse(e.data).records); drawCharts(); });
+  source.addEventListener("epochs", (e) => {
+    run.epochs = JSON.parse(e.data).epochs;
+    drawCharts();
+    refreshTimeline();
+  });
+  source.addEventListener("reset", () => { source.close(); loadRun(); });
+  source.onopen = drawCharts;
+  source.onerror = drawCharts;
+}
+
+function setupRun() {
+  if (!state.info.run) return;
+  $("run-section").hidden = false;
+  $("download-timeline").onclick = (e) => { e.preventDefault(); downloadTimeline(); };
+  loadRun().catch((e) => { $("run-status").textContent = e.message; });
+}
