@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     // and faulted in again they cost about a tenth of a step (docs/performance.md).
     // SAFETY: sets a process-wide allocator option before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    dcgan::device::quiet_headless_vulkan();
     match dcgan::cli::run() {
         Ok(code) => code,
         Err(err) => {

@@ -256,19 +256,22 @@ fn eight_clients_500_requests_flat_memory_and_nothing_written() {
     let server = Server::start(home, &["--run", "run"]);
     let vector = serde_json::json!(vec![0.25f32; 100]);
     let render = serde_json::json!({ "vectors": vec![vector.clone(); 8] }).to_string();
-    let path =
-        serde_json::json!({ "vectors": [vector, vec![-0.25f32; 100]], "steps": 8 }).to_string();
+    let path = serde_json::json!({ "vectors": [vector.clone(), vec![-0.25f32; 100]], "steps": 8 })
+        .to_string();
+    let timeline = serde_json::json!({ "epoch": 0, "vectors": vec![vector; 8] }).to_string();
     let round = |client: usize, i: usize| -> u16 {
         let seed = client * 1000 + i;
-        let (status, kind, body) = match i % 5 {
+        let (status, kind, body) = match i % 7 {
             0 => get(&server.url(&format!("/api/sample?seed={seed}&n=64"))),
             1 => get(&server.url(&format!("/api/noise?seed={seed}&n=8"))),
             2 => post(&server.url("/api/render"), &render),
             3 => post(&server.url("/api/interpolate"), &path),
+            4 => post(&server.url("/api/timeline"), &timeline),
+            5 => get(&server.url("/api/metrics")),
             _ => get(&server.url("/healthz")),
         };
-        match i % 5 {
-            1 | 4 => assert!(kind.starts_with("application/json") && !body.is_empty()),
+        match i % 7 {
+            1 | 5 | 6 => assert!(kind.starts_with("application/json") && !body.is_empty()),
             _ => {
                 assert_eq!(kind, "image/png");
                 png_size(&body);

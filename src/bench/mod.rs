@@ -208,7 +208,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
 pub fn kernels_line(config: &BenchConfig) -> String {
     match config.device {
         DeviceKind::Cpu => cpu::kernels_line(config.precision),
-        other => format!("{other:?} device (burn's kernels)"),
+        other => format!("--device {} (burn's kernels)", other.name()),
     }
 }
 

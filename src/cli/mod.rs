@@ -1,10 +1,11 @@
 //! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan report`,
-//! `dcgan eval`, `dcgan classifier`, `dcgan bench`, `dcgan serve`.
+//! `dcgan eval`, `dcgan classifier`, `dcgan bench`, `dcgan serve`, `dcgan devices`.
 //!
 //! Each subcommand has a file that turns its flags into library calls.
 
 mod bench;
 mod classifier;
+mod devices;
 mod eval;
 mod report;
 mod sample;
@@ -43,6 +44,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Explore a generator in the browser: a local web server and its JSON/PNG API.
     Serve(serve::ServeArgs),
+    /// List the devices this machine and build can compute on, and which each --device takes.
+    Devices(devices::DevicesArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -57,5 +60,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Classifier(command) => classifier::run(command).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::bench(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::serve(args).map(|()| ExitCode::SUCCESS),
+        Command::Devices(args) => devices::run(args),
     }
 }

@@ -7,6 +7,7 @@
 //
 //   node tests/browser/check_page.mjs BASE_URL [SCREENSHOT.png]
 //
+// With SCREENSHOT.png, it also saves SCREENSHOT_run.png: the run's section alone.
 // PLAYWRIGHT_DIR names the directory where playwright-core is installed (npm --prefix).
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -149,7 +150,11 @@ try {
     check(code === 0, "the training run went on and finished");
   }
 
-  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  if (screenshot) {
+    await page.screenshot({ path: screenshot, fullPage: true });
+    // The run's section alone, for README.
+    await page.locator("#run-section").screenshot({ path: screenshot.replace(/\.png$/, "_run.png") });
+  }
   check(elsewhere.length === 0, `no request left the server (${elsewhere.join(", ")})`);
   check(errors.length === 0, `no script errors (${errors.join("; ")})`);
 } finally {

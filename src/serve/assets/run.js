@@ -17,11 +17,18 @@ const run = {
   drawn: new Map(), // epoch -> the key of the vectors its row shows
 };
 
-// The noise the timeline draws: the pinned vectors as edited, else the grid's first ones.
-async function timelineVectors() {
-  if (state.pins.length) return state.pins.map(editedVector);
+// What the timeline draws: the pinned vectors as edited (of the picked class, as the pins
+// show them), else the grid's first images (their noise and classes, as the grid has them).
+async function timelineInputs() {
+  if (state.pins.length) {
+    const vectors = state.pins.map(editedVector);
+    return { vectors, classes: classesOf(vectors.length) };
+  }
   const response = await api(`/api/noise?seed=${state.seed}&n=${TIMELINE_VECTORS}`);
-  return (await response.json()).vectors;
+  const vectors = (await response.json()).vectors;
+  const k = state.info.classes.length;
+  const classes = k ? vectors.map((_, i) => state.cls === "" ? String(i % k) : state.cls) : undefined;
+  return { vectors, classes };
 }
 
 // The epochs shown: all, or MOST_ROWS of them evenly spaced from the first to the last.
@@ -40,8 +47,8 @@ async function refreshTimeline() {
   if (timelinePending) { timelinePending.again = true; return; }
   timelinePending = { again: false };
   try {
-    const vectors = await timelineVectors();
-    const key = JSON.stringify([vectors, state.cls]);
+    const { vectors, classes } = await timelineInputs();
+    const key = JSON.stringify([vectors, classes]);
     const box = $("timeline");
     const shown = shownEpochs();
     const keep = new Set(shown.map((e) => e.epoch));
@@ -71,7 +78,7 @@ async function refreshTimeline() {
       if (run.drawn.get(entry.epoch) === rowKey) continue;
       if (entry.generator) {
         await showPng(img, null, "/api/timeline", {
-          epoch: entry.epoch, vectors, classes: classesOf(vectors.length),
+          epoch: entry.epoch, vectors, classes,
           columns: vectors.length, scale: SCALE,
         });
         img.title = "the same noise, drawn by this epoch's generator";
