@@ -253,7 +253,35 @@ fn a_seeded_run_on_wgpu_resumes_exactly_and_goes_on_on_the_cpu() {
     assert!(apart < 1e-2, "{apart:e}");
     assert!(apart > 0.0, "the CPU really computed the second epoch");
 
-    // Without lavapipe's opposite: a GPU that is not there is named.
+    // Sampling on wgpu draws the CPU's images of the same checkpoint and seed, to a grey
+    // level or two of rounding.
+    let sample = |device: &str, out: &str| {
+        ok(dcgan(home).args([
+            "sample",
+            "--checkpoint",
+            "whole",
+            "--seed",
+            "3",
+            "--n",
+            "16",
+            "--device",
+            device,
+            "--out",
+            out,
+        ]));
+        image::open(home.join(out)).unwrap().to_luma8().into_raw()
+    };
+    let (on_gpu, on_cpu) = (sample("wgpu:cpu", "gpu.png"), sample("cpu", "cpu.png"));
+    assert_eq!(on_gpu.len(), on_cpu.len());
+    let worst = on_gpu
+        .iter()
+        .zip(&on_cpu)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 2, "sampled images differ by {worst} grey levels");
+
+    // With no Vulkan driver at all, the device that is not there is named.
     let err = fails(
         dcgan(home)
             .args([
