@@ -30,7 +30,7 @@ fn gpu() -> Device {
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().into_vec().unwrap()
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
 /// The largest difference of `a` and `b`, relative to the larger of `b`'s scale and 1.

@@ -3,8 +3,8 @@
 //! never polls.
 //!
 //! Each open stream looks at the run's files once a second (their lengths and the epoch
-//! folders), reads only what is new, at most [`MAX_READ`] bytes a look, and ends when the
-//! server stops. Each event's `id` is where the stream stands in the logs, so a browser
+//! folders), reads only what is new (at most [`super::run_dir::MAX_READ`] bytes a look),
+//! and ends when the server stops. Each event's `id` is where the stream stands in the logs, so a browser
 //! that reconnects (sending `Last-Event-ID`) goes on without gaps or repeats.
 
 use std::collections::VecDeque;
@@ -15,7 +15,7 @@ use axum::response::sse::Event;
 use futures_util::Stream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
-use super::run_dir::{EVALS, EpochEntry, MAX_READ, METRICS, RunDir};
+use super::run_dir::{EVALS, EpochEntry, METRICS, RunDir};
 
 /// How often a stream looks at the run's files.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
@@ -160,7 +160,6 @@ fn look(run: &RunDir, at: Offsets, epochs: Option<&[EpochEntry]>) -> News {
     if changed {
         events.push(json("epochs", serde_json::json!({ "epochs": current })));
     }
-    debug_assert!(now.metrics - at.metrics <= MAX_READ);
     News {
         events,
         at: now,

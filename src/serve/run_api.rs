@@ -21,6 +21,9 @@ use super::timeline::Timeline;
 /// Live-update streams open at once; more get 503 until one closes.
 pub const MAX_STREAMS: usize = 16;
 
+/// The largest epoch number a request may name (a run's files are named by epoch).
+const MAX_EPOCH: usize = 1_000_000;
+
 /// The served run's timeline, or a 400 saying that the server has no run.
 fn timeline(state: &AppState) -> Result<Arc<Timeline>, ApiError> {
     state.timeline.clone().ok_or_else(|| {
@@ -107,7 +110,7 @@ pub async fn picture(
     if !fields.0.contains_key("epoch") {
         return Err(bad("epoch is required: /api/timeline/picture?epoch=E"));
     }
-    let epoch = fields.number("epoch", 0usize, 0..=usize::MAX)?;
+    let epoch = fields.number("epoch", 0usize, 0..=MAX_EPOCH)?;
     let bytes = tokio::task::spawn_blocking(move || timeline.run.epoch_picture(epoch))
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;

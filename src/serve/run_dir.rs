@@ -110,7 +110,7 @@ impl RunDir {
         })
     }
 
-    /// `relative`, if it resolves to a regular file inside the run.
+    /// `path`, resolved, if it is a regular file inside the run.
     fn file(&self, path: &Path) -> Option<PathBuf> {
         let resolved = path.canonicalize().ok()?;
         (resolved.starts_with(&self.root) && resolved.is_file()).then_some(resolved)
