@@ -2,7 +2,8 @@
 //! for scripts and plots.
 //!
 //! Each line is written whole and flushed at once, so a crash loses at most the line being
-//! written; a resumed run appends to the same file.
+//! written. A resumed run appends to the same file, after dropping the lines of steps it
+//! will log again; a new run (`--force`) starts it empty.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -61,7 +61,7 @@ pub(super) struct AppState {
     pub(super) explorer: Arc<Explorer>,
     /// The served run's timeline and logs; `None` for a generator file.
     pub(super) timeline: Option<Arc<Timeline>>,
-    drawing: Semaphore,
+    drawing: Arc<Semaphore>,
     /// Live-update streams: at most [`MAX_STREAMS`] open.
     pub(super) streams: Arc<Semaphore>,
     /// Turns true when the server stops, which ends the live-update streams.
@@ -78,7 +78,7 @@ pub fn router(
     let state = Arc::new(AppState {
         explorer,
         timeline,
-        drawing: Semaphore::new(DRAWING_AT_ONCE),
+        drawing: Arc::new(Semaphore::new(DRAWING_AT_ONCE)),
         streams: Arc::new(Semaphore::new(MAX_STREAMS)),
         shutdown,
     });
@@ -255,27 +255,36 @@ fn labels(explorer: &Explorer, class: Option<usize>, n: usize) -> Option<Vec<usi
     (k > 0).then(|| (0..n).map(|i| class.unwrap_or(i % k)).collect())
 }
 
-/// Draws on the blocking pool, a few requests at a time.
+/// Runs `work` on the blocking pool, a few requests at a time: drawing, and reading a run's
+/// files.
 pub(super) async fn drawing<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&Explorer) -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _permit = state.drawing.acquire().await.map_err(|_| {
-        ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is stopping".into(),
-        )
-    })?;
-    let explorer = Arc::clone(&state.explorer);
-    tokio::task::spawn_blocking(move || work(&explorer))
+    let permit = Arc::clone(&state.drawing)
+        .acquire_owned()
         .await
-        .map_err(|e| {
+        .map_err(|_| {
             ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("drawing failed: {e}"),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is stopping".into(),
             )
-        })?
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))
+        })?;
+    let explorer = Arc::clone(&state.explorer);
+    // The permit goes with the work: a client that leaves does not free a place while its
+    // drawing still runs.
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&explorer)
+    })
+    .await
+    .map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("drawing failed: {e}"),
+        )
+    })?
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))
 }
 
 async fn healthz(State(state): Shared) -> Response {

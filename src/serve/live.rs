@@ -117,8 +117,13 @@ struct News {
 
 /// Looks at the run's files from `at`, knowing `epochs` (none before the first look).
 fn look(run: &RunDir, at: Offsets, epochs: Option<&[EpochEntry]>) -> News {
-    // A resumed run rewrites its logs without the steps it will log again: start over.
-    if run.log_len(METRICS) < at.metrics || run.log_len(EVALS) < at.eval {
+    // A resumed run rewrites its logs without the steps it will log again, and `--force`
+    // empties them: start over. A log that grew back past the offset since is caught by the
+    // offset no longer ending a line.
+    let rewritten = |name: &str, offset: u64| {
+        run.log_len(name) < offset || (offset > 0 && !run.ends_line_at(name, offset))
+    };
+    if rewritten(METRICS, at.metrics) || rewritten(EVALS, at.eval) {
         let event = Event::default()
             .event("reset")
             .data("the run's logs were rewritten (a resumed run drops what it logs again)");
@@ -136,29 +141,35 @@ fn look(run: &RunDir, at: Offsets, epochs: Option<&[EpochEntry]>) -> News {
         metrics: metrics.offset,
         eval: evals.offset,
     };
-    let json = |kind: &str, value: serde_json::Value| {
+    // Each event's id is where the stream stands once that event is received, so a
+    // reconnection after any of them misses nothing.
+    let json = |kind: &str, id: Offsets, value: serde_json::Value| {
         Event::default()
             .event(kind)
-            .id(now.id())
+            .id(id.id())
             .json_data(value)
             .expect("a JSON value serialises")
     };
     if !metrics.records.is_empty() {
-        events.push(json(
-            "metrics",
-            serde_json::json!({ "records": metrics.records }),
-        ));
+        let id = Offsets {
+            metrics: now.metrics,
+            eval: at.eval,
+        };
+        let records = serde_json::json!({ "records": metrics.records });
+        events.push(json("metrics", id, records));
     }
     if !evals.records.is_empty() {
-        events.push(json(
-            "eval",
-            serde_json::json!({ "records": evals.records }),
-        ));
+        let records = serde_json::json!({ "records": evals.records });
+        events.push(json("eval", now, records));
     }
     let current = run.epochs();
     let changed = epochs != Some(current.as_slice());
     if changed {
-        events.push(json("epochs", serde_json::json!({ "epochs": current })));
+        events.push(json(
+            "epochs",
+            now,
+            serde_json::json!({ "epochs": current }),
+        ));
     }
     News {
         events,
@@ -171,6 +182,32 @@ fn look(run: &RunDir, at: Offsets, epochs: Option<&[EpochEntry]>) -> News {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_rewritten_and_grown_back_past_the_offset_resets_the_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(METRICS);
+        let line = |step: u64| {
+            format!("{{\"step\":{step},\"loss_D\":1,\"loss_G\":1,\"D_x\":0.5,\"D_G_z\":0.5}}\n")
+        };
+        std::fs::write(&log, line(1) + &line(2)).unwrap();
+        let run = RunDir::of(dir.path()).unwrap();
+        let first = look(&run, Offsets::default(), None);
+        assert!(!first.reset);
+        assert_eq!(first.at.metrics, std::fs::metadata(&log).unwrap().len());
+        // Appended to: the stream goes on.
+        std::fs::write(&log, line(1) + &line(2) + &line(3)).unwrap();
+        let next = look(&run, first.at, first.epochs.as_deref());
+        assert!(!next.reset && next.events.len() == 1, "one metrics event");
+        // Rewritten longer (a resumed run, then more steps): the old offset no longer ends
+        // a line, and the stream resets instead of reading from the middle of one.
+        std::fs::write(&log, line(10) + &line(11) + &line(12) + &line(13)).unwrap();
+        assert!(run.log_len(METRICS) > next.at.metrics);
+        assert!(look(&run, next.at, None).reset);
+        // Emptied (`--force`): reset too.
+        std::fs::write(&log, "").unwrap();
+        assert!(look(&run, next.at, None).reset);
+    }
 
     #[test]
     fn offsets_read_back_and_junk_is_refused() {

@@ -2,8 +2,9 @@
 //! JSON and PNG API its page uses (documented in `docs/serve.md`).
 //!
 //! The page and its script are embedded in the binary ([`assets`]); the server reads only
-//! the generator it was given and writes nothing. It listens on loopback unless `--addr`
-//! says otherwise, and every request's size is checked before any work ([`api`]).
+//! the generator it was given and, for a run directory, that run's files (its timeline and
+//! logs, [`run_dir`]), and writes nothing. It listens on loopback unless `--addr` says
+//! otherwise, and every request's size is checked before any work ([`api`]).
 
 mod api;
 mod assets;

@@ -39,9 +39,7 @@ fn timeline(state: &AppState) -> Result<Arc<Timeline>, ApiError> {
 /// noise (`picture`) are there: `{"epochs": [{"epoch", "generator", "picture"}]}`.
 pub async fn epochs(State(state): Shared) -> Result<Response, ApiError> {
     let timeline = timeline(&state)?;
-    let epochs = tokio::task::spawn_blocking(move || timeline.run.epochs())
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let epochs = drawing(&state, move |_| Ok(timeline.run.epochs())).await?;
     Ok(Json(serde_json::json!({ "epochs": epochs })).into_response())
 }
 
@@ -76,6 +74,9 @@ pub async fn draw(
         )));
     }
     let epoch = request.epoch;
+    if epoch > MAX_EPOCH {
+        return Err(bad(format!("epoch must be from 0 to {MAX_EPOCH}")));
+    }
     let render = RenderRequest {
         vectors: request.vectors,
         classes: request.classes,
@@ -111,9 +112,7 @@ pub async fn picture(
         return Err(bad("epoch is required: /api/timeline/picture?epoch=E"));
     }
     let epoch = fields.number("epoch", 0usize, 0..=MAX_EPOCH)?;
-    let bytes = tokio::task::spawn_blocking(move || timeline.run.epoch_picture(epoch))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let bytes = drawing(&state, move |_| Ok(timeline.run.epoch_picture(epoch))).await?;
     bytes.map(png).ok_or_else(|| {
         ApiError(
             StatusCode::NOT_FOUND,
@@ -128,9 +127,7 @@ pub async fn picture(
 /// "eval_offset"}`. A long log is averaged down to at most 4,000 points.
 pub async fn metrics(State(state): Shared) -> Result<Response, ApiError> {
     let timeline = timeline(&state)?;
-    let curves = tokio::task::spawn_blocking(move || timeline.run.curves())
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let curves = drawing(&state, move |_| Ok(timeline.run.curves())).await?;
     Ok(Json(curves).into_response())
 }
 
@@ -169,7 +166,7 @@ pub async fn events(
             )
         })?;
     let stream = live::events(timeline.run.clone(), from, permit, state.shutdown.clone());
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
+    // A comment every 5 s: a client that left is noticed then, and its place freed.
+    let keep_alive = KeepAlive::new().interval(std::time::Duration::from_secs(5));
+    Ok(Sse::new(stream).keep_alive(keep_alive).into_response())
 }

@@ -169,6 +169,21 @@ impl RunDir {
             .map_or(0, |m| m.len())
     }
 
+    /// True when byte `offset - 1` of log `name` is a newline: `offset` is where a line
+    /// starts, as an offset this server gave out is unless the log was rewritten since.
+    pub fn ends_line_at(&self, name: &str, offset: u64) -> bool {
+        let Some(path) = self.file(&self.root.join(name)) else {
+            return false;
+        };
+        let mut byte = [0u8];
+        std::fs::File::open(path)
+            .and_then(|mut f| {
+                f.seek(SeekFrom::Start(offset.saturating_sub(1)))?;
+                f.read_exact(&mut byte)
+            })
+            .is_ok_and(|()| byte[0] == b'\n')
+    }
+
     /// The whole curves, read a line at a time so that memory stays bounded.
     pub fn curves(&self) -> Curves {
         let mut points = Downsampled::default();

@@ -82,18 +82,6 @@ pub fn train(
     };
     let config = state.config.clone();
     println!("model: {}", config.architecture()?.describe());
-    std::fs::create_dir_all(out.join(run_files::SAMPLES))
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    if fresh {
-        // `--force` starts over in a run's directory: its old epochs must not mix with ours.
-        run_files::PICTURES.remove_all(out)?;
-        run_files::EPOCH_GENERATORS.remove_all(out)?;
-    }
-    crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
-        .context("cannot write config.toml")?;
-    let evaluator = TrainingEvaluator::prepare(&config, state.embedded_data, device)?;
-    let mut log = TrainingLog::open(out, &state, &gan)?;
-
     let mut batcher = Batcher::new(&dataset, config.batch_size);
     let batches = batcher
         .batches_per_epoch()
@@ -105,6 +93,18 @@ pub fn train(
             dataset.len
         );
     }
+    let evaluator = TrainingEvaluator::prepare(&config, state.embedded_data, device)?;
+    // Nothing is written or removed before every check has passed.
+    std::fs::create_dir_all(out.join(run_files::SAMPLES))
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    if fresh {
+        // `--force` starts over in a run's directory: its old epochs must not mix with ours.
+        run_files::PICTURES.remove_all(out)?;
+        run_files::EPOCH_GENERATORS.remove_all(out)?;
+    }
+    crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
+        .context("cannot write config.toml")?;
+    let mut log = TrainingLog::open(out, &state, &gan)?;
     let settings = config.step_settings();
     // Only a cross-entropy D loss falls to 0 when D wins.
     let mut d_wins = config.loss.is_cross_entropy().then(DWinsWatch::default);
@@ -180,13 +180,13 @@ pub fn train(
             if b + 1 < batches {
                 if stop.is_requested() {
                     bar.abandon();
-                    save(out, &state, &gan)?;
+                    save(out, &state, &gan, None)?;
                     return Ok(stopped(out, &state));
                 }
                 since_checkpoint.0 += 1;
                 let (steps, time) = since_checkpoint;
                 if config.checkpoint_every.due(steps, time.elapsed()) {
-                    save(out, &state, &gan)?;
+                    save(out, &state, &gan, None)?;
                     since_checkpoint = (0, Instant::now());
                 }
             }
@@ -239,11 +239,8 @@ pub fn train(
         state.epochs_done = epoch + 1;
         state.batches_done = 0;
         state.epoch_loss_sums = (0.0, 0.0);
-        save(out, &state, &gan)?;
+        save(out, &state, &gan, picture_due.then_some(epoch))?;
         since_checkpoint = (0, Instant::now());
-        if picture_due {
-            keep_epoch_generator(out, epoch)?;
-        }
         if new_best {
             keep_as_best(out)?;
         }
@@ -392,9 +389,16 @@ fn check_same_data(state: &RunState, data: &RunData) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the checkpoint and the generator's weights.
-fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
-    checkpoint::save(out, state, gan)?;
+/// Writes the checkpoint and the generator's weights. With `timeline_epoch` (an epoch's
+/// end whose picture was drawn), the generator goes first to
+/// `generators/epoch_NNN.safetensors`, the run's timeline that `dcgan serve` draws: a crash
+/// before the checkpoint leaves that epoch to be trained again, and its file written again.
+fn save(
+    out: &Path,
+    state: &RunState,
+    gan: &Gan,
+    timeline_epoch: Option<usize>,
+) -> anyhow::Result<()> {
     let config = &state.config;
     let training = config.training_summary();
     let about = weights::Description {
@@ -404,26 +408,18 @@ fn save(out: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<()> {
         ema: config.ema,
         training: Some(&training),
     };
-    weights::save_generator(
-        &state.inference_generator(gan),
-        &about,
-        &out.join("generator.safetensors"),
-    )
-}
-
-/// Copies the generator just written to `generators/epoch_NNN.safetensors`, atomically: the
-/// run's timeline, which `dcgan serve` draws and `dcgan sample --checkpoint` reads.
-fn keep_epoch_generator(out: &Path, epoch: usize) -> anyhow::Result<()> {
-    let from = out.join("generator.safetensors");
-    let to = run_files::EPOCH_GENERATORS.path(out, epoch);
-    let bytes = std::fs::read(&from).with_context(|| format!("cannot read {}", from.display()))?;
-    std::fs::create_dir_all(out.join(run_files::GENERATORS)).with_context(|| {
-        format!(
-            "cannot create {}",
-            out.join(run_files::GENERATORS).display()
-        )
-    })?;
-    crate::atomic_file::write(&to, &bytes).with_context(|| format!("cannot write {}", to.display()))
+    // The moving statistics' pending update first, as the checkpoint takes them.
+    gan.generator.sync_batch_norms();
+    let generator = state.inference_generator(gan);
+    if let Some(epoch) = timeline_epoch {
+        let folder = out.join(run_files::GENERATORS);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+        let path = run_files::EPOCH_GENERATORS.path(out, epoch);
+        weights::save_generator(&generator, &about, &path)?;
+    }
+    checkpoint::save(out, state, gan)?;
+    weights::save_generator(&generator, &about, &out.join("generator.safetensors"))
 }
 
 /// Tells the user where the stopped run stands and how to continue it.

@@ -373,4 +373,7 @@ async function main() {
   setupRun();
 }
 
-main().catch((e) => { $("model").textContent = `error: ${e.message}`; });
+// After every script of the page has run (run.js's functions are called from here).
+document.addEventListener("DOMContentLoaded", () => {
+  main().catch((e) => { $("model").textContent = `error: ${e.message}`; });
+});

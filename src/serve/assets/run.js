@@ -53,7 +53,11 @@ async function refreshTimeline() {
     const shown = shownEpochs();
     const keep = new Set(shown.map((e) => e.epoch));
     for (const row of [...box.children]) {
-      if (!keep.has(Number(row.dataset.epoch))) { row.remove(); run.drawn.delete(Number(row.dataset.epoch)); }
+      if (keep.has(Number(row.dataset.epoch))) continue;
+      const img = row.querySelector("img");
+      if (img.dataset.url) URL.revokeObjectURL(img.dataset.url);
+      row.remove();
+      run.drawn.delete(Number(row.dataset.epoch));
     }
     $("timeline-note").textContent = run.epochs.length > shown.length ?
       `${shown.length} of ${run.epochs.length} saved epochs, evenly spaced` :
@@ -76,18 +80,25 @@ async function refreshTimeline() {
       const img = row.querySelector("img");
       const rowKey = entry.generator ? key : "picture";
       if (run.drawn.get(entry.epoch) === rowKey) continue;
-      if (entry.generator) {
-        await showPng(img, null, "/api/timeline", {
-          epoch: entry.epoch, vectors, classes,
-          columns: vectors.length, scale: SCALE,
-        });
-        img.title = "the same noise, drawn by this epoch's generator";
-      } else {
-        // An older run kept no generators: its own picture of its fixed noise.
-        img.src = `/api/timeline/picture?epoch=${entry.epoch}`;
-        img.title = "the run's own picture of its fixed noise (no generator was kept)";
+      try {
+        if (entry.generator) {
+          await showPng(img, null, "/api/timeline", {
+            epoch: entry.epoch, vectors, classes,
+            columns: vectors.length, scale: SCALE,
+          });
+          img.title = "the same noise, drawn by this epoch's generator";
+        } else {
+          // An older run kept no generators: its own picture of its fixed noise.
+          img.src = `/api/timeline/picture?epoch=${entry.epoch}`;
+          img.title = "the run's own picture of its fixed noise (no generator was kept)";
+        }
+        // A row removed meanwhile (the run reloaded) is drawn again when it is back.
+        if (row.isConnected) run.drawn.set(entry.epoch, rowKey);
+      } catch (e) {
+        // One epoch that cannot be drawn leaves the others drawn.
+        img.alt = `epoch ${entry.epoch}: ${e.message}`;
+        img.title = e.message;
       }
-      run.drawn.set(entry.epoch, rowKey);
     }
     $("download-timeline").hidden = shown.length === 0;
   } catch (e) {
@@ -145,9 +156,10 @@ function chart(canvas, series, xName) {
   const points = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   canvas.dataset.points = String(series.reduce((n, s) => Math.max(n, s.points.length), 0));
   if (!points.length) return;
-  const xs = points.map(([x]) => x);
-  const ys = points.map(([, y]) => y);
-  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  // Not Math.min(...xs): a long curve would overflow the call's arguments.
+  let [x0, x1, y0, y1] = points.reduce(([a, b, c, d], [x, y]) =>
+    [Math.min(a, x), Math.max(b, x), Math.min(c, y), Math.max(d, y)],
+  [Infinity, -Infinity, Infinity, -Infinity]);
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) { y0 -= 1; y1 += 1; }
   const px = (x) => pad.left + (x - x0) / (x1 - x0) * (width - pad.left - pad.right);
@@ -202,9 +214,14 @@ function drawCharts() {
       chart($("eval-chart"), [
         { name: "FID", colour: "#81c995", dots: true, points: run.evals.map((e) => [e.epoch, e.fid]) },
       ], "epoch");
-      let text = `latest (epoch ${last.epoch}): FID ${last.fid.toFixed(2)}, KID ${last.kid.toFixed(4)}, ` +
-        `IS ${last.inception_score.toFixed(2)}, precision ${last.precision.toFixed(3)}, recall ${last.recall.toFixed(3)}`;
-      if (last.class_accuracy !== undefined) text += `, class accuracy ${(last.class_accuracy * 100).toFixed(1)} %`;
+      // A figure the evaluation could not compute arrives as null.
+      const figure = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
+      let text = `latest (epoch ${last.epoch}): FID ${figure(last.fid, 2)}, KID ${figure(last.kid, 4)}, ` +
+        `IS ${figure(last.inception_score, 2)}, precision ${figure(last.precision, 3)}, ` +
+        `recall ${figure(last.recall, 3)}`;
+      if (typeof last.class_accuracy === "number") {
+        text += `, class accuracy ${(last.class_accuracy * 100).toFixed(1)} %`;
+      }
       $("eval-latest").textContent = text;
     }
     $("run-status").textContent = `${run.logged} logged steps · ${run.epochs.length} saved epochs` +
@@ -212,15 +229,15 @@ function drawCharts() {
   });
 }
 
-// Keeps the loss curve bounded while a long run streams in: pairs averaged.
+// Keeps the loss curve bounded while a long run streams in: pairs averaged until it fits.
 function addMetrics(records) {
-  run.metrics.push(...records);
+  for (const r of records) run.metrics.push(r);
   run.logged += records.length;
-  if (run.metrics.length > MOST_POINTS) {
+  while (run.metrics.length > MOST_POINTS) {
     const halved = [];
-    for (let i = 0; i + 1 < run.metrics.length; i += 2) {
+    for (let i = 0; i < run.metrics.length; i += 2) {
       const [a, b] = [run.metrics[i], run.metrics[i + 1]];
-      halved.push({ step: b.step, loss_D: (a.loss_D + b.loss_D) / 2, loss_G: (a.loss_G + b.loss_G) / 2 });
+      halved.push(b ? { step: b.step, loss_D: (a.loss_D + b.loss_D) / 2, loss_G: (a.loss_G + b.loss_G) / 2 } : a);
     }
     run.metrics = halved;
   }
@@ -252,7 +269,14 @@ async function loadRun() {
   });
   source.addEventListener("reset", () => { source.close(); loadRun(); });
   source.onopen = drawCharts;
-  source.onerror = drawCharts;
+  source.onerror = () => {
+    drawCharts();
+    // The browser retries a dropped stream itself, but not one the server refused (too
+    // many open): then try again in a while.
+    if (source.readyState === EventSource.CLOSED && run.source === source) {
+      setTimeout(() => { if (run.source === source) loadRun().catch(() => {}); }, 10000);
+    }
+  };
 }
 
 function setupRun() {
