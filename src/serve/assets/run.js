@@ -4,7 +4,7 @@
 // Uses app.js's state, api, showPng and editedVector.
 "use strict";
 
-const MOST_ROWS = 32;       // timeline rows shown; a longer run shows them evenly spaced
+const MOST_ROWS = 32;       // timeline rows shown at most; a longer run shows every 2nd, 4th, …
 const TIMELINE_VECTORS = 8; // grid samples drawn when nothing is pinned
 const MOST_POINTS = 4000;   // loss points kept; more are averaged in pairs
 
@@ -31,13 +31,16 @@ async function timelineInputs() {
   return { vectors, classes };
 }
 
-// The epochs shown: all, or MOST_ROWS of them evenly spaced from the first to the last.
+// The epochs shown: all, or every 2nd, 4th, … (the smallest power of two that fits) and the
+// last. Rows stay put as epochs arrive: only the last one moves, until the stride doubles.
 function shownEpochs() {
   const all = run.epochs;
   if (all.length <= MOST_ROWS) return all;
-  const picked = new Set();
-  for (let i = 0; i < MOST_ROWS; i++) picked.add(Math.round(i * (all.length - 1) / (MOST_ROWS - 1)));
-  return [...picked].map((i) => all[i]);
+  let stride = 2;
+  while (Math.ceil(all.length / stride) > MOST_ROWS - 1) stride *= 2;
+  const picked = all.filter((_, i) => i % stride === 0);
+  if (picked[picked.length - 1] !== all[all.length - 1]) picked.push(all[all.length - 1]);
+  return picked;
 }
 
 let timelinePending = null;
@@ -60,7 +63,7 @@ async function refreshTimeline() {
       run.drawn.delete(Number(row.dataset.epoch));
     }
     $("timeline-note").textContent = run.epochs.length > shown.length ?
-      `${shown.length} of ${run.epochs.length} saved epochs, evenly spaced` :
+      `${shown.length} of ${run.epochs.length} saved epochs (one in ${run.epochs.indexOf(shown[1])}, and the last)` :
       `${run.epochs.length} saved epoch${run.epochs.length === 1 ? "" : "s"}`;
     for (const entry of shown) {
       let row = box.querySelector(`[data-epoch="${entry.epoch}"]`);
