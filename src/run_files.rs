@@ -1,11 +1,17 @@
-//! A run directory's per-epoch files: `samples/epoch_NNN.png`, the picture of the run's
-//! fixed noise, and `generators/epoch_NNN.safetensors`, the generator as it stood then (the
-//! timeline `dcgan serve` shows). Both are written at the picture's cadence (the first
+//! A run directory's logs and per-epoch files, by name: `metrics.jsonl` and `eval.jsonl`;
+//! `samples/epoch_NNN.png`, the picture of the run's fixed noise, and
+//! `generators/epoch_NNN.safetensors`, the generator as it stood then (the timeline `dcgan
+//! serve` shows). Both per-epoch files are written at the picture's cadence (the first
 //! epoch, every `--sample-every`, the last), named by the 0-based epoch.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+
+/// The log of every logged step, a JSON object a line.
+pub const METRICS: &str = "metrics.jsonl";
+/// The log of the evaluations (`--eval-every`), a JSON object a line.
+pub const EVALS: &str = "eval.jsonl";
 
 /// The folder of the per-epoch pictures.
 pub const SAMPLES: &str = "samples";

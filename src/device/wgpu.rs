@@ -2,7 +2,7 @@
 //!
 //! cubecl-wgpu left to itself takes whatever adapter wgpu ranks first, and wgpu ranks a CPU
 //! (software) adapter last but still accepts it: a GPU machine without its Vulkan driver
-//! would train on Mesa's lavapipe, a hundred times slower, and never say so. So dcgan lists
+//! would train on Mesa's lavapipe, slower even than the CPU path, and never say so. So dcgan lists
 //! the adapters of its graphics API itself, takes a discrete GPU, else an integrated one,
 //! else a virtual one, and a software adapter only when asked (`--device wgpu:cpu`) or with
 //! a warning, then names the one it took.

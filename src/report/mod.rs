@@ -40,7 +40,7 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
             run.display()
         );
     }
-    let metrics = run.join("metrics.jsonl");
+    let metrics = run.join(crate::run_files::METRICS);
     let pictures = crate::run_files::PICTURES.list(run)?;
     if !metrics.exists() && pictures.is_empty() {
         bail!(

@@ -244,9 +244,7 @@ impl Explorer {
     }
 
     fn images(&self, noise: &Noise, labels: Option<&[usize]>) -> Tensor<4> {
-        let labels = labels.map(|l| crate::model::conditioning::labels(l, &self.device));
-        self.generator
-            .forward(noise.to_tensor(&self.device), labels)
+        images_of(&self.generator, noise, labels, &self.device)
     }
 
     /// A morph of one noise vector from class `from` to class `to` in `steps` frames, both
@@ -296,6 +294,18 @@ impl Explorer {
                 .expect("f32"),
         )
     }
+}
+
+/// The images `generator` draws from `noise` (for a conditional one, of `labels`, one per
+/// vector) on `device`: the served generator's, or an epoch's of the timeline.
+pub fn images_of(
+    generator: &Generator,
+    noise: &Noise,
+    labels: Option<&[usize]>,
+    device: &Device,
+) -> Tensor<4> {
+    let labels = labels.map(|l| crate::model::conditioning::labels(l, device));
+    generator.forward(noise.to_tensor(device), labels)
 }
 
 /// `steps` vectors from `a` to `b`, both included, along `path`.

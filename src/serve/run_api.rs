@@ -43,7 +43,8 @@ pub async fn epochs(State(state): Shared) -> Result<Response, ApiError> {
     Ok(Json(serde_json::json!({ "epochs": epochs })).into_response())
 }
 
-/// `POST /api/timeline`'s body: the epoch, and the fields of `/api/render`'s.
+/// `POST /api/timeline`'s body: the epoch, and the fields of `/api/render`'s, spelled out
+/// because serde cannot refuse unknown fields of a struct that flattens another.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineRequest {

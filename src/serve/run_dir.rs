@@ -10,11 +10,7 @@ use serde::Serialize;
 
 use crate::report::MetricsRecord;
 use crate::run_files::{EPOCH_GENERATORS, EpochFiles, PICTURES};
-
-/// The training log of every logged step.
-pub const METRICS: &str = "metrics.jsonl";
-/// The evaluation log.
-pub const EVALS: &str = "eval.jsonl";
+pub use crate::run_files::{EVALS, METRICS};
 
 /// The most loss points a curve carries: a longer log is averaged down to this many.
 pub const MAX_POINTS: usize = 2000;

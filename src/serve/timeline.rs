@@ -52,8 +52,7 @@ impl Timeline {
         columns: usize,
     ) -> Result<ImageGrid, String> {
         let g = self.generator(epoch)?;
-        let labels = labels.map(|l| crate::model::conditioning::labels(l, &self.device));
-        let images = g.forward(noise.to_tensor(&self.device), labels);
+        let images = super::explorer::images_of(&g, noise, labels, &self.device);
         Ok(images_from_tensor(images, columns))
     }
 

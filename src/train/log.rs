@@ -10,11 +10,7 @@ use super::state::{Gan, RunState};
 use super::step::{Gradients, StepLosses};
 use crate::eval::Scores;
 use crate::logging::{EventWriter, MetricsLog};
-
-/// The scalars, one JSON line per logged step.
-pub const METRICS: &str = "metrics.jsonl";
-/// The evaluations (`--eval-every`), one JSON line each.
-pub const EVALS: &str = "eval.jsonl";
+use crate::run_files::{EVALS, METRICS};
 
 /// The run's log files and the clock behind its images-per-second figure.
 pub struct TrainingLog {
