@@ -1,5 +1,5 @@
 //! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan report`,
-//! `dcgan eval`, `dcgan classifier`, `dcgan bench`, `dcgan serve`, `dcgan devices`.
+//! `dcgan eval`, `dcgan fid`, `dcgan classifier`, `dcgan bench`, `dcgan serve`, `dcgan devices`.
 //!
 //! Each subcommand has a file that turns its flags into library calls.
 
@@ -7,6 +7,7 @@ mod bench;
 mod classifier;
 mod devices;
 mod eval;
+mod fid;
 mod report;
 mod sample;
 mod serve;
@@ -37,6 +38,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Score a generator: FID, KID, Inception Score, precision/recall, mode coverage.
     Eval(eval::EvalArgs),
+    /// The FID of two folders of images or statistics files, as pytorch-fid computes it.
+    Fid(fid::FidArgs),
     /// The classifier behind `dcgan eval`.
     #[command(subcommand)]
     Classifier(classifier::ClassifierCommand),
@@ -57,6 +60,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Interpolate(args) => sample::interpolate(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::report(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Fid(args) => fid::run(args).map(|()| ExitCode::SUCCESS),
         Command::Classifier(command) => classifier::run(command).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::bench(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::serve(args).map(|()| ExitCode::SUCCESS),

@@ -17,6 +17,13 @@ use super::{ArchiveSpec, DataError, FileSpec, idx};
 use crate::atomic_file;
 use crate::logging::progress;
 
+/// Hex SHA-256 of the file at `path`, read a block at a time.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

@@ -8,9 +8,12 @@ pub mod classifier;
 mod classifier_training;
 mod features;
 pub mod frechet;
+pub mod inception;
 pub mod inception_score;
 pub mod kid;
 pub mod modes;
+pub mod moments;
+pub mod npz;
 pub mod precision_recall;
 mod scores;
 

@@ -28,7 +28,7 @@ pub struct ImageGrid {
 pub(super) const GAP: u32 = 2;
 
 /// A generated value in `[-1, 1]` as a grey level: -1 is black, 1 white.
-pub(super) fn to_byte(v: f32) -> u8 {
+pub fn to_byte(v: f32) -> u8 {
     ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
 }
 

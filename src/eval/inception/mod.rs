@@ -1,0 +1,79 @@
+//! The field's yardstick: pytorch-fid's Inception-v3 (the 2015 TensorFlow graph's weights),
+//! whose 2048 pool3 features are what FID, KID and precision/recall are computed on for
+//! every kind of image, and whose 1008-way logits give the Inception Score.
+//!
+//! [`network`] and [`blocks`] hold the model as burn modules, [`weights`] reads the two files
+//! that carry its weights, [`locate`] finds and checks them, and [`preprocess`] turns images
+//! into its input exactly as pytorch-fid does. [`InceptionExtractor`] runs it all on images
+//! in `[-1, 1]` or 8-bit pixels.
+
+mod basic_conv;
+mod blocks;
+pub mod locate;
+pub mod network;
+pub mod preprocess;
+pub mod statistics;
+mod torchscript;
+pub mod weights;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+pub use locate::{InceptionId, load};
+pub use network::{FEATURES, INPUT_SIZE, Inception, InceptionConfig, InceptionOutput, LOGITS};
+pub use weights::InceptionWeights;
+
+/// Images per forward pass: large enough for full matrix products, small enough that the
+/// first layers' maps (about 2.8 MB an image) stay near a gigabyte.
+pub const CHUNK: usize = 32;
+
+/// The network, ready to run on 8-bit images of any size.
+pub struct InceptionExtractor {
+    /// The network.
+    pub network: Inception,
+    /// Which weights it holds.
+    pub id: InceptionId,
+    device: Device,
+}
+
+impl InceptionExtractor {
+    /// The network of [`load`], on `device`.
+    pub fn new(network: Inception, id: InceptionId, device: &Device) -> Self {
+        InceptionExtractor {
+            network,
+            id,
+            device: device.clone(),
+        }
+    }
+
+    /// Features (and logits) of 8-bit images `[batch, channels, height, width]`.
+    pub fn forward_pixels(
+        &self,
+        pixels: &[u8],
+        batch: usize,
+        channels: usize,
+        size: [usize; 2],
+    ) -> InceptionOutput {
+        let input = preprocess::network_input(pixels, batch, channels, size);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+            &self.device,
+        );
+        self.network.forward(x)
+    }
+
+    /// Features (and logits) of images in `[-1, 1]` (a generator's or a data set's), first
+    /// quantised to 8 bits as a PNG would store them.
+    ///
+    /// # Shapes
+    /// - images: `[batch, 1 or 3, height, width]`
+    pub fn forward_images(&self, images: Tensor<4>) -> InceptionOutput {
+        let [batch, channels, height, width] = images.dims();
+        let values = images
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32 values");
+        let pixels = preprocess::quantise(&values);
+        self.forward_pixels(&pixels, batch, channels, [height, width])
+    }
+}
