@@ -11,7 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint;
 use crate::data::{DataSource, Dataset, DatasetKind, LocateOptions, Split, locate};
 use crate::device::DeviceKind;
-use crate::eval::{Compared, EvalOptions, Evaluator, MAX_EVAL_IMAGES, Scores, classifier};
+use crate::eval::{
+    Compared, EvalOptions, Evaluator, FeatureChoice, FeatureKind, MAX_EVAL_IMAGES, Scores,
+};
 use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan eval`.
@@ -24,9 +26,17 @@ pub struct EvalArgs {
     /// best any generator can do.
     #[arg(long, conflicts_with = "checkpoint")]
     real_vs_real: bool,
+    /// The network whose features are compared [default: inception, except for 28×28
+    /// grey MNIST and Fashion-MNIST generators, whose data sets have classifiers of their own].
+    #[arg(long)]
+    features: Option<FeatureKind>,
     /// The evaluation classifier's file [default: the data set's classifier built into dcgan].
     #[arg(long, value_name = "FILE")]
     classifier: Option<PathBuf>,
+    /// The Inception weights [default: $DCGAN_INCEPTION, else those in dcgan's cache; see
+    /// `dcgan inception fetch`].
+    #[arg(long, value_name = "FILE")]
+    inception: Option<PathBuf>,
     /// Images to generate (and real test images to compare with, at most the split's size).
     #[arg(long, default_value_t = 10_000)]
     n: usize,
@@ -71,15 +81,22 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         Some(path) => Some(checkpoint::load_generator(path, &device)?),
         None => None,
     };
-    if let Some(loaded) = &loaded {
-        let g = &loaded.generator;
-        crate::eval::check_scorable(g.image_size(), g.channels())?;
-    }
     let run_config = loaded.as_ref().and_then(|l| l.config.clone());
     let dataset = args
         .dataset
         .or(run_config.as_ref().map(|c| c.dataset))
         .unwrap_or(DatasetKind::Mnist);
+    // The real images at the generator's size and colours (a folder's as its run saw them).
+    let (image_size, channels) = match &loaded {
+        Some(loaded) => (loaded.generator.image_size(), loaded.generator.channels()),
+        None => (dataset.default_image_size(), dataset.default_channels()),
+    };
+    let choice = FeatureChoice {
+        kind: args.features,
+        classifier: args.classifier.clone(),
+        inception: args.inception.clone(),
+    };
+    let net = choice.load(dataset, image_size, channels, &device)?;
     // Without a data set named on the command line, MNIST's embedded slice stands in for a
     // missing test split (and says so), so a fresh machine can evaluate offline.
     let options = LocateOptions {
@@ -88,9 +105,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             .clone()
             .or(run_config.and_then(|c| c.data_dir)),
         explicit: args.dataset.is_some(),
+        image_size: Some(image_size),
+        channels: Some(channels),
         ..LocateOptions::default()
     };
-    let model = classifier::load_for(args.classifier.as_deref(), dataset, &device)?;
     let (test, source) = locate(dataset, Split::Test, &options)?;
     if source == DataSource::Embedded {
         println!(
@@ -99,7 +117,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             test.len
         );
     }
-    let evaluator = Evaluator::new(model, &test, args.n, &device);
+    let evaluator = Evaluator::new(net, &test, args.n, &device);
     let eval_options = EvalOptions {
         seed: args.seed,
         ..EvalOptions::default()

@@ -192,6 +192,11 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(Classifier, Classifi
     Ok((classifier, info))
 }
 
+/// True when dcgan has a classifier of `dataset` built in.
+pub fn has_built_in(dataset: DatasetKind) -> bool {
+    BUILT_IN.iter().any(|(kind, _)| *kind == dataset)
+}
+
 /// The evaluation classifier of `dataset`: the file `path`, or the one built in.
 pub fn load_for(
     path: Option<&Path>,

@@ -144,8 +144,35 @@ fn check_len<T>(values: &[T], shape: &[usize], path: &str, name: &str) -> anyhow
     Ok(())
 }
 
+/// The values of an array to write.
+#[derive(Debug, Clone, Copy)]
+pub enum Values<'a> {
+    /// float64.
+    F64(&'a [f64]),
+    /// float32.
+    F32(&'a [f32]),
+}
+
+impl Values<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Values::F64(v) => v.len(),
+            Values::F32(v) => v.len(),
+        }
+    }
+}
+
 /// Writes f64 arrays `(name, shape, values)` to `path` as a deflated `.npz`, atomically.
 pub fn write_f64(path: &Path, arrays: &[(&str, &[usize], &[f64])]) -> anyhow::Result<()> {
+    let arrays: Vec<_> = arrays
+        .iter()
+        .map(|&(name, shape, values)| (name, shape, Values::F64(values)))
+        .collect();
+    write(path, &arrays)
+}
+
+/// Writes arrays `(name, shape, values)` to `path` as a deflated `.npz`, atomically.
+pub fn write(path: &Path, arrays: &[(&str, &[usize], Values<'_>)]) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     let dir = dir.unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -166,13 +193,26 @@ pub fn write_f64(path: &Path, arrays: &[(&str, &[usize], &[f64])]) -> anyhow::Re
         );
         zip.start_file(format!("{name}.npy"), options)?;
         let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-        let mut npy = npyz::WriteOptions::<f64>::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(&mut zip)
-            .begin_nd()?;
-        npy.extend(values.iter().copied())?;
-        npy.finish()?;
+        match values {
+            Values::F64(values) => {
+                let mut npy = npyz::WriteOptions::<f64>::new()
+                    .default_dtype()
+                    .shape(&shape)
+                    .writer(&mut zip)
+                    .begin_nd()?;
+                npy.extend(values.iter().copied())?;
+                npy.finish()?;
+            }
+            Values::F32(values) => {
+                let mut npy = npyz::WriteOptions::<f32>::new()
+                    .default_dtype()
+                    .shape(&shape)
+                    .writer(&mut zip)
+                    .begin_nd()?;
+                npy.extend(values.iter().copied())?;
+                npy.finish()?;
+            }
+        }
     }
     zip.finish()?.flush()?;
     tmp.persist(path)

@@ -8,8 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::class_accuracy::{ClassAccuracy, asked_class, class_accuracy};
-use super::classifier::{Classifier, ClassifierId};
-use super::features::{Features, extract};
+use super::features::{FeatureId, FeatureNet, Features, extract};
 use super::frechet::{Gaussian, frechet_distance};
 use super::inception_score::{InceptionScore, inception_score};
 use super::kid::{Kid, kid};
@@ -21,7 +20,8 @@ use crate::model::conditioning::labels;
 use crate::picture::uniform_noise;
 
 /// The most images one evaluation scores: FID-50k, the field's largest usual set. Their
-/// features, and the blocks of distances behind precision and recall, stay near 1 GB.
+/// features (2048 f64 values an image with Inception, 0.8 GB a set), and the blocks of
+/// distances behind precision and recall, stay within a few GB.
 pub const MAX_EVAL_IMAGES: usize = 50_000;
 
 /// The metrics' settings; the defaults are torch-fidelity's and the papers'.
@@ -66,25 +66,27 @@ pub enum Compared {
 pub struct Scores {
     /// What was scored: a generator's images, or real training images.
     pub compared: Compared,
-    /// The classifier whose features and classes the figures are made of.
-    pub classifier: ClassifierId,
+    /// The network whose features (and classes) the figures are made of.
+    pub features: FeatureId,
     /// Real images compared.
     pub n_real: usize,
     /// Generated (or real training) images compared.
     pub n_generated: usize,
-    /// Fréchet distance of the classifier's features (lower is better; 0 is identical).
+    /// Fréchet distance of the features (lower is better; 0 is identical): with Inception,
+    /// pytorch-fid's FID.
     pub fid: f64,
     /// Kernel distance (lower is better; about 0 for the same distribution).
     pub kid: Kid,
-    /// Inception-Score analogue of the generated images (higher is better, at most the
-    /// number of classes).
-    pub inception_score: InceptionScore,
-    /// Inception-Score analogue of the real images, for scale.
-    pub real_inception_score: InceptionScore,
+    /// Inception Score (or the classifier's analogue) of the generated images (higher is
+    /// better, at most the number of classes); none without class probabilities.
+    pub inception_score: Option<InceptionScore>,
+    /// The same of the real images, for scale.
+    pub real_inception_score: Option<InceptionScore>,
     /// Improved precision and recall (k = 3).
     pub precision_recall: PrecisionRecall,
-    /// Class histogram of the generated images and its distance from the real one.
-    pub modes: ModeCoverage,
+    /// Class histogram of the generated images and its distance from the real one (the
+    /// data set's classifier only: its classes are the data set's).
+    pub modes: Option<ModeCoverage>,
     /// For a conditional generator whose classes are the classifier's: how often each
     /// class is drawn when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,9 +95,9 @@ pub struct Scores {
     pub options: EvalOptions,
 }
 
-/// Computes every metric of `generated` against `real`, both seen by `classifier`.
+/// Computes every metric of `generated` against `real`, both seen by the network `id`.
 pub fn evaluate(
-    classifier: &ClassifierId,
+    id: &FeatureId,
     real: &Features,
     generated: &Features,
     options: &EvalOptions,
@@ -105,9 +107,11 @@ pub fn evaluate(
         &Gaussian::fit(&real.features),
         &Gaussian::fit(&generated.features),
     );
+    let has_classes = generated.probs.ncols() > 0;
+    let score = |probs| has_classes.then(|| inception_score(probs, options.is_splits));
     Scores {
         compared: Compared::Generated,
-        classifier: classifier.clone(),
+        features: id.clone(),
         n_real: real.len(),
         n_generated: generated.len(),
         fid,
@@ -118,10 +122,11 @@ pub fn evaluate(
             options.kid_subset_size,
             &mut rng,
         ),
-        inception_score: inception_score(&generated.probs, options.is_splits),
-        real_inception_score: inception_score(&real.probs, options.is_splits),
+        inception_score: score(&generated.probs),
+        real_inception_score: score(&real.probs),
         precision_recall: precision_recall(&real.features, &generated.features, options.k),
-        modes: mode_coverage(&real.probs, &generated.probs),
+        modes: matches!(id, FeatureId::Classifier(_))
+            .then(|| mode_coverage(&real.probs, &generated.probs)),
         class_accuracy: None,
         options: options.clone(),
     }
@@ -130,7 +135,8 @@ pub fn evaluate(
 impl fmt::Display for Scores {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = &self.options;
-        let rows = [
+        let pm = |s: &InceptionScore| format!("{:.3} ± {:.3}", s.mean, s.std);
+        let mut rows = vec![
             (
                 "FID",
                 format!("{:.3}", self.fid),
@@ -141,67 +147,59 @@ impl fmt::Display for Scores {
                 format!("{:.5} ± {:.5}", self.kid.mean, self.kid.std),
                 "lower is better; ~0 = same distribution",
             ),
-            (
-                "IS",
-                format!(
-                    "{:.3} ± {:.3}",
-                    self.inception_score.mean, self.inception_score.std
-                ),
-                "higher is better; real images score the figure below",
-            ),
-            (
-                "IS (real)",
-                format!(
-                    "{:.3} ± {:.3}",
-                    self.real_inception_score.mean, self.real_inception_score.std
-                ),
-                "",
-            ),
-            (
-                "precision",
-                format!("{:.4}", self.precision_recall.precision),
-                "share of samples that look real",
-            ),
-            (
-                "recall",
-                format!("{:.4}", self.precision_recall.recall),
-                "share of the real variety covered",
-            ),
-            (
-                "classes",
-                format!(
-                    "{} of {}",
-                    self.modes.classes_present,
-                    self.modes.histogram.len()
-                ),
-                "present (≥ 10 % of a fair share)",
-            ),
-            (
-                "class KL",
-                format!("{:.4}", self.modes.kl_to_real),
-                "to the real class mix; 0 is the same mix",
-            ),
         ];
+        if let (Some(is), Some(real)) = (&self.inception_score, &self.real_inception_score) {
+            rows.push((
+                "IS",
+                pm(is),
+                "higher is better; real images score the figure below",
+            ));
+            rows.push(("IS (real)", pm(real), ""));
+        }
+        rows.push((
+            "precision",
+            format!("{:.4}", self.precision_recall.precision),
+            "share of samples that look real",
+        ));
+        rows.push((
+            "recall",
+            format!("{:.4}", self.precision_recall.recall),
+            "share of the real variety covered",
+        ));
+        if let Some(modes) = &self.modes {
+            rows.push((
+                "classes",
+                format!("{} of {}", modes.classes_present, modes.histogram.len()),
+                "present (≥ 10 % of a fair share)",
+            ));
+            rows.push((
+                "class KL",
+                format!("{:.4}", modes.kl_to_real),
+                "to the real class mix; 0 is the same mix",
+            ));
+        }
         let (scored, real) = match self.compared {
             Compared::Generated => ("generated", "real"),
             Compared::RealTraining => ("real training", "real test"),
         };
-        writeln!(
+        write!(
             f,
-            "{} {scored} vs {} {real} images (KID {}×{}, IS {} splits, k = {})",
-            self.n_generated, self.n_real, o.kid_subsets, o.kid_subset_size, o.is_splits, o.k
-        )?;
-        writeln!(
-            f,
-            "  classifier {} (test accuracy {:.2} %)",
-            self.classifier.short(),
-            self.classifier.test_accuracy * 100.0
+            "{} {scored} vs {} {real} images (KID {}×{}, IS {} splits, k = {})\n  features: {}",
+            self.n_generated,
+            self.n_real,
+            o.kid_subsets,
+            o.kid_subset_size,
+            o.is_splits,
+            o.k,
+            self.features.describe()
         )?;
         for (name, value, note) in rows {
-            writeln!(f, "  {name:<10} {value:>20}   {note}")?;
+            write!(f, "\n  {name:<10} {value:>20}   {note}")?;
         }
-        let histogram: Vec<String> = self.modes.histogram.iter().map(|c| c.to_string()).collect();
-        write!(f, "  histogram  {}", histogram.join(" "))?;
+        if let Some(modes) = &self.modes {
+            let histogram: Vec<String> = modes.histogram.iter().map(|c| c.to_string()).collect();
+            write!(f, "\n  histogram  {}", histogram.join(" "))?;
+        }
         if let Some(accuracy) = &self.class_accuracy {
             let per_class: Vec<String> = accuracy
                 .per_class
@@ -220,47 +218,37 @@ impl fmt::Display for Scores {
     }
 }
 
-/// A classifier with the real test set's features, computed once: scores generators
-/// against it (`dcgan eval`, and `dcgan train --eval-every`).
+/// A feature network with the real images' features, computed once (and cached on disk for
+/// Inception): scores generators against them (`dcgan eval`, and `dcgan train
+/// --eval-every`).
 pub struct Evaluator {
-    classifier: Classifier,
-    id: ClassifierId,
+    net: FeatureNet,
     real: Features,
     device: Device,
 }
 
 impl Evaluator {
-    /// Extracts the features of the first `n` images of `real` (all when it has fewer).
-    pub fn new(
-        (classifier, id): (Classifier, ClassifierId),
-        real: &Dataset,
-        n: usize,
-        device: &Device,
-    ) -> Self {
+    /// Extracts the features of the first `n` images of `real` (all when it has fewer), or
+    /// reads Inception's from the cache ([`super::reference`]).
+    pub fn new(net: FeatureNet, real: &Dataset, n: usize, device: &Device) -> Self {
         let n = n.min(real.len);
-        let features = extract(
-            &classifier,
-            n,
-            |range| real.images(&range.collect::<Vec<_>>(), device),
-            "real images",
-        );
+        let features = super::reference::real_features(&net, real, n, device);
         Evaluator {
-            classifier,
-            id,
+            net,
             real: features,
             device: device.clone(),
         }
     }
 
-    /// Every metric of `features` (seen by this classifier) against the real ones.
+    /// Every metric of `features` (seen by this network) against the real ones.
     pub fn evaluate(&self, features: &Features, options: &EvalOptions) -> Scores {
-        evaluate(&self.id, &self.real, features, options)
+        evaluate(&self.net.id(), &self.real, features, options)
     }
 
     /// The features of `images`, e.g. a second real set.
     pub fn features_of(&self, images: &Dataset, ids: &[usize]) -> Features {
         extract(
-            &self.classifier,
+            &self.net,
             ids.len(),
             |range| images.images(&ids[range], &self.device),
             "images",
@@ -274,7 +262,7 @@ impl Evaluator {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let classes = generator.classes();
         extract(
-            &self.classifier,
+            &self.net,
             n,
             |range| {
                 let noise = uniform_noise(range.len(), generator.noise_dim(), &mut rng);
@@ -298,7 +286,8 @@ impl Evaluator {
         let generated = self.features_of_generator(generator, n, options.seed);
         let mut scores = self.evaluate(&generated, options);
         // Accuracy means something only when the generator's class k is the classifier's.
-        if generator.classes() > 0 && generator.classes() == generated.probs.ncols() {
+        let classifier = matches!(self.net, FeatureNet::Classifier(..));
+        if classifier && generator.classes() > 0 && generator.classes() == generated.probs.ncols() {
             scores.class_accuracy = Some(class_accuracy(&generated.probs));
         }
         scores

@@ -5,7 +5,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::data::{Dataset, DatasetKind};
-use crate::eval::{Classifier, extract};
+use crate::eval::{FeatureNet, extract};
 
 /// The most neighbours a request may ask for.
 pub const MAX_NEIGHBOURS: usize = 16;
@@ -25,7 +25,7 @@ pub struct Neighbours {
     /// The training images (also served one by one).
     pub train: Dataset,
     space: Space,
-    classifier: Option<Classifier>,
+    classifier: Option<FeatureNet>,
     /// With a classifier, one row per training image: its features, `[n, width]`. Pixels
     /// are not kept as rows (CIFAR-10's would take 600 MB): they are compared a chunk at a
     /// time.
@@ -67,7 +67,8 @@ impl Neighbours {
         let scorable = (train.channels, train.height, train.width) == (1, 28, 28)
             && matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
         let classifier = if scorable {
-            Some(crate::eval::classifier::load_for(None, kind, device)?.0)
+            let (net, id) = crate::eval::classifier::load_for(None, kind, device)?;
+            Some(FeatureNet::Classifier(net, id))
         } else {
             None
         };
@@ -112,7 +113,7 @@ impl Neighbours {
     pub fn nearest(&self, image: Tensor<4>, k: usize) -> Vec<Neighbour> {
         let squared = match (&self.classifier, &self.features) {
             (Some(classifier), Some(features)) => {
-                let query = classifier.forward(image.to_device(&self.device)).features;
+                let query = classifier.features(image.to_device(&self.device));
                 squared_distances(features.clone(), query)
             }
             _ => {

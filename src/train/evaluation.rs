@@ -10,14 +10,15 @@ use super::TrainConfig;
 use super::state::{Gan, RunState};
 use crate::checkpoint;
 use crate::data::{LocateOptions, Split, locate};
-use crate::eval::{EvalOptions, Evaluator, Scores, classifier};
+use crate::eval::{EvalOptions, Evaluator, FeatureChoice, Scores};
 
 /// The best checkpoint's file name in a run directory.
 pub const BEST_CHECKPOINT: &str = "checkpoint.best.dcgan";
 /// The best generator's weights.
 pub const BEST_GENERATOR: &str = "generator.best.safetensors";
 
-/// The evaluation classifier with the test split's features, ready for the epochs to come.
+/// The feature network (the data set's classifier for 28×28 grey digits, else Inception)
+/// with the real test images' features, ready for the epochs to come.
 pub struct TrainingEvaluator {
     evaluator: Evaluator,
     n: usize,
@@ -27,7 +28,7 @@ pub struct TrainingEvaluator {
 
 impl TrainingEvaluator {
     /// Prepares the evaluations of a run, or `None` when `--eval-every` is 0. Fails before
-    /// training starts when the classifier or the test split is missing.
+    /// training starts when the network's weights or the test split are missing.
     pub fn prepare(
         config: &TrainConfig,
         embedded_data: bool,
@@ -37,20 +38,34 @@ impl TrainingEvaluator {
             return Ok(None);
         }
         let arch = config.architecture()?;
-        crate::eval::check_scorable(arch.image_size, arch.channels).context("--eval-every")?;
         let inference = device.clone().without_autodiff();
-        let model = classifier::load_for(config.classifier.as_deref(), config.dataset, &inference)
-            .context("--eval-every needs the evaluation classifier")?;
+        let choice = FeatureChoice {
+            classifier: config.classifier.clone(),
+            ..FeatureChoice::default()
+        };
+        let net = choice
+            .load(config.dataset, arch.image_size, arch.channels, &inference)
+            .context("--eval-every")?;
         // A run on the embedded training subset compares with the embedded test images.
         let options = LocateOptions {
             data_dir: config.data_dir.clone(),
             explicit: !embedded_data,
+            image_size: Some(arch.image_size),
+            channels: Some(arch.channels),
+            background: config.background,
             ..LocateOptions::default()
         };
         let (test, _) = locate(config.dataset, Split::Test, &options)
             .context("--eval-every compares with the data set's test split")?;
+        // The classifier sees the whole test split in seconds; Inception, about 6 images a
+        // second on two cores, as many real images as generated ones (cached after the
+        // first run).
+        let real_n = match choice.kind_for(config.dataset, arch.image_size, arch.channels) {
+            crate::eval::FeatureKind::Classifier => test.len,
+            crate::eval::FeatureKind::Inception => test.len.min(config.eval_n),
+        };
         Ok(Some(TrainingEvaluator {
-            evaluator: Evaluator::new(model, &test, test.len, &inference),
+            evaluator: Evaluator::new(net, &test, real_n, &inference),
             n: config.eval_n,
             every: config.eval_every,
             seed: config.seed,

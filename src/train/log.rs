@@ -128,15 +128,19 @@ impl TrainingLog {
 
     /// Logs an evaluation's figures as `eval/…` scalars and as one line of `eval.jsonl`.
     pub fn eval(&mut self, step: u64, epoch: usize, scores: &Scores) -> anyhow::Result<()> {
-        let figures = [
+        let mut figures = vec![
             ("eval/FID", scores.fid),
             ("eval/KID", scores.kid.mean),
-            ("eval/IS", scores.inception_score.mean),
             ("eval/precision", scores.precision_recall.precision),
             ("eval/recall", scores.precision_recall.recall),
-            ("eval/classes", scores.modes.classes_present as f64),
-            ("eval/class_KL", scores.modes.kl_to_real),
         ];
+        if let Some(is) = &scores.inception_score {
+            figures.push(("eval/IS", is.mean));
+        }
+        if let Some(modes) = &scores.modes {
+            figures.push(("eval/classes", modes.classes_present as f64));
+            figures.push(("eval/class_KL", modes.kl_to_real));
+        }
         let figures: Vec<(&str, f32)> = figures.iter().map(|&(n, v)| (n, v as f32)).collect();
         self.events.scalars(step, &figures)?;
         self.evals.write_json(step, epoch, scores)

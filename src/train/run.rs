@@ -224,14 +224,19 @@ pub fn train(
             let accuracy = scores.class_accuracy.as_ref().map_or(String::new(), |a| {
                 format!("  class accuracy {:.2} %", a.overall * 100.0)
             });
+            let is = scores
+                .inception_score
+                .as_ref()
+                .map_or(String::new(), |is| format!("  IS {:.3}", is.mean));
+            let classes = scores.modes.as_ref().map_or(String::new(), |m| {
+                format!("  classes {}", m.classes_present)
+            });
             println!(
-                "  eval: FID {:.3}  KID {:.5}  IS {:.3}  precision {:.3}  recall {:.3}  classes {}{accuracy}{}",
+                "  eval: FID {:.3}  KID {:.5}{is}  precision {:.3}  recall {:.3}{classes}{accuracy}{}",
                 scores.fid,
                 scores.kid.mean,
-                scores.inception_score.mean,
                 scores.precision_recall.precision,
                 scores.precision_recall.recall,
-                scores.modes.classes_present,
                 if new_best { "  (best so far)" } else { "" }
             );
             log.eval(state.d_step, epoch, &scores)?;
