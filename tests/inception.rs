@@ -340,3 +340,64 @@ fn statistics_files_of_the_wrong_shape_are_refused() {
         "{out:?}"
     );
 }
+
+#[test]
+fn weights_download_is_checked_and_leaves_nothing_when_wrong() {
+    use dcgan::data::download::{download_checked, sha256_hex};
+    use std::collections::HashMap;
+    use util::{Reply, serve};
+
+    let body = b"pretend weights".repeat(1000);
+    let good = sha256_hex(&body);
+    let reply = |body: &[u8], announced_len| Reply {
+        body: body.to_vec(),
+        announced_len,
+    };
+    let base = serve(HashMap::from([
+        ("/w/file.pth".to_string(), reply(&body, body.len())),
+        (
+            "/t/file.pth".to_string(),
+            reply(&body[..body.len() / 2], body.len()),
+        ),
+        (
+            "/dcgan/pt_inception-2015-12-05-6726825d.pth".to_string(),
+            reply(&body, body.len()),
+        ),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    // The real download code: a good file lands under its name, verified.
+    let path = download_checked(&format!("{base}w"), "file.pth", &good, 1 << 20, dir.path())
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), body);
+    // Wrong checksum, truncated transfer, more than the limit: an error, and no file.
+    let other = tempfile::tempdir().unwrap();
+    let cases = [
+        ("w", "0".repeat(64), 1 << 20, "checksum mismatch"),
+        ("t", good.clone(), 1 << 20, "interrupted"),
+        ("w", good.clone(), 100, "more than"),
+    ];
+    for (folder, sha, limit, expected) in cases {
+        let err = download_checked(&format!("{base}{folder}"), "file.pth", &sha, limit, other.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{err}");
+        assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0, "{err}");
+    }
+    // `dcgan inception fetch` from a mirror serving the wrong bytes: refused by checksum,
+    // nothing in the cache.
+    let home = tempfile::tempdir().unwrap();
+    let err = fails(
+        dcgan(home.path())
+            .env_remove("DCGAN_OFFLINE")
+            .args(["inception", "fetch", "--url"])
+            .arg(format!("{base}dcgan")),
+    );
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(err.contains("6726825d0af5f729"), "{err}");
+    let cache = home.path().join("cache/dcgan/inception");
+    let left = std::fs::read_dir(&cache).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "nothing is left in {}", cache.display());
+    // Offline, it does not try.
+    let err = fails(dcgan(home.path()).args(["inception", "fetch"]));
+    assert!(err.contains("DCGAN_OFFLINE"), "{err}");
+}

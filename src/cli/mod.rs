@@ -1,5 +1,5 @@
 //! The command line: `dcgan train`, `dcgan sample`, `dcgan interpolate`, `dcgan report`,
-//! `dcgan eval`, `dcgan fid`, `dcgan classifier`, `dcgan bench`, `dcgan serve`, `dcgan devices`.
+//! `dcgan eval`, `dcgan fid`, `dcgan inception`, `dcgan classifier`, `dcgan bench`, `dcgan serve`, `dcgan devices`.
 //!
 //! Each subcommand has a file that turns its flags into library calls.
 
@@ -8,6 +8,7 @@ mod classifier;
 mod devices;
 mod eval;
 mod fid;
+mod inception;
 mod report;
 mod sample;
 mod serve;
@@ -40,6 +41,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// The FID of two folders of images or statistics files, as pytorch-fid computes it.
     Fid(fid::FidArgs),
+    /// The FID Inception's weights: download or check them.
+    #[command(subcommand)]
+    Inception(inception::InceptionCommand),
     /// The classifier behind `dcgan eval`.
     #[command(subcommand)]
     Classifier(classifier::ClassifierCommand),
@@ -61,6 +65,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::report(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args).map(|()| ExitCode::SUCCESS),
         Command::Fid(args) => fid::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Inception(command) => inception::run(command).map(|()| ExitCode::SUCCESS),
         Command::Classifier(command) => classifier::run(command).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::bench(args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::serve(args).map(|()| ExitCode::SUCCESS),

@@ -110,12 +110,47 @@ pub fn download_archive(
     archive: &ArchiveSpec,
     dest_dir: &Path,
 ) -> Result<PathBuf, DataError> {
-    let url = format!("{}/{}", base_url.trim_end_matches('/'), archive.name);
+    stream_verified(base_url, archive.name, archive.size, dest_dir, |len, sha256| {
+        check_archive(len, sha256, archive)
+    })
+}
+
+/// Downloads `base_url` + `name` into `dest_dir`, verifying its SHA-256, for a file whose
+/// length is not published: at most `max_len` bytes are accepted. Streamed and renamed
+/// into place as [`download_archive`] does.
+pub fn download_checked(
+    base_url: &str,
+    name: &str,
+    sha256: &str,
+    max_len: u64,
+    dest_dir: &Path,
+) -> Result<PathBuf, DataError> {
+    stream_verified(base_url, name, max_len, dest_dir, |len, got| {
+        if got == sha256 {
+            Ok(())
+        } else {
+            Err(format!(
+                "checksum mismatch: got {len} bytes with SHA-256 {got}, expected SHA-256 {sha256}"
+            ))
+        }
+    })
+}
+
+/// Streams `base_url/name` to a temporary file in `dest_dir`, stopping past `max_len`
+/// bytes, and gives it the real name once `check(length, sha256)` accepts it.
+fn stream_verified(
+    base_url: &str,
+    name: &str,
+    max_len: u64,
+    dest_dir: &Path,
+    check: impl Fn(u64, &str) -> Result<(), String>,
+) -> Result<PathBuf, DataError> {
+    let url = format!("{}/{}", base_url.trim_end_matches('/'), name);
     let fail = |problem: String| DataError::Download {
         url: url.clone(),
         problem,
     };
-    let path = dest_dir.join(archive.name);
+    let path = dest_dir.join(name);
     let io = |source: std::io::Error| DataError::Io {
         path: path.clone(),
         source,
@@ -127,7 +162,7 @@ pub fn download_archive(
         .prefix(".tmp-")
         .tempfile_in(dest_dir)
         .map_err(io)?;
-    let bar = progress::bytes_bar(expected_len, &format!("downloading {}", archive.name));
+    let bar = progress::bytes_bar(expected_len, &format!("downloading {name}"));
     let mut reader = response.into_body().into_reader();
     let mut hasher = Sha256::new();
     let mut received = 0u64;
@@ -140,12 +175,11 @@ pub fn download_archive(
             break;
         }
         received += n as u64;
-        // A server sending more than the archive's published size is not sending it: stop
-        // before it fills the disk.
-        if received > archive.size {
+        // A server sending more than the file can be is not sending it: stop before it
+        // fills the disk.
+        if received > max_len {
             return Err(fail(format!(
-                "received more than the archive's {} bytes; wrong address?",
-                archive.size
+                "received more than the file's {max_len} bytes; wrong address?"
             )));
         }
         hasher.update(&chunk[..n]);
@@ -160,7 +194,7 @@ pub fn download_archive(
             "received {received} of {expected} bytes (truncated transfer)"
         )));
     }
-    check_archive(received, &hex(&hasher.finalize()), archive).map_err(fail)?;
+    check(received, &hex(&hasher.finalize())).map_err(fail)?;
     tmp.as_file().sync_all().map_err(io)?;
     #[cfg(unix)]
     {
