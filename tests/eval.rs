@@ -42,8 +42,9 @@ fn eval(home: &Path, what: &[&str], json: &str) -> serde_json::Value {
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/classifiers/mnist.dcgan"))
             .unwrap();
     let sha256 = sha256_hex(&builtin);
-    assert_eq!(scores["classifier"]["name"], "built-in mnist");
-    assert_eq!(scores["classifier"]["sha256"], sha256.as_str());
+    assert_eq!(scores["features"]["kind"], "classifier");
+    assert_eq!(scores["features"]["name"], "built-in mnist");
+    assert_eq!(scores["features"]["sha256"], sha256.as_str());
     assert!(
         table.contains(&format!("built-in mnist (sha256 {})", &sha256[..12])),
         "{table}"
@@ -89,9 +90,9 @@ fn training_improves_every_score_and_eval_every_keeps_the_best_checkpoint() {
         .args(["--json", "own.json", "--data-dir"])
         .arg(mnist_dir()));
     let own = scores(&home.join("own.json"));
-    assert_eq!(own["classifier"]["name"], "c.dcgan");
+    assert_eq!(own["features"]["name"], "c.dcgan");
     let sha256 = sha256_hex(&std::fs::read(home.join("c.dcgan")).unwrap());
-    assert_eq!(own["classifier"]["sha256"], sha256.as_str());
+    assert_eq!(own["features"]["sha256"], sha256.as_str());
     assert!(
         String::from_utf8_lossy(&out.stdout)
             .contains(&format!("c.dcgan (sha256 {})", &sha256[..12]))

@@ -196,8 +196,26 @@ fn samples_colour_images_as_a_grid_a_directory_and_a_float_array() {
         "i.png",
     ]));
 
-    // The quality metrics need a classifier for the images: none for 16×16 RGB.
-    let err = fails(dcgan(home).args(["eval", "--checkpoint", "run", "--n", "20"]));
+    // Colour images are scored by Inception, whose weights this empty cache lacks: the
+    // error says how to get them. No classifier exists for 16×16 RGB.
+    let err = fails(dcgan(home).env_remove("DCGAN_INCEPTION").args([
+        "eval",
+        "--checkpoint",
+        "run",
+        "--n",
+        "20",
+    ]));
+    assert!(err.contains("no Inception weights found"), "{err}");
+    assert!(err.contains("scripts/inception-weights.sh"), "{err}");
+    let err = fails(dcgan(home).args([
+        "eval",
+        "--checkpoint",
+        "run",
+        "--n",
+        "20",
+        "--features",
+        "classifier",
+    ]));
     assert!(err.contains("16×16 RGB"), "{err}");
 }
 

@@ -366,8 +366,8 @@ fn weights_download_is_checked_and_leaves_nothing_when_wrong() {
     ]));
     let dir = tempfile::tempdir().unwrap();
     // The real download code: a good file lands under its name, verified.
-    let path = download_checked(&format!("{base}w"), "file.pth", &good, 1 << 20, dir.path())
-        .unwrap();
+    let path =
+        download_checked(&format!("{base}w"), "file.pth", &good, 1 << 20, dir.path()).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), body);
     // Wrong checksum, truncated transfer, more than the limit: an error, and no file.
     let other = tempfile::tempdir().unwrap();
@@ -377,9 +377,15 @@ fn weights_download_is_checked_and_leaves_nothing_when_wrong() {
         ("w", good.clone(), 100, "more than"),
     ];
     for (folder, sha, limit, expected) in cases {
-        let err = download_checked(&format!("{base}{folder}"), "file.pth", &sha, limit, other.path())
-            .unwrap_err()
-            .to_string();
+        let err = download_checked(
+            &format!("{base}{folder}"),
+            "file.pth",
+            &sha,
+            limit,
+            other.path(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains(expected), "{err}");
         assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0, "{err}");
     }
@@ -400,4 +406,50 @@ fn weights_download_is_checked_and_leaves_nothing_when_wrong() {
     // Offline, it does not try.
     let err = fails(dcgan(home.path()).args(["inception", "fetch"]));
     assert!(err.contains("DCGAN_OFFLINE"), "{err}");
+}
+
+#[test]
+fn nan_images_empty_folders_and_huge_counts_are_refused() {
+    let test = "nan_images_empty_folders_and_huge_counts_are_refused";
+    let Some(weights) = weights_or_skip(test) else {
+        return;
+    };
+    let device = Device::flex();
+    let (network, id) = dcgan::eval::inception::load(Some(&weights), false, &device).unwrap();
+    let extractor = InceptionExtractor::new(network, id, &device);
+    let mut values = vec![0.5f32; 2 * 3 * 16 * 16];
+    values[100] = f32::NAN;
+    let images = Tensor::<4>::from_data(TensorData::new(values, [2, 3, 16, 16]), &device);
+    let err = extractor.forward_images(images).unwrap_err().to_string();
+    assert!(err.contains("NaN"), "{err}");
+
+    let home = tempfile::tempdir().unwrap();
+    let empty = home.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not an image").unwrap();
+    let err = fails(
+        dcgan(home.path())
+            .args(["fid", "--inception"])
+            .arg(&weights)
+            .arg(&empty)
+            .arg(&empty),
+    );
+    assert!(
+        err.contains("empty") && err.contains("holds 0 images"),
+        "{err}"
+    );
+    // A corrupt image names its file.
+    std::fs::write(empty.join("a.png"), b"\x89PNG\r\n\x1a\n broken").unwrap();
+    std::fs::write(empty.join("b.png"), b"\x89PNG\r\n\x1a\n broken").unwrap();
+    let err = fails(
+        dcgan(home.path())
+            .args(["fid", "--inception"])
+            .arg(&weights)
+            .arg(&empty)
+            .arg(&empty),
+    );
+    assert!(err.contains("a.png"), "{err}");
+    // More images than an evaluation takes: refused before any work.
+    let err = fails(dcgan(home.path()).args(["eval", "--real-vs-real", "--n", "10000000"]));
+    assert!(err.contains("--n 10000000"), "{err}");
 }

@@ -117,16 +117,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             test.len
         );
     }
-    let evaluator = Evaluator::new(net, &test, args.n, &device);
+    let evaluator = Evaluator::new(net, &test, args.n, &device)?;
     let eval_options = EvalOptions {
         seed: args.seed,
         ..EvalOptions::default()
     };
     let scores = match loaded {
-        Some(loaded) => evaluator.score_generator(&loaded.generator, args.n, &eval_options),
+        Some(loaded) => evaluator.score_generator(&loaded.generator, args.n, &eval_options)?,
         None => {
             let (train, _) = locate(dataset, Split::Train, &options)?;
-            real_vs_real(&evaluator, &train, args.n, &eval_options)
+            real_vs_real(&evaluator, &train, args.n, &eval_options)?
         }
     };
     println!("{scores}");
@@ -140,12 +140,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 }
 
 /// `n` random training images scored as if generated: the floor of every metric.
-fn real_vs_real(evaluator: &Evaluator, train: &Dataset, n: usize, options: &EvalOptions) -> Scores {
+fn real_vs_real(
+    evaluator: &Evaluator,
+    train: &Dataset,
+    n: usize,
+    options: &EvalOptions,
+) -> anyhow::Result<Scores> {
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let ids = sample(&mut rng, train.len, n.min(train.len)).into_vec();
-    let features = evaluator.features_of(train, &ids);
-    Scores {
+    let features = evaluator.features_of(train, &ids)?;
+    Ok(Scores {
         compared: Compared::RealTraining,
         ..evaluator.evaluate(&features, options)
-    }
+    })
 }

@@ -45,7 +45,7 @@ pub fn run(args: FidArgs) -> anyhow::Result<()> {
         None
     };
     if args.save_stats {
-        if is_npz(a) || !b.extension().is_some_and(|e| e == "npz") {
+        if is_npz(a) || b.extension().is_none_or(|e| e != "npz") {
             bail!(
                 "--save-stats takes a folder of images and the .npz file to write, not {} and {}",
                 a.display(),

@@ -110,9 +110,13 @@ pub fn download_archive(
     archive: &ArchiveSpec,
     dest_dir: &Path,
 ) -> Result<PathBuf, DataError> {
-    stream_verified(base_url, archive.name, archive.size, dest_dir, |len, sha256| {
-        check_archive(len, sha256, archive)
-    })
+    stream_verified(
+        base_url,
+        archive.name,
+        archive.size,
+        dest_dir,
+        |len, sha256| check_archive(len, sha256, archive),
+    )
 }
 
 /// Downloads `base_url` + `name` into `dest_dir`, verifying its SHA-256, for a file whose

@@ -25,10 +25,10 @@ pub enum FeatureKind {
 /// The network that turns images into features.
 pub enum FeatureNet {
     /// A data set's classifier: 128 features and its classes' probabilities.
-    Classifier(Classifier, ClassifierId),
+    Classifier(Box<Classifier>, ClassifierId),
     /// Inception-v3: 2048 pool3 features, and 1008 ImageNet-style probabilities when its
     /// weights have the classifier.
-    Inception(InceptionExtractor),
+    Inception(Box<InceptionExtractor>),
 }
 
 /// Which network, which file: figures from different ones do not compare.
@@ -65,8 +65,8 @@ impl FeatureNet {
     }
 
     /// The feature vectors of images in `[-1, 1]`, `[batch, features]`.
-    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        self.forward(images).0
+    pub fn features(&self, images: Tensor<4>) -> anyhow::Result<Tensor<2>> {
+        Ok(self.forward(images)?.0)
     }
 
     /// Images per forward pass.
@@ -78,17 +78,17 @@ impl FeatureNet {
     }
 
     /// Features and (when the network has classes) logits of images in `[-1, 1]`.
-    fn forward(&self, images: Tensor<4>) -> (Tensor<2>, Option<Tensor<2>>) {
-        match self {
+    fn forward(&self, images: Tensor<4>) -> anyhow::Result<(Tensor<2>, Option<Tensor<2>>)> {
+        Ok(match self {
             FeatureNet::Classifier(classifier, _) => {
                 let out = classifier.forward(images);
                 (out.features, Some(out.logits))
             }
             FeatureNet::Inception(extractor) => {
-                let out = extractor.forward_images(images);
+                let out = extractor.forward_images(images)?;
                 (out.features, out.logits)
             }
-        }
+        })
     }
 }
 
@@ -121,14 +121,14 @@ pub fn extract(
     n: usize,
     mut images: impl FnMut(Range<usize>) -> Tensor<4>,
     what: &str,
-) -> Features {
+) -> anyhow::Result<Features> {
     let bar = progress::count_bar(n as u64, what);
     let (mut features, mut probs) = (Vec::new(), Vec::new());
     let (mut width, mut classes) = (0, 0);
     for start in (0..n).step_by(net.chunk()) {
         let range = start..(start + net.chunk()).min(n);
         let count = range.len() as u64;
-        let (f, logits) = net.forward(images(range));
+        let (f, logits) = net.forward(images(range))?;
         width = f.dims()[1];
         features.extend(to_f64(f));
         if let Some(logits) = logits {
@@ -138,10 +138,10 @@ pub fn extract(
         bar.inc(count);
     }
     bar.finish_and_clear();
-    Features {
+    Ok(Features {
         features: DMatrix::from_row_slice(n, width, &features),
         probs: DMatrix::from_row_slice(n, classes, &probs),
-    }
+    })
 }
 
 fn to_f64(t: Tensor<2>) -> Vec<f64> {

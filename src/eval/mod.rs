@@ -70,11 +70,12 @@ impl FeatureChoice {
             FeatureKind::Classifier => {
                 check_scorable(image_size, channels)?;
                 let (net, id) = classifier::load_for(self.classifier.as_deref(), dataset, device)?;
-                FeatureNet::Classifier(net, id)
+                FeatureNet::Classifier(Box::new(net), id)
             }
             FeatureKind::Inception => {
                 let (network, id) = inception::load(self.inception.as_deref(), true, device)?;
-                FeatureNet::Inception(inception::InceptionExtractor::new(network, id, device))
+                let extractor = inception::InceptionExtractor::new(network, id, device);
+                FeatureNet::Inception(Box::new(extractor))
             }
         })
     }

@@ -17,7 +17,12 @@ use super::npz::{self, NpzReader, Values};
 use crate::data::Dataset;
 
 /// The features of the first `n` images of `real`.
-pub fn real_features(net: &FeatureNet, real: &Dataset, n: usize, device: &Device) -> Features {
+pub fn real_features(
+    net: &FeatureNet,
+    real: &Dataset,
+    n: usize,
+    device: &Device,
+) -> anyhow::Result<Features> {
     let compute = || {
         extract(
             net,
@@ -34,16 +39,16 @@ pub fn real_features(net: &FeatureNet, real: &Dataset, n: usize, device: &Device
         return compute();
     };
     if let Some(features) = read(&path, n) {
-        return features;
+        return Ok(features);
     }
-    let features = compute();
+    let features = compute()?;
     if let Err(err) = write(&path, &features) {
         eprintln!(
             "warning: the real images' features were not cached ({err:#}); they will be \
              computed again next time"
         );
     }
-    features
+    Ok(features)
 }
 
 /// Where the features of these images and weights are kept.

@@ -230,14 +230,14 @@ pub struct Evaluator {
 impl Evaluator {
     /// Extracts the features of the first `n` images of `real` (all when it has fewer), or
     /// reads Inception's from the cache ([`super::reference`]).
-    pub fn new(net: FeatureNet, real: &Dataset, n: usize, device: &Device) -> Self {
+    pub fn new(net: FeatureNet, real: &Dataset, n: usize, device: &Device) -> anyhow::Result<Self> {
         let n = n.min(real.len);
-        let features = super::reference::real_features(&net, real, n, device);
-        Evaluator {
+        let features = super::reference::real_features(&net, real, n, device)?;
+        Ok(Evaluator {
             net,
             real: features,
             device: device.clone(),
-        }
+        })
     }
 
     /// Every metric of `features` (seen by this network) against the real ones.
@@ -246,7 +246,7 @@ impl Evaluator {
     }
 
     /// The features of `images`, e.g. a second real set.
-    pub fn features_of(&self, images: &Dataset, ids: &[usize]) -> Features {
+    pub fn features_of(&self, images: &Dataset, ids: &[usize]) -> anyhow::Result<Features> {
         extract(
             &self.net,
             ids.len(),
@@ -258,7 +258,12 @@ impl Evaluator {
     /// The features of `n` images drawn by `generator` (in inference mode) from U(-1, 1)
     /// noise seeded by `seed`; a conditional generator draws the classes in turn
     /// ([`asked_class`]).
-    pub fn features_of_generator(&self, generator: &Generator, n: usize, seed: u64) -> Features {
+    pub fn features_of_generator(
+        &self,
+        generator: &Generator,
+        n: usize,
+        seed: u64,
+    ) -> anyhow::Result<Features> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let classes = generator.classes();
         extract(
@@ -282,14 +287,14 @@ impl Evaluator {
         generator: &Generator,
         n: usize,
         options: &EvalOptions,
-    ) -> Scores {
-        let generated = self.features_of_generator(generator, n, options.seed);
+    ) -> anyhow::Result<Scores> {
+        let generated = self.features_of_generator(generator, n, options.seed)?;
         let mut scores = self.evaluate(&generated, options);
         // Accuracy means something only when the generator's class k is the classifier's.
         let classifier = matches!(self.net, FeatureNet::Classifier(..));
         if classifier && generator.classes() > 0 && generator.classes() == generated.probs.ncols() {
             scores.class_accuracy = Some(class_accuracy(&generated.probs));
         }
-        scores
+        Ok(scores)
     }
 }

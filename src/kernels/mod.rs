@@ -7,6 +7,7 @@
 
 pub mod batch_norm;
 pub mod conv;
+pub mod conv_relu;
 pub mod cpu;
 pub mod matmul;
 pub mod ops;

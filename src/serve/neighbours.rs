@@ -68,18 +68,20 @@ impl Neighbours {
             && matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
         let classifier = if scorable {
             let (net, id) = crate::eval::classifier::load_for(None, kind, device)?;
-            Some(FeatureNet::Classifier(net, id))
+            Some(FeatureNet::Classifier(Box::new(net), id))
         } else {
             None
         };
         let ids: Vec<usize> = (0..train.len).collect();
         let features = classifier.as_ref().map(|classifier| {
+            // The classifier takes any finite image, and the training images are.
             let found = extract(
                 classifier,
                 train.len,
                 |range| train.images(&ids[range], device),
                 "indexing training images",
-            );
+            )
+            .expect("the classifier's features of training images");
             // nalgebra keeps columns; rows are wanted.
             let values: Vec<f32> = found
                 .features
@@ -113,7 +115,9 @@ impl Neighbours {
     pub fn nearest(&self, image: Tensor<4>, k: usize) -> Vec<Neighbour> {
         let squared = match (&self.classifier, &self.features) {
             (Some(classifier), Some(features)) => {
-                let query = classifier.features(image.to_device(&self.device));
+                let query = classifier
+                    .features(image.to_device(&self.device))
+                    .expect("the classifier's features of an image");
                 squared_distances(features.clone(), query)
             }
             _ => {

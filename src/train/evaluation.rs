@@ -53,7 +53,6 @@ impl TrainingEvaluator {
             image_size: Some(arch.image_size),
             channels: Some(arch.channels),
             background: config.background,
-            ..LocateOptions::default()
         };
         let (test, _) = locate(config.dataset, Split::Test, &options)
             .context("--eval-every compares with the data set's test split")?;
@@ -65,7 +64,7 @@ impl TrainingEvaluator {
             crate::eval::FeatureKind::Inception => test.len.min(config.eval_n),
         };
         Ok(Some(TrainingEvaluator {
-            evaluator: Evaluator::new(net, &test, real_n, &inference),
+            evaluator: Evaluator::new(net, &test, real_n, &inference)?,
             n: config.eval_n,
             every: config.eval_every,
             seed: config.seed,
@@ -79,7 +78,7 @@ impl TrainingEvaluator {
 
     /// Scores the generator on the same noise every time (the run's seed), so epochs
     /// compare. KID uses subsets of at most the generated count.
-    pub fn score(&self, state: &RunState, gan: &Gan) -> Scores {
+    pub fn score(&self, state: &RunState, gan: &Gan) -> anyhow::Result<Scores> {
         let options = EvalOptions {
             kid_subset_size: EvalOptions::default().kid_subset_size.min(self.n),
             seed: self.seed,

@@ -219,7 +219,7 @@ pub fn train(
         }
         let mut new_best = false;
         if let Some(evaluator) = evaluator.as_ref().filter(|e| e.due(epoch, last)) {
-            let scores = evaluator.score(&state, &gan);
+            let scores = evaluator.score(&state, &gan)?;
             new_best = is_new_best(&mut state, &scores);
             let accuracy = scores.class_accuracy.as_ref().map_or(String::new(), |a| {
                 format!("  class accuracy {:.2} %", a.overall * 100.0)

@@ -10,6 +10,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::weights::InceptionWeights;
+use crate::kernels;
 
 /// BatchNorm's ε in the 2015 Inception graph (torchvision's `BasicConv2d` uses the same).
 pub const BATCH_NORM_EPSILON: f64 = 0.001;
@@ -34,6 +35,8 @@ pub struct BasicConv2dConfig {
 #[derive(Module, Debug)]
 pub struct BasicConv2d {
     conv: Conv2d,
+    stride: usize,
+    padding: [usize; 2],
 }
 
 impl BasicConv2dConfig {
@@ -80,7 +83,11 @@ impl BasicConv2dConfig {
             .init(device);
         conv.weight = Param::from_data(TensorData::new(weight, [c_out, c_in, kh, kw]), device);
         conv.bias = Some(Param::from_data(TensorData::new(bias, [c_out]), device));
-        Ok(BasicConv2d { conv })
+        Ok(BasicConv2d {
+            conv,
+            stride: self.stride,
+            padding: self.padding,
+        })
     }
 }
 
@@ -88,6 +95,11 @@ impl BasicConv2d {
     /// # Shapes
     /// - x: `[batch, c_in, h, w]` → `[batch, c_out, (h + 2·ph − kh) / s + 1, (w + 2·pw − kw) / s + 1]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.conv.forward(x))
+        if !kernels::ops::supported(&x) {
+            return relu(self.conv.forward(x));
+        }
+        // dcgan's CPU kernel: one product per image, bias and ReLU fused.
+        let bias = self.conv.bias.as_ref().expect("a folded bias").val();
+        kernels::ops::conv2d_relu(x, self.conv.weight.val(), bias, self.stride, self.padding)
     }
 }

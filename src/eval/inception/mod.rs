@@ -12,8 +12,8 @@ mod blocks;
 pub mod locate;
 pub mod network;
 pub mod preprocess;
+mod pytorch_file;
 pub mod statistics;
-mod torchscript;
 pub mod weights;
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -62,18 +62,25 @@ impl InceptionExtractor {
     }
 
     /// Features (and logits) of images in `[-1, 1]` (a generator's or a data set's), first
-    /// quantised to 8 bits as a PNG would store them.
+    /// quantised to 8 bits as a PNG would store them. Fails on NaN or infinite values,
+    /// which no picture holds.
     ///
     /// # Shapes
     /// - images: `[batch, 1 or 3, height, width]`
-    pub fn forward_images(&self, images: Tensor<4>) -> InceptionOutput {
+    pub fn forward_images(&self, images: Tensor<4>) -> anyhow::Result<InceptionOutput> {
         let [batch, channels, height, width] = images.dims();
         let values = images
             .into_data()
             .convert::<f32>()
             .try_into_vec::<f32>()
             .expect("f32 values");
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            anyhow::bail!(
+                "the images to score hold {bad} values (a diverged generator?); there are no \
+                 pixels to compare"
+            );
+        }
         let pixels = preprocess::quantise(&values);
-        self.forward_pixels(&pixels, batch, channels, [height, width])
+        Ok(self.forward_pixels(&pixels, batch, channels, [height, width]))
     }
 }

