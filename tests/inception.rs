@@ -112,6 +112,24 @@ fn random_weights_match_pytorch_fid_block_by_block() {
         .with_logits(true)
         .init(&mut weights, &device)
         .unwrap();
+    // The same weights in torch.save's format before PyTorch 1.6 build the same network.
+    let mut legacy = InceptionWeights::read(&dir.path().join("weights_legacy.pth")).unwrap();
+    let old = InceptionConfig::new()
+        .with_logits(true)
+        .init(&mut legacy, &device)
+        .unwrap();
+    let probe = Tensor::<4>::from_data(
+        TensorData::new(
+            vec![0.25f32; 3 * INPUT_SIZE * INPUT_SIZE],
+            [1, 3, INPUT_SIZE, INPUT_SIZE],
+        ),
+        &device,
+    );
+    assert_eq!(
+        values(network.forward(probe.clone()).logits.unwrap()),
+        values(old.forward(probe).logits.unwrap()),
+        "the zip and the legacy file hold the same weights"
+    );
     let mut images = NpzReader::open(&dir.path().join("images.npz")).unwrap();
     let mut expected = NpzReader::open(&dir.path().join("expected.npz")).unwrap();
     let names = expected.names();

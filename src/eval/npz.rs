@@ -215,6 +215,13 @@ pub fn write(path: &Path, arrays: &[(&str, &[usize], Values<'_>)]) -> anyhow::Re
         }
     }
     zip.finish()?.flush()?;
+    // A temporary file is private (0600); the result is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

@@ -20,6 +20,7 @@ Usage (pytorch-fid 0.3.0 must be importable, e.g. via PYTHONPATH)::
 
 Outputs (all deterministic given --seed):
 
+* ``OUT_DIR/weights_legacy.pth``  the same, in the format before PyTorch 1.6.
 * ``OUT_DIR/weights.pth``   torch.save(state_dict) (default zip format), pytorch-fid
   key names, including ``num_batches_tracked`` entries (int64 scalars, 0).
 * ``OUT_DIR/images.npz``    np.savez, uint8 NCHW; keys ``s{side}_{grey,rgb}`` for
@@ -127,6 +128,10 @@ def main():
     n_conv, n_bn, n_fc = randomize_(arch)
     sd = arch.state_dict()
     torch.save(sd, os.path.join(args.out_dir, "weights.pth"))
+    # The same in torch.save's format before PyTorch 1.6 (pytorch-fid's release file, from
+    # 2019, is in it).
+    torch.save(sd, os.path.join(args.out_dir, "weights_legacy.pth"),
+               _use_new_zipfile_serialization=False)
 
     # 2. pytorch-fid's own wrapper, loader monkeypatched (no download).  Also
     #    capture the inner inception model so we can use its fc for logits.

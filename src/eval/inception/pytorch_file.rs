@@ -27,86 +27,183 @@ pub struct NamedTensor {
     pub values: Result<Vec<f32>, String>,
 }
 
+/// The largest file read whole (the Inception's are 87 and 92 MB).
+const MAX_FILE: u64 = 512 << 20;
 /// The largest pickle read (the Inception's is 28 KB).
 const MAX_PICKLE: u64 = 16 << 20;
 /// The largest tensor read, in elements.
 const MAX_ELEMENTS: usize = 1 << 28;
-/// The deepest object nesting followed.
+/// The deepest value nesting built.
 const MAX_DEPTH: usize = 64;
+/// The most values that copies out of the pickle's memo may make, in all.
+const MAX_COPIED: usize = 1 << 22;
 
-/// Every tensor of the PyTorch zip file at `path`.
+/// `torch.save`'s magic number before PyTorch 1.6's zip files, as pickle's LONG1 bytes.
+const LEGACY_MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
+/// Every tensor of the PyTorch file at `path`: a zip (PyTorch 1.6 and later, and every
+/// TorchScript archive) or the older sequence of pickles followed by the storages.
 pub fn read_tensors(path: &Path) -> anyhow::Result<Vec<NamedTensor>> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut archive = zip::ZipArchive::new(file)
-        .with_context(|| format!("{} is not a zip archive", path.display()))?;
-    let pickle_name = archive
-        .file_names()
-        .flatten()
-        .find(|n| n.ends_with("/data.pkl") && n.matches('/').count() == 1)
-        .map(|n| n.into_owned())
-        .ok_or_else(|| anyhow!("{} has no data.pkl", path.display()))?;
-    let root = pickle_name.trim_end_matches("data.pkl").to_owned();
-    let mut pickle = Vec::new();
-    archive
-        .by_name(&pickle_name)?
-        .take(MAX_PICKLE)
-        .read_to_end(&mut pickle)
-        .with_context(|| format!("cannot read {pickle_name} of {}", path.display()))?;
-    let tree = Unpickler::new(&pickle)
-        .run()
-        .with_context(|| format!("cannot read the pickle {pickle_name} of {}", path.display()))?;
+    let name = path.display();
+    let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {name}"))?;
+    ensure!(
+        bytes.len() as u64 <= MAX_FILE,
+        "{name} is larger than {} MB, more than any Inception weights file",
+        MAX_FILE >> 20
+    );
+    let (tree, storages) = if bytes.starts_with(b"PK") {
+        read_zip(&bytes)
+    } else {
+        read_legacy(&bytes)
+    }
+    .with_context(|| format!("cannot read {name}"))?;
     let mut found = Vec::new();
     collect(&tree, "", 0, &mut found)?;
     let mut tensors = Vec::with_capacity(found.len());
-    for (name, tensor) in found {
-        let elements: usize = tensor.shape.iter().product();
-        ensure!(
-            elements <= MAX_ELEMENTS,
-            "{}: tensor {name} claims {elements} values",
-            path.display()
-        );
+    for (tensor_name, tensor) in found {
+        let elements = tensor
+            .shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .filter(|&n| n <= MAX_ELEMENTS && tensor.offset <= MAX_ELEMENTS)
+            .ok_or_else(|| anyhow!("{name}: tensor {tensor_name} claims too many values"))?;
         let contiguous: Vec<usize> = (0..tensor.shape.len())
             .map(|i| tensor.shape[i + 1..].iter().product())
             .collect();
         ensure!(
             tensor.stride == contiguous || elements <= 1,
-            "{}: tensor {name} is not stored contiguously (stride {:?})",
-            path.display(),
+            "{name}: tensor {tensor_name} is not stored contiguously (stride {:?})",
             tensor.stride
         );
         if tensor.storage != "FloatStorage" {
             tensors.push(NamedTensor {
-                name,
+                name: tensor_name,
                 shape: tensor.shape.clone(),
                 values: Err(tensor.storage.clone()),
             });
             continue;
         }
-        let entry = format!("{root}data/{}", tensor.key);
-        let mut bytes = Vec::new();
-        archive
-            .by_name(&entry)
-            .with_context(|| format!("{}: tensor {name} has no {entry}", path.display()))?
-            .take(((tensor.offset + elements) * 4) as u64)
-            .read_to_end(&mut bytes)?;
+        let data = storages
+            .get(&tensor.key)
+            .ok_or_else(|| anyhow!("{name}: tensor {tensor_name}'s storage is missing"))?;
+        let (start, end) = (tensor.offset * 4, (tensor.offset + elements) * 4);
         ensure!(
-            bytes.len() == (tensor.offset + elements) * 4,
-            "{}: {entry} holds {} bytes, tensor {name} needs {} (a truncated file)",
-            path.display(),
-            bytes.len(),
-            (tensor.offset + elements) * 4
+            end <= data.len(),
+            "{name}: tensor {tensor_name} needs {end} bytes of its storage, which holds {} \
+             (a truncated file)",
+            data.len()
         );
-        let values = bytes[tensor.offset * 4..]
+        let values = data[start..end]
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         tensors.push(NamedTensor {
-            name,
+            name: tensor_name,
             shape: tensor.shape.clone(),
             values: Ok(values),
         });
     }
     Ok(tensors)
+}
+
+/// Storages by key: their bytes.
+type Storages = HashMap<String, Vec<u8>>;
+
+/// A zip file's pickle and storages (`ROOT/data.pkl`, `ROOT/data/KEY`).
+fn read_zip(bytes: &[u8]) -> anyhow::Result<(Value, Storages)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| anyhow!("not a readable zip archive ({e}); truncated?"))?;
+    let pickle_name = archive
+        .file_names()
+        .flatten()
+        .find(|n| n.ends_with("/data.pkl") && n.matches('/').count() == 1)
+        .map(|n| n.into_owned())
+        .ok_or_else(|| anyhow!("no data.pkl in the archive"))?;
+    let root = pickle_name.trim_end_matches("data.pkl").to_owned();
+    let read = |archive: &mut zip::ZipArchive<_>, entry: &str, limit: u64| {
+        let mut out = Vec::new();
+        archive
+            .by_name(entry)
+            .map_err(|e| anyhow!("{entry}: {e}"))?
+            .take(limit)
+            .read_to_end(&mut out)
+            .with_context(|| format!("cannot read {entry} (a damaged file?)"))?;
+        anyhow::Ok(out)
+    };
+    let pickle = read(&mut archive, &pickle_name, MAX_PICKLE)?;
+    let tree = Unpickler::new(&pickle)
+        .run()
+        .with_context(|| format!("cannot read the pickle {pickle_name}"))?;
+    let mut storages = Storages::new();
+    let entries: Vec<String> = archive
+        .file_names()
+        .flatten()
+        .filter(|n| n.starts_with(&format!("{root}data/")))
+        .map(|n| n.into_owned())
+        .collect();
+    for entry in entries {
+        let key = entry[root.len() + "data/".len()..].to_owned();
+        let data = read(&mut archive, &entry, MAX_FILE)?;
+        storages.insert(key, data);
+    }
+    Ok((tree, storages))
+}
+
+/// A file of `torch.save` before PyTorch 1.6: pickles of the magic number, the protocol
+/// version (1001), the system's description and the object, then the list of storage keys,
+/// then each storage as its element count (i64) and its bytes.
+fn read_legacy(bytes: &[u8]) -> anyhow::Result<(Value, Storages)> {
+    let mut pickles = Unpickler::new(bytes);
+    let magic = pickles.run().context("neither a zip nor a PyTorch file")?;
+    ensure!(
+        magic == Value::Long(LEGACY_MAGIC.to_vec()),
+        "neither a zip nor a PyTorch file (no torch.save magic number)"
+    );
+    ensure!(
+        pickles.run()? == Value::Int(1001),
+        "a torch.save file of an unknown protocol version"
+    );
+    let system = pickles.run()?;
+    let little_endian = matches!(&system, Value::Dict(items) if items.iter().any(|(k, v)|
+        *k == Value::Str("little_endian".into()) && *v == Value::Bool(true)));
+    ensure!(
+        little_endian,
+        "a big-endian torch.save file, which dcgan does not read"
+    );
+    let tree = pickles.run().context("cannot read the saved object")?;
+    let Value::List(keys) = pickles.run().context("cannot read the storage keys")? else {
+        bail!("the storage keys are not a list");
+    };
+    let sizes = std::mem::take(&mut pickles.storage_sizes);
+    let mut at = pickles.at;
+    let mut storages = Storages::new();
+    for key in keys {
+        let Value::Str(key) = key else {
+            bail!("a storage key that is not a string");
+        };
+        let element = *sizes
+            .get(&key)
+            .ok_or_else(|| anyhow!("storage {key} is listed but used by no tensor"))?;
+        let count = bytes
+            .get(at..at + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .ok_or_else(|| anyhow!("the file ends before storage {key} (truncated)"))?;
+        let len = usize::try_from(count)
+            .ok()
+            .and_then(|c| c.checked_mul(element))
+            .filter(|&len| len <= bytes.len())
+            .ok_or_else(|| anyhow!("storage {key} claims {count} values"))?;
+        let data = bytes
+            .get(at + 8..at + 8 + len)
+            .ok_or_else(|| anyhow!("the file ends inside storage {key} (truncated)"))?;
+        storages.insert(key, data.to_vec());
+        at += 8 + len;
+    }
+    Ok((tree, storages))
 }
 
 /// Where a tensor's values are.
@@ -130,12 +227,28 @@ enum Value {
     Tuple(Vec<Value>),
     List(Vec<Value>),
     Dict(Vec<(Value, Value)>),
+    /// An integer wider than 64 bits, as its little-endian bytes.
+    Long(Vec<u8>),
     Global(String),
     Object(String, Vec<(String, Value)>),
     /// A persistent id: the storage tuple `('storage', type, key, location, numel)`.
     Storage(Vec<Value>),
     Tensor(TensorRef),
     Mark,
+}
+
+impl Value {
+    /// The values in this one, itself included.
+    fn count(&self) -> usize {
+        1 + match self {
+            Value::Tuple(items) | Value::List(items) | Value::Storage(items) => {
+                items.iter().map(Value::count).sum()
+            }
+            Value::Dict(items) => items.iter().map(|(k, v)| k.count() + v.count()).sum(),
+            Value::Object(_, attrs) => attrs.iter().map(|(_, v)| v.count()).sum(),
+            _ => 0,
+        }
+    }
 }
 
 /// Lists the tensors under `value`, named by their attribute path.
@@ -173,12 +286,17 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-/// A pickle machine for the operations of PyTorch's `data.pkl`.
+/// A pickle machine for the operations of PyTorch's pickles. Every value carries its
+/// nesting depth, refused past [`MAX_DEPTH`], and copies out of the memo are counted
+/// against [`MAX_COPIED`], so a small hostile pickle cannot exhaust the stack or memory.
 struct Unpickler<'a> {
     bytes: &'a [u8],
     at: usize,
-    stack: Vec<Value>,
-    memo: HashMap<u32, Value>,
+    stack: Vec<(Value, usize)>,
+    memo: HashMap<u32, (Value, usize)>,
+    copied: usize,
+    /// Bytes per element of each storage the tensors name, by key.
+    storage_sizes: HashMap<String, usize>,
 }
 
 impl<'a> Unpickler<'a> {
@@ -188,6 +306,8 @@ impl<'a> Unpickler<'a> {
             at: 0,
             stack: Vec::new(),
             memo: HashMap::new(),
+            copied: 0,
+            storage_sizes: HashMap::new(),
         }
     }
 
@@ -208,6 +328,7 @@ impl<'a> Unpickler<'a> {
         let rest = &self.bytes[self.at..];
         let n = rest
             .iter()
+            .take(4096)
             .position(|&b| b == b'\n')
             .ok_or_else(|| anyhow!("the pickle ends early (truncated)"))?;
         let text = String::from_utf8(rest[..n].to_vec())?;
@@ -215,46 +336,70 @@ impl<'a> Unpickler<'a> {
         Ok(text)
     }
 
-    fn pop(&mut self) -> anyhow::Result<Value> {
+    fn push(&mut self, value: Value, depth: usize) -> anyhow::Result<()> {
+        ensure!(depth <= MAX_DEPTH, "values nested deeper than {MAX_DEPTH}");
+        self.stack.push((value, depth));
+        Ok(())
+    }
+
+    fn pop(&mut self) -> anyhow::Result<(Value, usize)> {
         self.stack
             .pop()
             .ok_or_else(|| anyhow!("pickle stack underflow"))
     }
 
-    fn pop_to_mark(&mut self) -> anyhow::Result<Vec<Value>> {
+    /// The values above the last MARK, and the deepest of them.
+    fn pop_to_mark(&mut self) -> anyhow::Result<(Vec<Value>, usize)> {
         let mark = self
             .stack
             .iter()
-            .rposition(|v| *v == Value::Mark)
+            .rposition(|(v, _)| *v == Value::Mark)
             .ok_or_else(|| anyhow!("pickle MARK missing"))?;
         let items = self.stack.split_off(mark + 1);
         self.stack.pop();
-        Ok(items)
+        let depth = items.iter().map(|(_, d)| *d).max().unwrap_or(0);
+        Ok((items.into_iter().map(|(v, _)| v).collect(), depth))
     }
 
-    fn top(&mut self) -> anyhow::Result<&mut Value> {
-        self.stack
+    /// The top value, whose depth becomes at least `inner + 1`.
+    fn top_holding(&mut self, inner: usize) -> anyhow::Result<&mut Value> {
+        ensure!(inner < MAX_DEPTH, "values nested deeper than {MAX_DEPTH}");
+        let (value, depth) = self
+            .stack
             .last_mut()
-            .ok_or_else(|| anyhow!("pickle stack underflow"))
+            .ok_or_else(|| anyhow!("pickle stack underflow"))?;
+        *depth = (*depth).max(inner + 1);
+        Ok(value)
     }
 
     fn memo_put(&mut self, index: u32) -> anyhow::Result<()> {
-        let top = self.top()?.clone();
+        let top = self
+            .stack
+            .last()
+            .cloned()
+            .ok_or_else(|| anyhow!("pickle stack underflow"))?;
         self.memo.insert(index, top);
         Ok(())
     }
 
     fn memo_get(&mut self, index: u32) -> anyhow::Result<()> {
-        let value = self
+        let (value, depth) = self
             .memo
             .get(&index)
-            .cloned()
             .ok_or_else(|| anyhow!("pickle memo {index} missing"))?;
-        self.stack.push(value);
-        Ok(())
+        self.copied += value.count();
+        ensure!(
+            self.copied <= MAX_COPIED,
+            "the pickle copies more than {MAX_COPIED} values"
+        );
+        let (value, depth) = (value.clone(), *depth);
+        self.push(value, depth)
     }
 
-    fn run(mut self) -> anyhow::Result<Value> {
+    /// Runs one pickle from the current position to its STOP, and returns its value.
+    fn run(&mut self) -> anyhow::Result<Value> {
+        self.stack.clear();
+        self.memo.clear();
         loop {
             let op = self.take(1)?[0];
             match op {
@@ -264,7 +409,7 @@ impl<'a> Unpickler<'a> {
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    self.stack.push(Value::Global(format!("{module} {name}")));
+                    self.push(Value::Global(format!("{module} {name}")), 0)?;
                 }
                 b'q' => {
                     let i = self.take(1)?[0];
@@ -282,62 +427,87 @@ impl<'a> Unpickler<'a> {
                     let i = self.u32()?;
                     self.memo_get(i)?;
                 }
-                b')' => self.stack.push(Value::Tuple(Vec::new())),
-                b'}' => self.stack.push(Value::Dict(Vec::new())),
-                b']' => self.stack.push(Value::List(Vec::new())),
-                b'(' => self.stack.push(Value::Mark),
-                b'N' => self.stack.push(Value::None),
-                0x88 => self.stack.push(Value::Bool(true)),
-                0x89 => self.stack.push(Value::Bool(false)),
+                b')' => self.push(Value::Tuple(Vec::new()), 0)?,
+                b'}' => self.push(Value::Dict(Vec::new()), 0)?,
+                b']' => self.push(Value::List(Vec::new()), 0)?,
+                b'(' => self.push(Value::Mark, 0)?,
+                b'N' => self.push(Value::None, 0)?,
+                0x88 => self.push(Value::Bool(true), 0)?,
+                0x89 => self.push(Value::Bool(false), 0)?,
                 b'K' => {
                     let v = self.take(1)?[0];
-                    self.stack.push(Value::Int(i64::from(v)));
+                    self.push(Value::Int(i64::from(v)), 0)?;
                 }
                 b'M' => {
                     let b = self.take(2)?;
-                    self.stack
-                        .push(Value::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))));
+                    self.push(Value::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))), 0)?;
                 }
                 b'J' => {
                     let v = self.u32()? as i32;
-                    self.stack.push(Value::Int(i64::from(v)));
+                    self.push(Value::Int(i64::from(v)), 0)?;
+                }
+                0x8a => {
+                    // LONG1: a little-endian two's-complement integer of n bytes.
+                    let n = usize::from(self.take(1)?[0]);
+                    let bytes = self.take(n)?;
+                    let value = if n <= 8 {
+                        let fill = if bytes.last().is_some_and(|b| b & 0x80 != 0) {
+                            0xff
+                        } else {
+                            0
+                        };
+                        let mut full = [fill; 8];
+                        full[..n].copy_from_slice(bytes);
+                        Value::Int(i64::from_le_bytes(full))
+                    } else {
+                        Value::Long(bytes.to_vec())
+                    };
+                    self.push(value, 0)?;
                 }
                 b'X' => {
                     let n = self.u32()? as usize;
                     let text = String::from_utf8(self.take(n)?.to_vec())?;
-                    self.stack.push(Value::Str(text));
+                    self.push(Value::Str(text), 0)?;
                 }
                 b't' => {
-                    let items = self.pop_to_mark()?;
-                    self.stack.push(Value::Tuple(items));
+                    let (items, depth) = self.pop_to_mark()?;
+                    self.push(Value::Tuple(items), depth + 1)?;
                 }
                 0x85..=0x87 => {
                     let n = usize::from(op - 0x84);
                     ensure!(self.stack.len() >= n, "pickle stack underflow");
                     let items = self.stack.split_off(self.stack.len() - n);
-                    self.stack.push(Value::Tuple(items));
+                    let depth = items.iter().map(|(_, d)| *d).max().unwrap_or(0);
+                    let items = items.into_iter().map(|(v, _)| v).collect();
+                    self.push(Value::Tuple(items), depth + 1)?;
                 }
                 b'Q' => match self.pop()? {
-                    Value::Tuple(fields) => self.stack.push(Value::Storage(fields)),
-                    other => bail!("a persistent id that is not a tuple: {other:?}"),
+                    (Value::Tuple(fields), depth) => self.push(Value::Storage(fields), depth)?,
+                    (other, _) => bail!("a persistent id that is not a tuple: {other:?}"),
                 },
                 b'R' => {
-                    let args = self.pop()?;
-                    let callable = self.pop()?;
+                    let (args, depth) = self.pop()?;
+                    let (callable, _) = self.pop()?;
                     let value = reduce(callable, args)?;
-                    self.stack.push(value);
+                    if let Value::Tensor(t) = &value {
+                        let size = element_size(&t.storage)?;
+                        self.storage_sizes.insert(t.key.clone(), size);
+                    }
+                    self.push(value, depth + 1)?;
                 }
                 0x81 => {
                     let _args = self.pop()?;
                     match self.pop()? {
-                        Value::Global(class) => self.stack.push(Value::Object(class, Vec::new())),
-                        other => bail!("NEWOBJ of {other:?}"),
+                        (Value::Global(class), _) => {
+                            self.push(Value::Object(class, Vec::new()), 0)?;
+                        }
+                        (other, _) => bail!("NEWOBJ of {other:?}"),
                     }
                 }
                 b'u' => {
-                    let items = self.pop_to_mark()?;
+                    let (items, depth) = self.pop_to_mark()?;
                     ensure!(items.len() % 2 == 0, "SETITEMS with an odd count");
-                    let Value::Dict(dict) = self.top()? else {
+                    let Value::Dict(dict) = self.top_holding(depth)? else {
                         bail!("SETITEMS on a value that is not a dict");
                     };
                     let mut items = items.into_iter();
@@ -346,23 +516,23 @@ impl<'a> Unpickler<'a> {
                     }
                 }
                 b's' => {
-                    let value = self.pop()?;
-                    let key = self.pop()?;
-                    let Value::Dict(dict) = self.top()? else {
+                    let (value, depth) = self.pop()?;
+                    let (key, _) = self.pop()?;
+                    let Value::Dict(dict) = self.top_holding(depth)? else {
                         bail!("SETITEM on a value that is not a dict");
                     };
                     dict.push((key, value));
                 }
                 b'e' => {
-                    let items = self.pop_to_mark()?;
-                    let Value::List(list) = self.top()? else {
+                    let (items, depth) = self.pop_to_mark()?;
+                    let Value::List(list) = self.top_holding(depth)? else {
                         bail!("APPENDS on a value that is not a list");
                     };
                     list.extend(items);
                 }
                 b'b' => {
-                    let state = self.pop()?;
-                    let attrs = match self.top()? {
+                    let (state, depth) = self.pop()?;
+                    let attrs = match self.top_holding(depth)? {
                         Value::Object(_, attrs) => attrs,
                         // A state dict's `_metadata` (versions of its modules): not tensors.
                         Value::Dict(_) => continue,
@@ -378,7 +548,7 @@ impl<'a> Unpickler<'a> {
                         attrs.push((k, v));
                     }
                 }
-                b'.' => return self.pop(),
+                b'.' => return Ok(self.pop()?.0),
                 other => bail!(
                     "pickle operation 0x{other:02x} at byte {}, which PyTorch weights files \
                      do not use",
@@ -387,6 +557,17 @@ impl<'a> Unpickler<'a> {
             }
         }
     }
+}
+
+/// Bytes per element of a storage type.
+fn element_size(storage: &str) -> anyhow::Result<usize> {
+    Ok(match storage {
+        "DoubleStorage" | "LongStorage" => 8,
+        "FloatStorage" | "IntStorage" => 4,
+        "HalfStorage" | "BFloat16Storage" | "ShortStorage" => 2,
+        "ByteStorage" | "CharStorage" | "BoolStorage" => 1,
+        other => bail!("a tensor of {other}, which dcgan does not read"),
+    })
 }
 
 /// The calls a PyTorch pickle makes: tensors, ordered dicts and int lists.
@@ -452,6 +633,28 @@ mod tests {
             .run()
             .unwrap_err();
         assert!(err.to_string().contains("os system"), "{err}");
+    }
+
+    #[test]
+    fn refuses_deep_nesting_and_memo_blowups() {
+        // 100,000 nested one-tuples: refused at the 65th, not built and dropped recursively.
+        let mut p = b"\x80\x02N".to_vec();
+        p.extend(std::iter::repeat_n(0x85u8, 100_000));
+        p.push(b'.');
+        let err = Unpickler::new(&p).run().unwrap_err();
+        assert!(err.to_string().contains("nested deeper"), "{err}");
+        // A list doubled 40 times through the memo: 2⁴⁰ values from 300 bytes.
+        let mut p = b"\x80\x02]q\x00".to_vec();
+        for _ in 0..40 {
+            p.extend(b"h\x00h\x00\x86q\x00");
+        }
+        p.push(b'.');
+        let err = Unpickler::new(&p).run().unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("copies more") || text.contains("nested deeper"),
+            "{text}"
+        );
     }
 
     #[test]
