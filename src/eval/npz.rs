@@ -69,7 +69,8 @@ impl NpzReader {
             "{path}: array '{name}' is {} bytes, more than dcgan reads",
             entry.size()
         );
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        // What the entry claims is reserved only up to 64 MB; the rest grows as it arrives.
+        let mut bytes = Vec::with_capacity(entry.size().min(64 << 20) as usize);
         entry
             .read_to_end(&mut bytes)
             .with_context(|| format!("{path}: cannot read array '{name}' (a damaged file?)"))?;

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use nalgebra::DMatrix;
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
 use super::features::{FeatureNet, Features, extract};
@@ -16,18 +19,20 @@ use super::frechet::Gaussian;
 use super::npz::{self, NpzReader, Values};
 use crate::data::Dataset;
 
-/// The features of the first `n` images of `real`.
+/// The features of `n` images of `real`: all of them, or a subset drawn with a fixed seed
+/// (a folder's images are sorted by class, so its first ones would be a few classes).
 pub fn real_features(
     net: &FeatureNet,
     real: &Dataset,
     n: usize,
     device: &Device,
 ) -> anyhow::Result<Features> {
+    let ids = chosen(real.len, n);
     let compute = || {
         extract(
             net,
-            n,
-            |range| real.images(&range.collect::<Vec<_>>(), device),
+            ids.len(),
+            |range| real.images(&ids[range], device),
             "real images",
         )
     };
@@ -35,10 +40,10 @@ pub fn real_features(
         return compute();
     };
     let logits = extractor.network.has_logits();
-    let Some(path) = cache_path(real, n, &extractor.id.sha256, logits) else {
+    let Some(path) = cache_path(real, &ids, &extractor.id.sha256, logits) else {
         return compute();
     };
-    if let Some(features) = read(&path, n) {
+    if let Some(features) = read(&path, ids.len()) {
         return Ok(features);
     }
     let features = compute()?;
@@ -52,19 +57,35 @@ pub fn real_features(
 }
 
 /// Where the features of these images and weights are kept.
-fn cache_path(real: &Dataset, n: usize, weights: &str, logits: bool) -> Option<PathBuf> {
+/// The indices of `n` of `len` images, ascending: all, or a seeded random subset.
+fn chosen(len: usize, n: usize) -> Vec<usize> {
+    if n >= len {
+        return (0..len).collect();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut ids = sample(&mut rng, len, n).into_vec();
+    ids.sort_unstable();
+    ids
+}
+
+fn cache_path(real: &Dataset, ids: &[usize], weights: &str, logits: bool) -> Option<PathBuf> {
+    let n = ids.len();
     let mut hasher = Sha256::new();
+    // The file's layout version, the images' shape, and what computes the features.
+    let precision = crate::kernels::precision::current() as usize;
     for dim in [
+        1,
         n,
         real.channels,
         real.height,
         real.width,
         usize::from(logits),
+        precision,
     ] {
         hasher.update((dim as u64).to_le_bytes());
     }
     hasher.update(weights.as_bytes());
-    for i in 0..n {
+    for &i in ids {
         hasher.update(real.image(i));
     }
     let key: String = hasher.finalize()[..16]
@@ -79,7 +100,8 @@ fn read(path: &std::path::Path, n: usize) -> Option<Features> {
     let mut file = NpzReader::open(path).ok()?;
     let features = file.f32("features").ok()?;
     let probs = file.f32("probs").ok()?;
-    if features.shape.first() != Some(&n) || probs.shape.first() != Some(&n) {
+    let whole = |shape: &[usize]| shape.len() == 2 && shape[0] == n;
+    if !whole(&features.shape) || !whole(&probs.shape) || features.shape[1] == 0 {
         return None;
     }
     let matrix = |a: npz::Array<f32>| {

@@ -228,8 +228,8 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
-    /// Extracts the features of the first `n` images of `real` (all when it has fewer), or
-    /// reads Inception's from the cache ([`super::reference`]).
+    /// Extracts the features of `n` images of `real` (all when it has fewer, else a seeded
+    /// subset), or reads Inception's from the cache ([`super::reference`]).
     pub fn new(net: FeatureNet, real: &Dataset, n: usize, device: &Device) -> anyhow::Result<Self> {
         let n = n.min(real.len);
         let features = super::reference::real_features(&net, real, n, device)?;

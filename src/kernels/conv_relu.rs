@@ -154,9 +154,11 @@ fn im2col(g: &PaddedConv, x: &[f32], columns: &mut [f32]) {
                         // Columns ox with ix = ox + kx − pw inside [0, w): a contiguous run.
                         let first = pw.saturating_sub(kx).min(wo);
                         let last = (w + pw).saturating_sub(kx).min(wo).max(first);
-                        out[..first].fill(0.0);
-                        out[first..last].copy_from_slice(&line[first + kx - pw..last + kx - pw]);
-                        out[last..].fill(0.0);
+                        out.fill(0.0);
+                        if first < last {
+                            out[first..last]
+                                .copy_from_slice(&line[first + kx - pw..last + kx - pw]);
+                        }
                     } else {
                         for (ox, v) in out.iter_mut().enumerate() {
                             let ix = (ox * s + kx).wrapping_sub(pw);
@@ -224,6 +226,9 @@ mod tests {
             ([1, 3], 1, [0, 1], [5, 4]),
             ([3, 1], 1, [1, 0], [4, 5]),
             ([3, 3], 2, [1, 1], [10, 10]),
+            // Maps narrower than the padding: some rows are all padding.
+            ([1, 7], 1, [0, 3], [3, 2]),
+            ([7, 1], 1, [3, 0], [1, 3]),
         ];
         for (kernel, stride, padding, size_in) in cases {
             let g = PaddedConv {

@@ -218,8 +218,19 @@ pub fn train(
             );
         }
         let mut new_best = false;
-        if let Some(evaluator) = evaluator.as_ref().filter(|e| e.due(epoch, last)) {
-            let scores = evaluator.score(&state, &gan)?;
+        // An evaluation that cannot score (a generator drawing NaN) is skipped with a
+        // warning: the run goes on, and its checkpoint is written as usual.
+        let scores = evaluator
+            .as_ref()
+            .filter(|e| e.due(epoch, last))
+            .and_then(|e| match e.score(&state, &gan) {
+                Ok(scores) => Some(scores),
+                Err(err) => {
+                    eprintln!("warning: epoch {epoch} was not evaluated: {err:#}");
+                    None
+                }
+            });
+        if let Some(scores) = scores {
             new_best = is_new_best(&mut state, &scores);
             let accuracy = scores.class_accuracy.as_ref().map_or(String::new(), |a| {
                 format!("  class accuracy {:.2} %", a.overall * 100.0)

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -62,12 +62,12 @@ fn how_to_install() -> String {
 /// pytorch-fid file (which has the classifier), else its fid-helper copy.
 pub fn find(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     let named = explicit
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(WEIGHTS_VAR).map(PathBuf::from));
-    if let Some(path) = named {
+        .map(|p| (p.to_path_buf(), "--inception"))
+        .or_else(|| std::env::var_os(WEIGHTS_VAR).map(|p| (PathBuf::from(p), "$DCGAN_INCEPTION")));
+    if let Some((path, by)) = named {
         if !path.is_file() {
             bail!(
-                "the Inception weights {} do not exist; {}",
+                "the Inception weights {} (named by {by}) do not exist; {}",
                 path.display(),
                 how_to_install()
             );
@@ -87,8 +87,9 @@ pub fn find(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 /// Reads the weights at `path`, refusing a file whose SHA-256 dcgan does not know.
 pub fn read_checked(path: &Path) -> anyhow::Result<InceptionWeights> {
-    let weights = InceptionWeights::read(path)?;
-    let sha256 = weights.id().sha256;
+    // Checked before a byte is parsed: only the two known files reach the reader.
+    let sha256 = crate::data::download::sha256_file(path)
+        .with_context(|| format!("cannot read the Inception weights {}", path.display()))?;
     if KnownFile::by_sha256(&sha256).is_none() {
         bail!(
             "{} has SHA-256 {sha256}, which is neither pytorch-fid's {PYTORCH_FID_FILE} nor \
@@ -97,7 +98,7 @@ pub fn read_checked(path: &Path) -> anyhow::Result<InceptionWeights> {
             how_to_install()
         );
     }
-    Ok(weights)
+    InceptionWeights::read(path)
 }
 
 /// The network with the weights [`find`] finds, checked; with the classifier when `logits`

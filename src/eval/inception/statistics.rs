@@ -19,7 +19,7 @@ pub const IMAGE_EXTENSIONS: [&str; 9] = [
 ];
 
 /// The images of `dir` that pytorch-fid would score: files directly inside it with one of
-/// [`IMAGE_EXTENSIONS`] (any case), sorted by name.
+/// [`IMAGE_EXTENSIONS`] (lower case, as pytorch-fid's glob matches them), sorted by name.
 pub fn image_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the folder {}", dir.display()))?;
@@ -31,7 +31,7 @@ pub fn image_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         let known = path
             .extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e));
         if known && path.is_file() {
             files.push(path);
         }

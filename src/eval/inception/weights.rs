@@ -117,7 +117,8 @@ impl InceptionWeights {
             .filter(|k| !tensors.contains_key(k))
             .collect();
         for name in scales {
-            let channels = tensors[&name.replace(".bn.weight", ".bn.bias")].0[0];
+            // As many as the shifts' values (their shape is checked when the layer takes them).
+            let channels = tensors[&name.replace(".bn.weight", ".bn.bias")].1.len();
             tensors.insert(name, (vec![channels], vec![1.0; channels]));
         }
         Ok(InceptionWeights {
