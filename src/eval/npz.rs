@@ -194,12 +194,14 @@ pub fn write(path: &Path, arrays: &[(&str, &[usize], Values<'_>)]) -> anyhow::Re
         );
         zip.start_file(format!("{name}.npy"), options)?;
         let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+        // npyz writes value by value; the deflater works (and clears its buffer) per write.
+        let mut buffered = BufWriter::with_capacity(1 << 20, &mut zip);
         match values {
             Values::F64(values) => {
                 let mut npy = npyz::WriteOptions::<f64>::new()
                     .default_dtype()
                     .shape(&shape)
-                    .writer(&mut zip)
+                    .writer(&mut buffered)
                     .begin_nd()?;
                 npy.extend(values.iter().copied())?;
                 npy.finish()?;
@@ -208,12 +210,13 @@ pub fn write(path: &Path, arrays: &[(&str, &[usize], Values<'_>)]) -> anyhow::Re
                 let mut npy = npyz::WriteOptions::<f32>::new()
                     .default_dtype()
                     .shape(&shape)
-                    .writer(&mut zip)
+                    .writer(&mut buffered)
                     .begin_nd()?;
                 npy.extend(values.iter().copied())?;
                 npy.finish()?;
             }
         }
+        buffered.flush()?;
     }
     zip.finish()?.flush()?;
     // A temporary file is private (0600); the result is an ordinary file.

@@ -39,7 +39,7 @@ pub fn real_features(
     let FeatureNet::Inception(extractor) = net else {
         return compute();
     };
-    let logits = extractor.network.has_logits();
+    let logits = extractor.has_logits();
     let Some(path) = cache_path(real, &ids, &extractor.id.sha256, logits) else {
         return compute();
     };

@@ -10,7 +10,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::weights::InceptionWeights;
-use crate::kernels;
+use crate::kernels::conv_relu::PaddedConv;
 
 /// BatchNorm's ε in the 2015 Inception graph (torchvision's `BasicConv2d` uses the same).
 pub const BATCH_NORM_EPSILON: f64 = 0.001;
@@ -95,11 +95,31 @@ impl BasicConv2d {
     /// # Shapes
     /// - x: `[batch, c_in, h, w]` → `[batch, c_out, (h + 2·ph − kh) / s + 1, (w + 2·pw − kw) / s + 1]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        if !kernels::ops::supported(&x) {
-            return relu(self.conv.forward(x));
-        }
-        // dcgan's CPU kernel: one product per image, bias and ReLU fused.
-        let bias = self.conv.bias.as_ref().expect("a folded bias").val();
-        kernels::ops::conv2d_relu(x, self.conv.weight.val(), bias, self.stride, self.padding)
+        relu(self.conv.forward(x))
     }
+
+    /// The layer for dcgan's CPU kernel: its shape (`size_in` left at zero, for the caller
+    /// to set per map), the folded weight `[c_out, c_in, kh, kw]` and the bias `[c_out]`.
+    pub(super) fn folded(&self) -> (PaddedConv, Vec<f32>, Vec<f32>) {
+        let [c_out, c_in, kh, kw] = self.conv.weight.dims();
+        let shape = PaddedConv {
+            channels_in: c_in,
+            size_in: [0, 0],
+            channels_out: c_out,
+            kernel: [kh, kw],
+            stride: self.stride,
+            padding: self.padding,
+        };
+        let bias = self.conv.bias.as_ref().expect("a folded bias").val();
+        (shape, values(self.conv.weight.val()), values(bias))
+    }
+}
+
+/// A tensor's values, in row-major order.
+fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 values")
 }

@@ -59,11 +59,11 @@ pub struct InceptionAConfig {
 /// See [`InceptionAConfig`]; `64 + 64 + 96 + pool_features` output channels.
 #[derive(Module, Debug)]
 pub struct InceptionA {
-    branch1x1: BasicConv2d,
-    branch5x5: [BasicConv2d; 2],
-    branch3x3dbl: [BasicConv2d; 3],
-    branch_pool: BasicConv2d,
-    pool: AvgPool2d,
+    pub(super) branch1x1: BasicConv2d,
+    pub(super) branch5x5: [BasicConv2d; 2],
+    pub(super) branch3x3dbl: [BasicConv2d; 3],
+    pub(super) branch_pool: BasicConv2d,
+    pub(super) pool: AvgPool2d,
 }
 
 impl InceptionAConfig {
@@ -118,9 +118,9 @@ pub struct InceptionBConfig {
 /// See [`InceptionBConfig`]; `384 + 96 + in_channels` output channels.
 #[derive(Module, Debug)]
 pub struct InceptionB {
-    branch3x3: BasicConv2d,
-    branch3x3dbl: [BasicConv2d; 3],
-    pool: MaxPool2d,
+    pub(super) branch3x3: BasicConv2d,
+    pub(super) branch3x3dbl: [BasicConv2d; 3],
+    pub(super) pool: MaxPool2d,
 }
 
 impl InceptionBConfig {
@@ -171,11 +171,11 @@ pub struct InceptionCConfig {
 /// See [`InceptionCConfig`]; 768 output channels.
 #[derive(Module, Debug)]
 pub struct InceptionC {
-    branch1x1: BasicConv2d,
-    branch7x7: [BasicConv2d; 3],
-    branch7x7dbl: [BasicConv2d; 5],
-    branch_pool: BasicConv2d,
-    pool: AvgPool2d,
+    pub(super) branch1x1: BasicConv2d,
+    pub(super) branch7x7: [BasicConv2d; 3],
+    pub(super) branch7x7dbl: [BasicConv2d; 5],
+    pub(super) branch_pool: BasicConv2d,
+    pub(super) pool: AvgPool2d,
 }
 
 impl InceptionCConfig {
@@ -233,9 +233,9 @@ pub struct InceptionDConfig {
 /// See [`InceptionDConfig`]; `512 + in_channels` output channels.
 #[derive(Module, Debug)]
 pub struct InceptionD {
-    branch3x3: [BasicConv2d; 2],
-    branch7x7x3: [BasicConv2d; 4],
-    pool: MaxPool2d,
+    pub(super) branch3x3: [BasicConv2d; 2],
+    pub(super) branch7x7x3: [BasicConv2d; 4],
+    pub(super) pool: MaxPool2d,
 }
 
 impl InceptionDConfig {
@@ -300,14 +300,14 @@ pub struct InceptionEConfig {
 /// See [`InceptionEConfig`]; 2048 output channels.
 #[derive(Module, Debug)]
 pub struct InceptionE {
-    branch1x1: BasicConv2d,
-    branch3x3_1: BasicConv2d,
-    branch3x3_2: [BasicConv2d; 2],
-    branch3x3dbl_1: [BasicConv2d; 2],
-    branch3x3dbl_3: [BasicConv2d; 2],
-    branch_pool: BasicConv2d,
-    average: Option<AvgPool2d>,
-    max: Option<MaxPool2d>,
+    pub(super) branch1x1: BasicConv2d,
+    pub(super) branch3x3_1: BasicConv2d,
+    pub(super) branch3x3_2: [BasicConv2d; 2],
+    pub(super) branch3x3dbl_1: [BasicConv2d; 2],
+    pub(super) branch3x3dbl_3: [BasicConv2d; 2],
+    pub(super) branch_pool: BasicConv2d,
+    pub(super) average: Option<AvgPool2d>,
+    pub(super) max: Option<MaxPool2d>,
 }
 
 impl InceptionEConfig {

@@ -2,13 +2,14 @@
 //! whose 2048 pool3 features are what FID, KID and precision/recall are computed on for
 //! every kind of image, and whose 1008-way logits give the Inception Score.
 //!
-//! [`network`] and [`blocks`] hold the model as burn modules, [`weights`] reads the two files
-//! that carry its weights, [`locate`] finds and checks them, and [`preprocess`] turns images
-//! into its input exactly as pytorch-fid does. [`InceptionExtractor`] runs it all on images
-//! in `[-1, 1]` or 8-bit pixels.
+//! [`network`] and [`blocks`] hold the model as burn modules, [`cpu`] runs it on dcgan's CPU
+//! kernels, [`weights`] reads the two files that carry its weights, [`locate`] finds and
+//! checks them, and [`preprocess`] turns images into its input exactly as pytorch-fid does.
+//! [`InceptionExtractor`] runs it all on images in `[-1, 1]` or 8-bit pixels.
 
 mod basic_conv;
 mod blocks;
+pub mod cpu;
 pub mod locate;
 pub mod network;
 pub mod preprocess;
@@ -18,6 +19,9 @@ pub mod weights;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::kernels::precision;
+
+pub use cpu::CpuInception;
 pub use locate::{InceptionId, load};
 pub use network::{FEATURES, INPUT_SIZE, Inception, InceptionConfig, InceptionOutput, LOGITS};
 pub use weights::InceptionWeights;
@@ -28,20 +32,40 @@ pub const CHUNK: usize = 32;
 
 /// The network, ready to run on 8-bit images of any size.
 pub struct InceptionExtractor {
-    /// The network.
-    pub network: Inception,
+    network: Network,
     /// Which weights it holds.
     pub id: InceptionId,
     device: Device,
 }
 
+/// Where the network runs.
+enum Network {
+    /// On dcgan's CPU kernels, in the precision `--precision` chose.
+    Cpu(Box<CpuInception>),
+    /// As burn modules, on another device.
+    Burn(Box<Inception>),
+}
+
 impl InceptionExtractor {
-    /// The network of [`load`], on `device`.
+    /// The network of [`load`], on `device`: on the CPU, dcgan's kernels run it.
     pub fn new(network: Inception, id: InceptionId, device: &Device) -> Self {
+        let network = if device.clone().without_autodiff() == Device::flex() {
+            Network::Cpu(Box::new(CpuInception::new(&network)))
+        } else {
+            Network::Burn(Box::new(network))
+        };
         InceptionExtractor {
             network,
             id,
             device: device.clone(),
+        }
+    }
+
+    /// True when the network gives logits (the Inception Score).
+    pub fn has_logits(&self) -> bool {
+        match &self.network {
+            Network::Cpu(network) => network.has_logits(),
+            Network::Burn(network) => network.has_logits(),
         }
     }
 
@@ -54,11 +78,25 @@ impl InceptionExtractor {
         size: [usize; 2],
     ) -> InceptionOutput {
         let input = preprocess::network_input(pixels, batch, channels, size);
-        let x = Tensor::<4>::from_data(
-            TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
-            &self.device,
-        );
-        self.network.forward(x)
+        match &self.network {
+            Network::Cpu(network) => {
+                let out = network.forward(&input, precision::current());
+                let tensor = |values, width| {
+                    Tensor::<2>::from_data(TensorData::new(values, [batch, width]), &self.device)
+                };
+                InceptionOutput {
+                    features: tensor(out.features, FEATURES),
+                    logits: out.logits.map(|logits| tensor(logits, LOGITS)),
+                }
+            }
+            Network::Burn(network) => {
+                let x = Tensor::<4>::from_data(
+                    TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+                    &self.device,
+                );
+                network.forward(x)
+            }
+        }
     }
 
     /// Features (and logits) of images in `[-1, 1]` (a generator's or a data set's), first

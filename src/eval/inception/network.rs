@@ -34,16 +34,16 @@ pub struct InceptionConfig {
 /// Inception-v3 as pytorch-fid runs it (`use_fid_inception=True`, no `transform_input`).
 #[derive(Module, Debug)]
 pub struct Inception {
-    stem: [BasicConv2d; 3],
-    stem_2: [BasicConv2d; 2],
-    pool: MaxPool2d,
-    mixed_5: [InceptionA; 3],
-    mixed_6a: InceptionB,
-    mixed_6: [InceptionC; 4],
-    mixed_7a: InceptionD,
-    mixed_7: [InceptionE; 2],
-    global_pool: AdaptiveAvgPool2d,
-    fc: Option<Linear>,
+    pub(super) stem: [BasicConv2d; 3],
+    pub(super) stem_2: [BasicConv2d; 2],
+    pub(super) pool: MaxPool2d,
+    pub(super) mixed_5: [InceptionA; 3],
+    pub(super) mixed_6a: InceptionB,
+    pub(super) mixed_6: [InceptionC; 4],
+    pub(super) mixed_7a: InceptionD,
+    pub(super) mixed_7: [InceptionE; 2],
+    pub(super) global_pool: AdaptiveAvgPool2d,
+    pub(super) fc: Option<Linear>,
 }
 
 /// The pool3 features, and the logits when the network has its classifier.

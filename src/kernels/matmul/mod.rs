@@ -34,6 +34,23 @@ impl<'a> MatrixRef<'a> {
         }
     }
 
+    /// Columns `first..first + count` of this matrix, which must be row-major: the same
+    /// rows, from further along the slice.
+    pub fn columns(self, first: usize, count: usize) -> Self {
+        assert_eq!(self.col_stride, 1, "columns of a row-major matrix");
+        assert!(
+            first + count <= self.cols,
+            "columns {first}..{} of {}",
+            first + count,
+            self.cols
+        );
+        MatrixRef {
+            data: &self.data[first..],
+            cols: count,
+            ..self
+        }
+    }
+
     /// The same values read as the transposed matrix.
     pub fn transposed(self) -> Self {
         MatrixRef {
@@ -85,8 +102,9 @@ fn product(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool, p:
 fn gemm_f32(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     // Every element either operand addresses lies within its slice: the strides and sizes
-    // were checked against the slice lengths in `MatrixRef::row_major`, and `dst` in
-    // `product`.
+    // were checked against the slice lengths in `MatrixRef::row_major` (rows · cols values)
+    // and kept by `columns` (which drops as many values from the front as from each row's
+    // reach) and `transposed`, and `dst` in `product`.
     unsafe {
         gemm::gemm(
             m,

@@ -336,21 +336,4 @@ impl<C: CheckpointStrategy> CpuKernelOps for Autodiff<Flex, C> {
             )),
         }
     }
-
-    fn conv2d_relu(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        stride: usize,
-        padding: [usize; 2],
-    ) -> FloatTensor<Self> {
-        // An inference operation: its output is a constant of the graph.
-        <FloatTensor<Self>>::new(Flex::conv2d_relu(
-            x.into_primitive(),
-            weight.into_primitive(),
-            bias.into_primitive(),
-            stride,
-            padding,
-        ))
-    }
 }

@@ -9,7 +9,6 @@ use burn::tensor::{DType, TensorData};
 
 use super::{CpuKernelOps, batch_norm_shape};
 use crate::kernels::conv::{self, ConvGeometry};
-use crate::kernels::conv_relu::{self, PaddedConv};
 use crate::kernels::{batch_norm, precision, simd};
 
 /// A flex tensor's dimensions and its values in row-major order.
@@ -157,35 +156,5 @@ impl CpuKernelOps for Flex {
         let shape = batch_norm_shape(&dims, epsilon, leak);
         let out = batch_norm::forward_inference(&shape, &x, stats.each_ref().map(|v| &v[..]));
         flex_tensor(out, [dims[0], dims[1], dims[2], dims[3]])
-    }
-
-    fn conv2d_relu(
-        x: FlexTensor,
-        weight: FlexTensor,
-        bias: FlexTensor,
-        stride: usize,
-        padding: [usize; 2],
-    ) -> FlexTensor {
-        let (x_dims, x) = values(&x);
-        let (w_dims, w) = values(&weight);
-        let (_, b) = values(&bias);
-        assert_eq!(
-            x_dims[1], w_dims[1],
-            "input channels of the input and the weight"
-        );
-        let g = PaddedConv {
-            batch: x_dims[0],
-            channels_in: x_dims[1],
-            size_in: [x_dims[2], x_dims[3]],
-            channels_out: w_dims[0],
-            kernel: [w_dims[2], w_dims[3]],
-            stride,
-            padding,
-        };
-        let [h, w_out] = g.size_out();
-        flex_tensor(
-            conv_relu::forward_relu(&g, &x, &w, &b, precision::current()),
-            [g.batch, g.channels_out, h, w_out],
-        )
     }
 }

@@ -49,18 +49,6 @@ pub trait CpuKernelOps: Backend {
     /// A leaky ReLU: `x`, or `slope · x` below zero.
     fn tf_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
 
-    /// An inference convolution with explicit zero padding `[rows, columns]` on both
-    /// sides, any kernel shape and one stride, its bias and a ReLU fused: `x` `[batch, c_in,
-    /// h, w]`, `weight` `[c_out, c_in, kh, kw]`, `bias` `[c_out]`. No gradient flows through
-    /// it (Inception-v3's layers, which are never trained here).
-    fn conv2d_relu(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        stride: usize,
-        padding: [usize; 2],
-    ) -> FloatTensor<Self>;
-
     /// BatchNorm of `x` `[batch, channels, h, w]` with given statistics (the moving
     /// averages), followed by a leaky ReLU of slope `leak` (0: ReLU).
     #[allow(clippy::too_many_arguments)]
@@ -155,24 +143,6 @@ pub fn leaky_relu(x: Tensor<4>, slope: f64) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as CpuKernelOps>::tf_leaky_relu(
         x.into_dispatch(),
         slope,
-    ))
-}
-
-/// An inference convolution with bias and ReLU (see [`CpuKernelOps::conv2d_relu`]); only
-/// where [`supported`].
-pub fn conv2d_relu(
-    x: Tensor<4>,
-    weight: Tensor<4>,
-    bias: Tensor<1>,
-    stride: usize,
-    padding: [usize; 2],
-) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as CpuKernelOps>::conv2d_relu(
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        bias.into_dispatch(),
-        stride,
-        padding,
     ))
 }
 
