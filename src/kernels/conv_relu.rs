@@ -201,7 +201,10 @@ fn im2col(g: &PaddedConv, x: &[f32], first: usize, columns: &mut [f32]) {
                         let lo = pw.saturating_sub(kx).clamp(ox0, ox1);
                         let hi = (w + pw).saturating_sub(kx).clamp(lo, ox1);
                         out[..lo - ox0].fill(0.0);
-                        out[lo - ox0..hi - ox0].copy_from_slice(&line[lo + kx - pw..hi + kx - pw]);
+                        if lo < hi {
+                            let run = &line[lo + kx - pw..hi + kx - pw];
+                            out[lo - ox0..hi - ox0].copy_from_slice(run);
+                        }
                         out[hi - ox0..].fill(0.0);
                     } else {
                         for (ox, v) in (ox0..).zip(out.iter_mut()) {
