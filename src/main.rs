@@ -19,9 +19,20 @@ fn main() -> ExitCode {
     dcgan::device::quiet_headless_vulkan();
     match dcgan::cli::run() {
         Ok(code) => code,
+        // Whoever read the output stopped reading (`dcgan devices | head -1`): done.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// True when `err` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -6,8 +6,19 @@ use std::path::Path;
 
 use util::{dcgan, fails, mnist_dir, ok};
 
-/// A short real run: 2 epochs of 4 batches of 32 images.
+/// A short real run: `epochs` epochs of 4 batches of 32 images.
 fn short_run(home: &Path, out: &str, epochs: u32, seed: u32) -> std::process::Output {
+    short_run_and(home, out, epochs, seed, &[])
+}
+
+/// [`short_run`]'s command with `extra` flags appended.
+fn short_run_and(
+    home: &Path,
+    out: &str,
+    epochs: u32,
+    seed: u32,
+    extra: &[&str],
+) -> std::process::Output {
     ok(dcgan(home)
         .args(["train", "--data-dir"])
         .arg(mnist_dir())
@@ -24,7 +35,8 @@ fn short_run(home: &Path, out: &str, epochs: u32, seed: u32) -> std::process::Ou
             "1",
             "--out",
             out,
-        ]))
+        ])
+        .args(extra))
 }
 
 /// Continues the run in `out` to `epochs` epochs, on the real MNIST files.
@@ -170,10 +182,11 @@ fn same_seed_gives_byte_identical_weights_and_resume_is_exact() {
         "two runs with --seed 7 wrote different checkpoints"
     );
 
-    // One epoch, then resumed for the second: the same weights as two epochs in one go.
+    // One epoch, then resumed for the second by the starting command with `--resume
+    // --epochs 2` appended (the last --epochs wins): the same weights as two epochs in one go.
     short_run(home.path(), "c", 1, 7);
     assert!(weights("a") != weights("c"));
-    resume_on_mnist(home.path(), "c", 2);
+    short_run_and(home.path(), "c", 1, 7, &["--resume", "--epochs", "2"]);
     assert_eq!(
         weights("a"),
         weights("c"),
@@ -200,6 +213,54 @@ fn refuses_to_overwrite_a_run_and_bad_flags() {
     let err =
         fails(dcgan(home.path()).args(["sample", "--checkpoint", "nowhere", "--out", "x.png"]));
     assert!(err.contains("nowhere"), "{err}");
+
+    // --force starts over: the old run's checkpoints, best ones included, are gone before a
+    // resume could take them for the new run's.
+    let run = home.path().join("run");
+    for name in ["checkpoint.best.dcgan", "generator.best.safetensors"] {
+        std::fs::write(run.join(name), b"the old run's").unwrap();
+    }
+    let old = std::fs::read(run.join("checkpoint.dcgan")).unwrap();
+    short_run_and(home.path(), "run", 1, 4, &["--force"]);
+    assert!(!run.join("checkpoint.best.dcgan").exists());
+    assert!(!run.join("generator.best.safetensors").exists());
+    assert!(std::fs::read(run.join("checkpoint.dcgan")).unwrap() != old);
+}
+
+#[test]
+fn the_fields_names_for_losses_are_accepted_and_listed() {
+    let home = tempfile::tempdir().unwrap();
+    for (alias, name) in [("lsgan", "least-squares"), ("wgan", "wasserstein")] {
+        short_run_and(
+            home.path(),
+            alias,
+            1,
+            1,
+            &["--loss", alias, "--limit-batches", "1"],
+        );
+        let config = std::fs::read_to_string(home.path().join(alias).join("config.toml")).unwrap();
+        assert!(config.contains(&format!("loss = \"{name}\"")), "{config}");
+    }
+    let help = ok(dcgan(home.path()).args(["train", "--help"]));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("lsgan") && help.contains("wgan"), "{help}");
+}
+
+#[test]
+fn a_closed_output_pipe_ends_a_command_quietly() {
+    // The reading end closed before dcgan writes a byte, as `dcgan devices | head -0` does.
+    let home = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = dcgan(home.path())
+        .arg("devices")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
 }
 
 #[test]

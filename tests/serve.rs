@@ -5,6 +5,7 @@
 mod util;
 
 use util::serve::{Server, get, listing, png_size, post, post_announcing, train};
+use util::{dcgan, inception_weights_or_skip, ok};
 
 #[test]
 fn fixed_routes_answer_and_samples_repeat_by_seed() {
@@ -96,6 +97,80 @@ fn fixed_routes_answer_and_samples_repeat_by_seed() {
     assert!(String::from_utf8(page).unwrap().contains("/assets/app.js"));
     assert_eq!(get(&server.url("/assets/app.js")).0, 200);
     server.stop();
+}
+
+#[test]
+fn colour_runs_find_neighbours_in_inception_features_else_in_pixels() {
+    let test = "colour_runs_find_neighbours_in_inception_features_else_in_pixels";
+    let Some(weights) = inception_weights_or_skip(test) else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let folder = home.join("pictures");
+    std::fs::create_dir(&folder).unwrap();
+    for i in 0..6u8 {
+        let image = image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb([i * 40, x as u8 * 15, 255 - y as u8 * 15])
+        });
+        image.save(folder.join(format!("{i}.png"))).unwrap();
+    }
+    ok(dcgan(home).args([
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        "pictures",
+        "--g-width",
+        "4",
+        "--d-width",
+        "4",
+        "--batch-size",
+        "3",
+        "--epochs",
+        "1",
+        "--seed",
+        "1",
+        "--out",
+        "run",
+    ]));
+    let neighbours = |server: &Server| {
+        let (_, _, noise) = get(&server.url("/api/noise?seed=3&n=1"));
+        let noise: serde_json::Value = serde_json::from_slice(&noise).unwrap();
+        let body = serde_json::json!({ "vector": noise["vectors"][0], "k": 6 }).to_string();
+        let (status, _, answer) = post(&server.url("/api/neighbours"), &body);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+        serde_json::from_slice::<serde_json::Value>(&answer).unwrap()
+    };
+
+    // No weights in the cache: pixels, and why.
+    let server = Server::start(home, &["--run", "run"]);
+    let found = neighbours(&server);
+    server.stop();
+    assert_eq!(found["space"], "pixels");
+    let why = found["why_pixels"].as_str().unwrap();
+    assert!(why.contains("Inception weights"), "{why}");
+
+    // With the weights where dcgan's cache keeps them: Inception's features.
+    let cache = home.join("cache/dcgan/inception");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::os::unix::fs::symlink(&weights, cache.join(weights.file_name().unwrap())).unwrap();
+    let server = Server::start(home, &["--run", "run"]);
+    let found = neighbours(&server);
+    server.stop();
+    assert_eq!(found["space"], "inception-features", "{found}");
+    assert!(found["why_pixels"].is_null());
+    assert_eq!(found["training_images"], 6);
+    let near = found["neighbours"].as_array().unwrap();
+    let mut indices: Vec<u64> = near.iter().map(|n| n["index"].as_u64().unwrap()).collect();
+    let distances: Vec<f64> = near
+        .iter()
+        .map(|n| n["distance"].as_f64().unwrap())
+        .collect();
+    assert!(distances.windows(2).all(|d| d[0] <= d[1]), "{distances:?}");
+    assert!(distances[0] > 0.0);
+    indices.sort_unstable();
+    assert_eq!(indices, [0, 1, 2, 3, 4, 5], "every training image, once");
 }
 
 #[test]

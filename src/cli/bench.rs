@@ -68,29 +68,31 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let report = run(&config)?;
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        crate::say!("{}", serde_json::to_string(&report)?)?;
         return Ok(());
     }
-    println!("{}", report.kernels);
-    println!(
+    crate::say!("{}", report.kernels)?;
+    crate::say!(
         "model: {}; parameters G {}, D {}",
         report.architecture.describe(),
         report.parameters.0,
         report.parameters.1
-    );
-    println!(
+    )?;
+    crate::say!(
         "training iteration, batch {}: median {:.1} ms, min {:.1} ms ({:.0} images/s)",
         report.batch_size,
         report.train_iteration.median_ms,
         report.train_iteration.min_ms,
         report.train_images_per_sec
-    );
-    println!(
+    )?;
+    crate::say!(
         "generating {GENERATED} images:    median {:.1} ms, min {:.1} ms ({:.0} images/s)",
-        report.generate_1000.median_ms, report.generate_1000.min_ms, report.generate_images_per_sec
-    );
+        report.generate_1000.median_ms,
+        report.generate_1000.min_ms,
+        report.generate_images_per_sec
+    )?;
     if let Some(mib) = report.peak_memory_mib {
-        println!("peak memory: {mib:.0} MiB");
+        crate::say!("peak memory: {mib:.0} MiB")?;
     }
     Ok(())
 }
@@ -100,25 +102,29 @@ fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
     precision::set(config.precision)?;
     let device = config.device.device()?.autodiff();
     if !json {
-        println!("{}", kernels_line(config));
+        crate::say!("{}", kernels_line(config))?;
     }
     let parts = layers::profile(config.batch_size, config.iters, config.warmup, &device)?;
     if json {
-        println!("{}", serde_json::to_string(&parts)?);
+        crate::say!("{}", serde_json::to_string(&parts)?)?;
         return Ok(());
     }
     let total: f64 = parts.iter().map(|p| p.ms_per_iteration()).sum();
     let title = format!("part (batch {})", config.batch_size);
-    println!(
+    crate::say!(
         "{title:<44} {:>10} {:>10} {:>6} {:>12} {:>6}",
-        "forward", "backward", "×/iter", "ms/iteration", "share"
-    );
+        "forward",
+        "backward",
+        "×/iter",
+        "ms/iteration",
+        "share"
+    )?;
     for part in &parts {
         let backward = part
             .backward
             .as_ref()
             .map_or("-".to_string(), |t| format!("{:.2}", t.median_ms));
-        println!(
+        crate::say!(
             "{:<44} {:>10.2} {:>10} {:>6} {:>12.1} {:>5.1}%",
             part.name,
             part.forward.median_ms,
@@ -126,14 +132,18 @@ fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
             part.per_iteration,
             part.ms_per_iteration(),
             100.0 * part.ms_per_iteration() / total
-        );
+        )?;
     }
-    println!(
+    crate::say!(
         "{:<44} {:>10} {:>10} {:>6} {:>12.1}",
-        "sum", "", "", "", total
-    );
-    println!(
+        "sum",
+        "",
+        "",
+        "",
+        total
+    )?;
+    crate::say!(
         "(medians in ms; a training iteration also pays for the losses and the autodiff tape)"
-    );
+    )?;
     Ok(())
 }

@@ -80,12 +80,12 @@ pub fn run(command: ClassifierCommand) -> anyhow::Result<()> {
         train = train.first(n);
     }
     let (test, _) = locate(args.dataset, Split::Test, &options)?;
-    println!(
+    crate::say!(
         "training the {} classifier: {} training and {} test images",
         args.dataset.spec().name,
         train.len,
         test.len
-    );
+    )?;
     let device = args.device.device()?;
     let settings = ClassifierTraining {
         epochs: args.epochs,
@@ -104,11 +104,11 @@ pub fn run(command: ClassifierCommand) -> anyhow::Result<()> {
     };
     let out = args.out;
     classifier::save(&out, &model, &info)?;
-    println!(
+    crate::say!(
         "test accuracy {:.2} %; saved {}",
         accuracy * 100.0,
         out.display()
-    );
+    )?;
     if accuracy < target {
         eprintln!(
             "warning: below the {:.0} % this classifier should reach on {}; its scores will be \

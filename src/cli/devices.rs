@@ -19,15 +19,15 @@ pub struct DevicesArgs {
 
 /// Lists the devices; with `--require-gpu`, fails without a GPU.
 pub fn run(args: DevicesArgs) -> anyhow::Result<ExitCode> {
-    println!("--device cpu: {}", cpu::kernels_line(Precision::F32));
+    crate::say!("--device cpu: {}", cpu::kernels_line(Precision::F32))?;
     gpu(args)
 }
 
 #[cfg(not(feature = "wgpu"))]
 fn gpu(args: DevicesArgs) -> anyhow::Result<ExitCode> {
-    println!(
+    crate::say!(
         "--device wgpu: not in this build; rebuild with `cargo build --release --features wgpu`"
-    );
+    )?;
     Ok(if args.require_gpu {
         eprintln!("error: --require-gpu: this dcgan was built without GPU support");
         ExitCode::FAILURE
@@ -40,15 +40,15 @@ fn gpu(args: DevicesArgs) -> anyhow::Result<ExitCode> {
 fn gpu(args: DevicesArgs) -> anyhow::Result<ExitCode> {
     use crate::device::wgpu::{adapters, choose};
     let found = adapters();
-    println!("wgpu adapters: {}", found.len());
+    crate::say!("wgpu adapters: {}", found.len())?;
     for (i, adapter) in found.iter().enumerate() {
-        println!("  {i}: {adapter}");
+        crate::say!("  {i}: {adapter}")?;
     }
     let takes = |software: bool| {
         choose(&found, software).map_or("none".to_string(), |(_, a)| a.to_string())
     };
-    println!("--device wgpu takes: {}", takes(false));
-    println!("--device wgpu:cpu takes: {}", takes(true));
+    crate::say!("--device wgpu takes: {}", takes(false))?;
+    crate::say!("--device wgpu:cpu takes: {}", takes(true))?;
     let gpu = choose(&found, false).is_some_and(|(_, a)| !a.is_software());
     if args.require_gpu && !gpu {
         eprintln!(

@@ -111,11 +111,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     let (test, source) = locate(dataset, Split::Test, &options)?;
     if source == DataSource::Embedded {
-        println!(
+        crate::say!(
             "note: MNIST's test split was not found, so the scores compare with the {} test \
              images built into dcgan; pass --data-dir DIR (the IDX files) for all 10,000",
             test.len
-        );
+        )?;
     }
     let evaluator = Evaluator::new(net, &test, args.n, &device)?;
     let eval_options = EvalOptions {
@@ -129,12 +129,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             real_vs_real(&evaluator, &train, args.n, &eval_options)?
         }
     };
-    println!("{scores}");
+    crate::say!("{scores}")?;
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&scores)?;
         crate::atomic_file::write(path, &json)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
+        crate::say!("wrote {}", path.display())?;
     }
     Ok(())
 }

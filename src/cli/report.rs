@@ -17,7 +17,7 @@ pub struct ReportArgs {
 /// Runs `dcgan report`.
 pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     for path in write_report(&args.run)?.written() {
-        println!("wrote {}", path.display());
+        crate::say!("wrote {}", path.display())?;
     }
     Ok(())
 }

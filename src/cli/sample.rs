@@ -264,7 +264,7 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         }
     };
     generate(&g, n, columns, &args.generator, &args.out, &device, inputs)?;
-    println!("wrote {n} samples to {}", args.out.display());
+    crate::say!("wrote {n} samples to {}", args.out.display())?;
     Ok(())
 }
 
@@ -349,13 +349,13 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
         &device,
         inputs,
     )?;
-    println!(
+    crate::say!(
         "wrote {} interpolation{} of {} steps to {}",
         args.rows,
         if args.rows == 1 { "" } else { "s" },
         args.steps,
         args.out.display()
-    );
+    )?;
     Ok(())
 }
 

@@ -25,6 +25,7 @@ use crate::data::DatasetKind;
 pub use classifier::{Classifier, ClassifierConfig, ClassifierId, ClassifierInfo};
 pub use classifier_training::{ClassifierTraining, test_accuracy, train_classifier};
 pub use features::{FeatureId, FeatureKind, FeatureNet, Features, extract};
+pub use reference::real_features;
 pub use scores::{Compared, EvalOptions, Evaluator, MAX_EVAL_IMAGES, Scores, evaluate};
 
 /// Where the feature network comes from: which kind (`None`: the default), and the files

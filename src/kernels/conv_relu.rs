@@ -10,8 +10,7 @@
 //! Inception's layers, multiplies the map itself. Single-threaded: the caller runs one
 //! image per thread.
 
-use super::matmul::{MatrixRef, matmul};
-use super::precision::Precision;
+use super::matmul::{Lhs, MatrixRef, matmul_lhs};
 use super::simd;
 
 /// The shape of an explicitly padded convolution.
@@ -93,71 +92,95 @@ fn grown(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut buffer[..len]
 }
 
-/// `relu(conv(x, weight) + bias)` of one image, its products in `precision`, into `out`.
+/// `relu(conv(x, weight) + bias)` of one image into `out`, its products in the precision
+/// `weight` was made for: the weight as a matrix `[channels_out, channels_in·kh·kw]`, f32
+/// in place or packed once in bf16.
 ///
 /// # Shapes
 /// - x: `[channels_in, height, width]`
-/// - weight: `[channels_out, channels_in, kh, kw]`
 /// - bias: `[channels_out]`
 /// - out: `[channels_out, height_out, width_out]`
 pub fn image_relu(
     g: &PaddedConv,
     x: &[f32],
-    weight: &[f32],
+    weight: Lhs,
     bias: &[f32],
     out: &mut [f32],
     scratch: &mut ConvScratch,
-    precision: Precision,
 ) {
-    blocked_image_relu(
-        g,
-        x,
-        [weight, bias],
-        out,
-        scratch,
-        precision,
-        BLOCK_POSITIONS,
-    );
+    blocked_image_relu(g, x, weight, bias, out, scratch, BLOCK_POSITIONS);
 }
 
 /// [`image_relu`] in blocks of at most `max_block` positions.
 fn blocked_image_relu(
     g: &PaddedConv,
     x: &[f32],
-    [weight, bias]: [&[f32]; 2],
+    weight: Lhs,
+    bias: &[f32],
     out: &mut [f32],
     scratch: &mut ConvScratch,
-    precision: Precision,
     max_block: usize,
 ) {
     assert_eq!(x.len(), g.image_in(), "conv input size");
     assert_eq!(
-        weight.len(),
-        g.channels_out * g.patch_len(),
-        "conv weight size"
+        weight.shape(),
+        [g.channels_out, g.patch_len()],
+        "conv weight shape"
     );
     assert_eq!(bias.len(), g.channels_out, "conv bias size");
     assert_eq!(out.len(), g.image_out(), "conv output size");
-    let (k, p) = (g.patch_len(), g.positions());
-    // Equal blocks: a 35×35 map in two of 613 columns rather than 1024 and 201.
-    let block = p.div_ceil(p.div_ceil(max_block));
-    let weight = MatrixRef::row_major(weight, g.channels_out, k);
-    simd::dispatch(|| {
+    let op = Blocks {
+        g,
+        x,
+        weight,
+        bias,
+        out,
+        scratch,
+        max_block,
+    };
+    simd::dispatch_op(op)
+}
+
+/// [`blocked_image_relu`]'s loops, compiled for each SIMD level (the products dispatch
+/// themselves).
+struct Blocks<'a> {
+    g: &'a PaddedConv,
+    x: &'a [f32],
+    weight: Lhs<'a>,
+    bias: &'a [f32],
+    out: &'a mut [f32],
+    scratch: &'a mut ConvScratch,
+    max_block: usize,
+}
+
+impl pulp::WithSimd for Blocks<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Blocks {
+            g,
+            x,
+            weight,
+            bias,
+            out,
+            scratch,
+            max_block,
+        } = self;
+        let (k, p) = (g.patch_len(), g.positions());
+        // Equal blocks: a 35×35 map in two of 613 columns rather than 1024 and 201.
+        let block = p.div_ceil(p.div_ceil(max_block));
         for first in (0..p).step_by(block) {
             let n = block.min(p - first);
             let product = grown(&mut scratch.product, g.channels_out * n);
             if g.is_pointwise() {
                 let patches = MatrixRef::row_major(x, k, p).columns(first, n);
-                matmul(product, weight, patches, precision);
+                matmul_lhs(product, weight.clone(), patches);
             } else {
                 let columns = grown(&mut scratch.columns, k * n);
                 im2col(g, x, first, columns);
-                matmul(
-                    product,
-                    weight,
-                    MatrixRef::row_major(columns, k, n),
-                    precision,
-                );
+                let patches = MatrixRef::row_major(columns, k, n);
+                matmul_lhs(product, weight.clone(), patches);
             }
             for ((row, &b), out) in product.chunks(n).zip(bias).zip(out.chunks_mut(p)) {
                 for (v, &sum) in out[first..first + n].iter_mut().zip(row) {
@@ -165,7 +188,7 @@ fn blocked_image_relu(
                 }
             }
         }
-    })
+    }
 }
 
 /// The patch matrix of one image's output positions `first..first + n`, `n` being
@@ -241,8 +264,6 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    use Precision::F32;
 
     /// The definition, one output at a time, in f64.
     fn reference(g: &PaddedConv, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
@@ -321,8 +342,8 @@ mod tests {
                 let mut ours = vec![f32::NAN; expected.len()];
                 let mut scratch = ConvScratch::default();
                 for (x, out) in x.chunks(g.image_in()).zip(ours.chunks_mut(g.image_out())) {
-                    let weights = [&w[..], &b[..]];
-                    blocked_image_relu(&g, x, weights, out, &mut scratch, F32, max_block);
+                    let weight = Lhs::F32(MatrixRef::row_major(&w, g.channels_out, g.patch_len()));
+                    blocked_image_relu(&g, x, weight, &b, out, &mut scratch, max_block);
                 }
                 check(&g, &ours, &expected);
             }

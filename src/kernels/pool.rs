@@ -26,19 +26,43 @@ pub fn max_3x3_stride_2(x: &[f32], channels: usize, size: [usize; 2], out: &mut 
     let [ho, wo] = reduced_size(size);
     assert_eq!(x.len(), channels * h * w, "pool input size");
     assert_eq!(out.len(), channels * ho * wo, "pool output size");
-    simd::dispatch(|| {
+    let rows = &mut vec![0.0; w];
+    simd::dispatch_op(MaxStride2 { x, size, out, rows })
+}
+
+/// [`max_3x3_stride_2`]'s loops, compiled for each SIMD level.
+struct MaxStride2<'a> {
+    x: &'a [f32],
+    size: [usize; 2],
+    out: &'a mut [f32],
+    /// One output row's maxima over its three input rows, column by column.
+    rows: &'a mut [f32],
+}
+
+impl pulp::WithSimd for MaxStride2<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let MaxStride2 { x, size, out, rows } = self;
+        let [h, w] = size;
+        let [ho, wo] = reduced_size(size);
         for (plane, out) in x.chunks(h * w).zip(out.chunks_mut(ho * wo)) {
             for (oy, out) in out.chunks_mut(wo).enumerate() {
-                out.fill(f32::NEG_INFINITY);
-                for line in plane[2 * oy * w..].chunks(w).take(3) {
-                    for (ox, v) in out.iter_mut().enumerate() {
-                        let taps = &line[2 * ox..2 * ox + 3];
-                        *v = v.max(taps[0]).max(taps[1]).max(taps[2]);
-                    }
+                // The three input rows' maxima, column by column, then each window's.
+                let lines = &plane[2 * oy * w..(2 * oy + 3) * w];
+                let (top, rest) = lines.split_at(w);
+                let (middle, bottom) = rest.split_at(w);
+                for (((m, &a), &b), &c) in rows.iter_mut().zip(top).zip(middle).zip(bottom) {
+                    *m = a.max(b).max(c);
+                }
+                for (ox, v) in out.iter_mut().enumerate() {
+                    let taps = &rows[2 * ox..2 * ox + 3];
+                    *v = taps[0].max(taps[1]).max(taps[2]);
                 }
             }
         }
-    })
+    }
 }
 
 /// What a size-keeping 3×3 pool computes.
@@ -51,23 +75,42 @@ pub enum Pool {
 }
 
 /// 3×3 pool, stride 1, padding 1: `x` `[channels, h, w]` into `out` of the same shape.
-pub fn same_3x3(pool: Pool, x: &[f32], channels: usize, [h, w]: [usize; 2], out: &mut [f32]) {
+pub fn same_3x3(pool: Pool, x: &[f32], channels: usize, size: [usize; 2], out: &mut [f32]) {
+    let [h, w] = size;
     assert_eq!(x.len(), channels * h * w, "pool input size");
     assert_eq!(out.len(), x.len(), "pool output size");
-    simd::dispatch(|| {
+    simd::dispatch_op(Same { pool, x, size, out })
+}
+
+/// [`same_3x3`]'s loops, compiled for each SIMD level.
+struct Same<'a> {
+    pool: Pool,
+    x: &'a [f32],
+    size: [usize; 2],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for Same<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Same { pool, x, size, out } = self;
+        let [h, w] = size;
         for (plane, out) in x.chunks(h * w).zip(out.chunks_mut(h * w)) {
             for (oy, out) in out.chunks_mut(w).enumerate() {
                 let rows = oy.saturating_sub(1)..(oy + 2).min(h);
+                let lines = plane[rows.start * w..rows.end * w].chunks(w);
                 match pool {
                     Pool::Max => {
                         out.fill(f32::NEG_INFINITY);
-                        for line in plane[rows.start * w..rows.end * w].chunks(w) {
+                        for line in lines {
                             row_taps(out, line, f32::max);
                         }
                     }
                     Pool::Average => {
                         out.fill(0.0);
-                        for line in plane[rows.start * w..rows.end * w].chunks(w) {
+                        for line in lines {
                             row_taps(out, line, |sum, tap| sum + tap);
                         }
                         let count = rows.len();
@@ -79,25 +122,29 @@ pub fn same_3x3(pool: Pool, x: &[f32], channels: usize, [h, w]: [usize; 2], out:
                 }
             }
         }
-    })
+    }
 }
 
 /// `out[ox] = combine(combine(combine(out[ox], line[ox − 1]), line[ox]), line[ox + 1])`,
-/// the taps outside the line left out.
+/// the taps outside the line left out: the two ends apart, so that the inner columns run
+/// as one vectorised loop.
 #[inline(always)]
 fn row_taps(out: &mut [f32], line: &[f32], combine: impl Fn(f32, f32) -> f32) {
     let w = line.len();
-    for ox in 0..w {
-        let mut v = out[ox];
-        if ox > 0 {
-            v = combine(v, line[ox - 1]);
+    if w < 3 {
+        for (ox, v) in out.iter_mut().enumerate() {
+            let taps = &line[ox.saturating_sub(1)..(ox + 2).min(w)];
+            *v = taps.iter().fold(*v, |v, &tap| combine(v, tap));
         }
-        v = combine(v, line[ox]);
-        if ox + 1 < w {
-            v = combine(v, line[ox + 1]);
-        }
-        out[ox] = v;
+        return;
     }
+    out[0] = combine(combine(out[0], line[0]), line[1]);
+    let (left, middle, right) = (&line[..w - 2], &line[1..w - 1], &line[2..]);
+    let inner = out[1..w - 1].iter_mut().zip(left).zip(middle).zip(right);
+    for (((v, &a), &b), &c) in inner {
+        *v = combine(combine(combine(*v, a), b), c);
+    }
+    out[w - 1] = combine(combine(out[w - 1], line[w - 2]), line[w - 1]);
 }
 
 /// The mean of each channel of `x` `[channels, area]` into `out` `[channels]`, summed in

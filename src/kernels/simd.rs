@@ -41,6 +41,12 @@ pub fn level() -> SimdLevel {
 /// `#[inline(always)]`.
 #[inline(always)]
 pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    arch().dispatch(f)
+}
+
+/// The `pulp` architecture of [`level`].
+#[inline(always)]
+fn arch() -> pulp::Arch {
     #[cfg(target_arch = "x86_64")]
     {
         let arch = match level() {
@@ -48,10 +54,20 @@ pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
             SimdLevel::Avx2Fma => pulp::x86::V3::try_new().map(pulp::Arch::V3),
             SimdLevel::Baseline => None,
         };
-        arch.unwrap_or(pulp::Arch::Scalar).dispatch(f)
+        arch.unwrap_or(pulp::Arch::Scalar)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        pulp::Arch::new().dispatch(f)
+        pulp::Arch::new()
     }
+}
+
+/// Runs `op` compiled for [`level`], as [`dispatch`] does, for loops too large for a closure
+/// to be inlined into the dispatching function (LLVM leaves such a closure out of line,
+/// compiled for the baseline): `op.with_simd` is generic over the level and
+/// `#[inline(always)]`, so it and the `#[inline(always)]` functions it calls are compiled
+/// once for each level.
+#[inline(always)]
+pub fn dispatch_op<Op: pulp::WithSimd>(op: Op) -> Op::Output {
+    arch().dispatch(op)
 }

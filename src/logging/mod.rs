@@ -1,4 +1,5 @@
-//! What a run tells its user: TensorBoard event files, `metrics.jsonl` and progress bars.
+//! What a run tells its user: TensorBoard event files, `metrics.jsonl`, progress bars, and
+//! the lines on standard output ([`say!`](crate::say)).
 
 pub mod metrics;
 pub mod progress;
@@ -6,3 +7,14 @@ pub mod tensorboard;
 
 pub use metrics::MetricsLog;
 pub use tensorboard::EventWriter;
+
+/// `println!` for what a command prints on standard output, returning the write's error
+/// instead of panicking: a pipe closed early (`dcgan devices | head -1`) then ends the command
+/// quietly (`main.rs`), as ripgrep does.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}

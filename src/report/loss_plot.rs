@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -25,21 +25,9 @@ pub struct MetricsRecord {
     pub d_fake: f64,
 }
 
-/// Reads `metrics.jsonl`. A torn last line (a crash while it was written) is skipped; a bad
-/// line elsewhere is an error naming the file and line.
+/// Reads `metrics.jsonl` (see [`super::read_jsonl`]).
 pub fn read_metrics(path: &Path) -> anyhow::Result<Vec<MetricsRecord>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut records = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str(line) {
-            Ok(record) => records.push(record),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(e) => bail!("{} line {}: {e}", path.display(), i + 1),
-        }
-    }
-    Ok(records)
+    super::read_jsonl(path)
 }
 
 /// Size of `loss.png` in pixels.
@@ -104,12 +92,7 @@ pub fn draw_loss_plot(records: &[MetricsRecord]) -> anyhow::Result<Vec<u8>> {
         )?;
         root.present().context("cannot draw the loss plot")?;
     }
-    let image = image::RgbImage::from_raw(w, h, pixels).expect("buffer of the plot's size");
-    let mut png = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .context("cannot encode the loss plot")?;
-    Ok(png)
+    super::png(pixels, SIZE, "the loss plot")
 }
 
 type Series<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);

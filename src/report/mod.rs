@@ -1,7 +1,9 @@
-//! Pictures of a whole run: `OUT/loss.png` (the curves of `metrics.jsonl`) and
-//! `OUT/progress.gif` (the sample pictures of all epochs in order). Written at the end of
-//! training and by `dcgan report --run DIR` at any time.
+//! Pictures of a whole run: `OUT/loss.png` (the curves of `metrics.jsonl`), `OUT/fid.png`
+//! (the FID of each evaluation in `eval.jsonl`, with `--eval-every`) and `OUT/progress.gif`
+//! (the sample pictures of all epochs in order). Written at the end of training and by
+//! `dcgan report --run DIR` at any time.
 
+mod fid_plot;
 mod loss_plot;
 mod progress_gif;
 
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+pub use fid_plot::{EvalRecord, draw_fid_plot};
 pub use loss_plot::{MetricsRecord, draw_loss_plot, read_metrics};
 pub use progress_gif::draw_progress_gif;
 
@@ -17,6 +20,8 @@ pub use progress_gif::draw_progress_gif;
 pub struct Report {
     /// `loss.png`, unless the run has logged no step yet.
     pub loss_plot: Option<PathBuf>,
+    /// `fid.png`, unless the run has no evaluation yet.
+    pub fid_plot: Option<PathBuf>,
     /// `progress.gif`, unless the run has saved no picture yet.
     pub progress_gif: Option<PathBuf>,
 }
@@ -24,15 +29,16 @@ pub struct Report {
 impl Report {
     /// The files written.
     pub fn written(&self) -> impl Iterator<Item = &Path> {
-        [&self.loss_plot, &self.progress_gif]
+        [&self.loss_plot, &self.fid_plot, &self.progress_gif]
             .into_iter()
             .flatten()
             .map(PathBuf::as_path)
     }
 }
 
-/// Writes `run/loss.png` and `run/progress.gif` from the run's `metrics.jsonl` and
-/// `samples/epoch_*.png`, each atomically; what a run does not have yet is skipped.
+/// Writes `run/loss.png`, `run/fid.png` and `run/progress.gif` from the run's
+/// `metrics.jsonl`, `eval.jsonl` and `samples/epoch_*.png`, each atomically; what a run does
+/// not have yet is skipped.
 pub fn write_report(run: &Path) -> anyhow::Result<Report> {
     if !run.is_dir() {
         bail!(
@@ -56,13 +62,50 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
     let loss_plot = (!records.is_empty())
         .then(|| write_file(run, "loss.png", draw_loss_plot(&records)?))
         .transpose()?;
+    let evals = run.join(crate::run_files::EVALS);
+    let evals: Vec<EvalRecord> = if evals.exists() {
+        read_jsonl(&evals)?
+    } else {
+        Vec::new()
+    };
+    let fid_plot = (!evals.is_empty())
+        .then(|| write_file(run, "fid.png", draw_fid_plot(&evals)?))
+        .transpose()?;
     let progress_gif = (!pictures.is_empty())
         .then(|| write_file(run, "progress.gif", draw_progress_gif(&pictures)?))
         .transpose()?;
     Ok(Report {
         loss_plot,
+        fid_plot,
         progress_gif,
     })
+}
+
+/// Reads a log of one JSON object a line. A torn last line (a crash while it was written) is
+/// skipped; a bad line elsewhere is an error naming the file and line.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(e) => bail!("{} line {}: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(records)
+}
+
+/// An RGB picture of `size` as PNG bytes; `what` names it in an error.
+fn png(pixels: Vec<u8>, (w, h): (u32, u32), what: &str) -> anyhow::Result<Vec<u8>> {
+    let image = image::RgbImage::from_raw(w, h, pixels).expect("buffer of the plot's size");
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .with_context(|| format!("cannot encode {what}"))?;
+    Ok(png)
 }
 
 /// Writes `bytes` to `run/name` atomically; returns the path.

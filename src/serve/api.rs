@@ -550,9 +550,11 @@ struct NeighboursRequest {
 
 /// `POST /api/neighbours {"vector": […], "class"?: K, "k"?: N}`: the memorisation check, the
 /// `k` (default 8, at most 16) training images nearest to the vector's image, in the
-/// evaluation classifier's features when there is one for the data set, else in pixels:
-/// `{"space", "training_images", "neighbours": [{"index", "distance", "label"}]}`. The
-/// training set is indexed on first use.
+/// evaluation classifier's features when there is one for the data set, else in
+/// Inception-v3's where its weights are installed, else in pixels: `{"space",
+/// "why_pixels", "training_images", "neighbours": [{"index", "distance", "label"}]}`
+/// (`why_pixels` null unless pixels stand in for a network). The training set is indexed
+/// on first use.
 async fn neighbours(
     State(state): Shared,
     json: Result<Json<NeighboursRequest>, JsonRejection>,
@@ -578,6 +580,7 @@ async fn neighbours(
         let nearest = index.nearest(explorer.image(&noise, class), k);
         Ok(Ok(serde_json::json!({
             "space": index.space(),
+            "why_pixels": index.why_pixels(),
             "training_images": index.train.len,
             "neighbours": nearest,
         })))

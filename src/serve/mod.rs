@@ -84,11 +84,11 @@ pub fn run(options: ServeOptions) -> anyhow::Result<()> {
                  reach it can use this generator (dcgan serve has no login)"
             );
         }
-        println!(
+        crate::say!(
             "serving {} ({}) on http://{local}/ ; Ctrl-C stops",
             options.checkpoint.display(),
             explorer.describe()
-        );
+        )?;
         axum::serve(listener, router(explorer, timeline, stopping))
             .with_graceful_shutdown(async move {
                 let _ = tokio::signal::ctrl_c().await;
@@ -97,7 +97,7 @@ pub fn run(options: ServeOptions) -> anyhow::Result<()> {
             })
             .await
             .context("the web server failed")?;
-        println!("stopped");
+        crate::say!("stopped")?;
         Ok(())
     })
 }

@@ -1,14 +1,21 @@
 //! The memorisation check: a generated image's nearest training images, in the evaluation
 //! classifier's feature space when there is one for the data set (28×28 grey MNIST-like
-//! images), else in pixels.
+//! images), else in Inception-v3's pool3 features (the FID's) where its weights are
+//! installed and the set is not too large, else in pixels.
 
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::data::{Dataset, DatasetKind};
-use crate::eval::{FeatureNet, extract};
+use crate::eval::inception::{self, InceptionExtractor};
+use crate::eval::{FeatureNet, Features, extract, real_features};
 
 /// The most neighbours a request may ask for.
 pub const MAX_NEIGHBOURS: usize = 16;
+
+/// Training sets up to this many images are indexed in Inception's features: 8 KB an image
+/// (80 MB for 10,000), computed once (about 15 images a second on 2 cores) and then read
+/// from dcgan's cache, where `dcgan eval` keeps them too. Larger sets are compared in pixels.
+pub const MAX_INCEPTION_INDEX: usize = 10_000;
 
 /// What distances are measured in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -16,6 +23,8 @@ pub const MAX_NEIGHBOURS: usize = 16;
 pub enum Space {
     /// The evaluation classifier's penultimate-layer features.
     ClassifierFeatures,
+    /// Inception-v3's 2048 pool3 features.
+    InceptionFeatures,
     /// Pixel values in [-1, 1].
     Pixels,
 }
@@ -25,8 +34,10 @@ pub struct Neighbours {
     /// The training images (also served one by one).
     pub train: Dataset,
     space: Space,
-    classifier: Option<FeatureNet>,
-    /// With a classifier, one row per training image: its features, `[n, width]`. Pixels
+    /// Why pixels, where a feature network was wanted and could not be had.
+    why_pixels: Option<String>,
+    net: Option<FeatureNet>,
+    /// With a network, one row per training image: its features, `[n, width]`. Pixels
     /// are not kept as rows (CIFAR-10's would take 600 MB): they are compared a chunk at a
     /// time.
     features: Option<Tensor<2>>,
@@ -61,48 +72,62 @@ pub struct Neighbour {
 
 impl Neighbours {
     /// Indexes `train`: with `kind`'s built-in classifier for 28×28 grey MNIST-like data,
-    /// else by pixels. Takes a while for large sets (60,000 images through the classifier:
-    /// seconds), so the server builds it on first use.
+    /// else with Inception-v3 (when its weights are found and the set holds at most
+    /// [`MAX_INCEPTION_INDEX`] images), else by pixels. Takes a while the first time (the
+    /// progress shows on the terminal), so the server builds it on first use.
     pub fn build(train: Dataset, kind: DatasetKind, device: &Device) -> anyhow::Result<Self> {
         let scorable = (train.channels, train.height, train.width) == (1, 28, 28)
             && matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
-        let classifier = if scorable {
+        let (net, why_pixels) = if scorable {
             let (net, id) = crate::eval::classifier::load_for(None, kind, device)?;
-            Some(FeatureNet::Classifier(Box::new(net), id))
+            (Some(FeatureNet::Classifier(Box::new(net), id)), None)
+        } else if train.len > MAX_INCEPTION_INDEX {
+            let why = format!(
+                "{} training images, more than the {MAX_INCEPTION_INDEX} dcgan indexes in                  Inception's features",
+                train.len
+            );
+            (None, Some(why))
         } else {
-            None
+            match inception::load(None, false, device) {
+                Ok((network, id)) => {
+                    let extractor = InceptionExtractor::new(network, id, device);
+                    (Some(FeatureNet::Inception(Box::new(extractor))), None)
+                }
+                Err(err) => (None, Some(format!("{err:#}"))),
+            }
         };
-        let ids: Vec<usize> = (0..train.len).collect();
-        let features = classifier.as_ref().map(|classifier| {
-            // The classifier takes any finite image, and the training images are.
-            let found = extract(
-                classifier,
-                train.len,
-                |range| train.images(&ids[range], device),
-                "indexing training images",
-            )
-            .expect("the classifier's features of training images");
-            // nalgebra keeps columns; rows are wanted.
-            let values: Vec<f32> = found
-                .features
-                .transpose()
-                .iter()
-                .map(|&v| v as f32)
-                .collect();
-            let width = found.features.ncols();
-            Tensor::from_data(TensorData::new(values, [train.len, width]), device)
-        });
+        let features = match &net {
+            Some(net @ FeatureNet::Classifier(..)) => {
+                let ids: Vec<usize> = (0..train.len).collect();
+                let images = |range: std::ops::Range<usize>| train.images(&ids[range], device);
+                Some(rows(
+                    extract(net, train.len, images, "indexing training images")?,
+                    device,
+                ))
+            }
+            Some(net @ FeatureNet::Inception(_)) => {
+                Some(rows(real_features(net, &train, train.len, device)?, device))
+            }
+            None => None,
+        };
+        let space = match &net {
+            Some(FeatureNet::Classifier(..)) => Space::ClassifierFeatures,
+            Some(FeatureNet::Inception(_)) => Space::InceptionFeatures,
+            None => Space::Pixels,
+        };
         Ok(Neighbours {
             train,
-            space: if scorable {
-                Space::ClassifierFeatures
-            } else {
-                Space::Pixels
-            },
-            classifier,
+            space,
+            why_pixels,
+            net,
             features,
             device: device.clone(),
         })
+    }
+
+    /// Why distances are measured in pixels, where a feature network was wanted.
+    pub fn why_pixels(&self) -> Option<&str> {
+        self.why_pixels.as_deref()
     }
 
     /// What distances are measured in.
@@ -113,11 +138,11 @@ impl Neighbours {
     /// The `k` training images nearest to `image` (`[1, channels, side, side]`), nearest
     /// first.
     pub fn nearest(&self, image: Tensor<4>, k: usize) -> Vec<Neighbour> {
-        let squared = match (&self.classifier, &self.features) {
-            (Some(classifier), Some(features)) => {
-                let query = classifier
+        let squared = match (&self.net, &self.features) {
+            (Some(net), Some(features)) => {
+                let query = net
                     .features(image.to_device(&self.device))
-                    .expect("the classifier's features of an image");
+                    .expect("the features of a generated image");
                 squared_distances(features.clone(), query)
             }
             _ => {
@@ -151,4 +176,19 @@ impl Neighbours {
             })
             .collect()
     }
+}
+
+/// Feature rows as a tensor `[n, width]`.
+fn rows(found: Features, device: &Device) -> Tensor<2> {
+    // nalgebra keeps columns; rows are wanted.
+    let values: Vec<f32> = found
+        .features
+        .transpose()
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    Tensor::from_data(
+        TensorData::new(values, [found.len(), found.features.ncols()]),
+        device,
+    )
 }

@@ -18,17 +18,20 @@ pub enum Loss {
     /// The original minimax game: D as above, G minimises `log(1 − D(G(z)))`, whose
     /// gradient vanishes while D rejects G's images (kept for teaching).
     Minimax,
-    /// Least squares (LSGAN, Mao et al. 2017, a = 0, b = c = 1): D pushes its output to 1 on
-    /// real and 0 on generated images, G its output on generated ones to 1; halved squares.
+    /// Least squares (also `lsgan`; LSGAN, Mao et al. 2017, a = 0, b = c = 1): D pushes its
+    /// output to 1 on real and 0 on generated images, G its output on generated ones to 1;
+    /// halved squares.
+    #[value(alias = "lsgan")]
     LeastSquares,
     /// Hinge (Lim & Ye 2017; Miyato et al. 2018): D `max(0, 1 − D(x)) + max(0, 1 + D(G(z)))`,
     /// G `−D(G(z))`.
     Hinge,
-    /// The Wasserstein GAN with weight clipping (Arjovsky et al. 2017): the critic D
+    /// The Wasserstein GAN with weight clipping (also `wgan`; Arjovsky et al. 2017): the critic D
     /// minimises `D(G(z)) − D(x)`, G `−D(G(z))`, and D's weights are clipped to
     /// `[−c, c]` after each of its steps (`--weight-clip`); the paper trains D five steps per
     /// G step (`--d-steps 5`). WGAN-GP's gradient penalty needs a second backward pass that
     /// burn does not offer (see `tests/losses.rs`).
+    #[value(alias = "wgan")]
     Wasserstein,
 }
 

@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use burn::tensor::Device;
 
 use super::augment::IterationAugment;
-use super::evaluation::{TrainingEvaluator, is_new_best, keep_as_best};
+use super::evaluation::{
+    BEST_CHECKPOINT, BEST_GENERATOR, TrainingEvaluator, is_new_best, keep_as_best,
+};
 use super::log::TrainingLog;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
 use super::step::{StepLosses, all_finite, train_iteration};
@@ -81,7 +83,7 @@ pub fn train(
         }
     };
     let config = state.config.clone();
-    println!("model: {}", config.architecture()?.describe());
+    crate::say!("model: {}", config.architecture()?.describe())?;
     let mut batcher = Batcher::new(&dataset, config.batch_size);
     let batches = batcher
         .batches_per_epoch()
@@ -98,9 +100,19 @@ pub fn train(
     std::fs::create_dir_all(out.join(run_files::SAMPLES))
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     if fresh {
-        // `--force` starts over in a run's directory: its old epochs must not mix with ours.
+        // `--force` starts over in a run's directory: its old epochs must not mix with ours,
+        // and a resume before our first checkpoint must not take its weights.
         run_files::PICTURES.remove_all(out)?;
         run_files::EPOCH_GENERATORS.remove_all(out)?;
+        for name in [checkpoint::LATEST, BEST_CHECKPOINT, BEST_GENERATOR] {
+            let path = out.join(name);
+            match std::fs::remove_file(&path) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(err).with_context(|| format!("cannot remove {}", path.display()));
+                }
+                _ => {}
+            }
+        }
     }
     crate::atomic_file::write(&out.join("config.toml"), config.to_toml().as_bytes())
         .context("cannot write config.toml")?;
@@ -181,7 +193,7 @@ pub fn train(
                 if stop.is_requested() {
                     bar.abandon();
                     save(out, &state, &gan, None)?;
-                    return Ok(stopped(out, &state));
+                    return stopped(out, &state);
                 }
                 since_checkpoint.0 += 1;
                 let (steps, time) = since_checkpoint;
@@ -194,13 +206,13 @@ pub fn train(
         bar.finish_and_clear();
         let secs = started.elapsed().as_secs_f64();
         let (sum_d, sum_g) = state.epoch_loss_sums;
-        println!(
+        crate::say!(
             "epoch {epoch:04}  D loss {:.4}  G loss {:.4}  {:.1} s  {:.0} img/s",
             sum_d / batches as f64,
             sum_g / batches as f64,
             secs,
             ((batches - resumed_at) * config.batch_size) as f64 / secs
-        );
+        )?;
 
         let last = epoch + 1 == config.epochs;
         let picture_due = epoch == 0 || (epoch + 1) % config.sample_every == 0 || last;
@@ -242,14 +254,14 @@ pub fn train(
             let classes = scores.modes.as_ref().map_or(String::new(), |m| {
                 format!("  classes {}", m.classes_present)
             });
-            println!(
+            crate::say!(
                 "  eval: FID {:.3}  KID {:.5}{is}  precision {:.3}  recall {:.3}{classes}{accuracy}{}",
                 scores.fid,
                 scores.kid.mean,
                 scores.precision_recall.precision,
                 scores.precision_recall.recall,
                 if new_best { "  (best so far)" } else { "" }
-            );
+            )?;
             log.eval(state.d_step, epoch, &scores)?;
         }
         state.epochs_done = epoch + 1;
@@ -261,18 +273,18 @@ pub fn train(
             keep_as_best(out)?;
         }
         if stop.is_requested() && !last {
-            return Ok(stopped(out, &state));
+            return stopped(out, &state);
         }
     }
     let report = crate::report::write_report(out)?;
-    println!(
+    crate::say!(
         "done: {} epochs; checkpoint {}, generator {}",
         state.epochs_done,
         out.join(checkpoint::LATEST).display(),
         out.join("generator.safetensors").display()
-    );
+    )?;
     for path in report.written() {
-        println!("wrote {}", path.display());
+        crate::say!("wrote {}", path.display())?;
     }
     Ok(Outcome::Finished)
 }
@@ -296,16 +308,15 @@ fn load_data(config: &TrainConfig, explicit: bool) -> anyhow::Result<RunData> {
         background: config.background,
     };
     let (dataset, source) = locate(config.dataset, Split::Train, &options)?;
-    match &source {
-        DataSource::Embedded => println!(
-            "note: the full MNIST set was not found, so this run uses the embedded 10,000-image \
-             subset. For all 60,000 images pass --data-dir DIR (a directory with the IDX files), or run once \
-             with internet access to download them."
-        ),
+    let data = match &source {
+        DataSource::Embedded => "note: the full MNIST set was not found, so this run uses the \
+             embedded 10,000-image subset. For all 60,000 images pass --data-dir DIR (a \
+             directory with the IDX files), or run once with internet access to download them."
+            .to_string(),
         DataSource::Directory(dir) => {
-            println!("data: {} images from {}", dataset.len, dir.display())
+            format!("data: {} images from {}", dataset.len, dir.display())
         }
-        DataSource::Folder(folder) => println!(
+        DataSource::Folder(folder) => format!(
             "data: {} images from {}{}",
             dataset.len,
             folder.dir.display(),
@@ -314,16 +325,17 @@ fn load_data(config: &TrainConfig, explicit: bool) -> anyhow::Result<RunData> {
                 _ => String::new(),
             }
         ),
-
-        DataSource::Generated => println!("data: {} random images (--dataset fake)", dataset.len),
-    }
+        DataSource::Generated => format!("data: {} random images (--dataset fake)", dataset.len),
+    };
+    crate::say!("{data}")?;
     let mut identity = None;
     if let DataSource::Folder(folder) = &source {
         if folder.skipped > 0 {
-            println!(
+            crate::say!(
                 "note: {} of the folder's {} image files could not be read and are left out",
-                folder.skipped, folder.files
-            );
+                folder.skipped,
+                folder.files
+            )?;
         }
         // The cache file's name is the folder's identity; without a cache directory, the
         // number of images is the best there is.
@@ -439,15 +451,15 @@ fn save(
 }
 
 /// Tells the user where the stopped run stands and how to continue it.
-fn stopped(out: &Path, state: &RunState) -> Outcome {
-    println!(
+fn stopped(out: &Path, state: &RunState) -> anyhow::Result<Outcome> {
+    crate::say!(
         "stopped after step {} (epoch {}, batch {}); checkpoint saved. Continue with:\n  dcgan train --out {} --resume",
         state.d_step,
         state.epochs_done,
         state.batches_done,
         out.display()
-    );
-    Outcome::Stopped
+    )?;
+    Ok(Outcome::Stopped)
 }
 
 /// The most classes a conditional run's picture shows, one row each.

@@ -282,6 +282,8 @@ def main():
     ap.add_argument("--folder-a", help="use this folder instead of generating folder_a")
     ap.add_argument("--folder-b", help="use this folder instead of generating folder_b")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    ap.add_argument("--folders-only", action="store_true",
+                    help="stop after steps 1 and 2 (the converted weights and the folders)")
     args = ap.parse_args()
     if (args.folder_a is None) != (args.folder_b is None):
         ap.error("--folder-a and --folder-b must be given together")
@@ -314,6 +316,8 @@ def main():
         rng = np.random.default_rng(args.seed)
         make_folder(folder_a, rng, args.num_images, args.side, FOLDER_PARAMS["a"])
         make_folder(folder_b, rng, args.num_images, args.side, FOLDER_PARAMS["b"])
+    if args.folders_only:
+        return
 
     # 3. jit features of the first 4 images of folder_a, plus pytorch-fid's on the
     #    converted weights as a conversion check.

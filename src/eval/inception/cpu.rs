@@ -5,13 +5,16 @@
 //! burn's modules stay the network's definition and its path on other devices; this is its
 //! path on the CPU, about twice as fast as they are there (docs/performance.md).
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 
 use super::basic_conv::BasicConv2d;
 use super::blocks::{InceptionA, InceptionB, InceptionC, InceptionD, InceptionE};
 use super::network::{FEATURES, INPUT_SIZE, Inception, LOGITS};
 use crate::kernels::conv_relu::{self, ConvScratch, PaddedConv};
-use crate::kernels::matmul::{MatrixRef, matmul};
+use crate::kernels::matmul::bf16::PackedLhs;
+use crate::kernels::matmul::{Lhs, MatrixRef, matmul};
 use crate::kernels::pool::{self, Pool};
 use crate::kernels::precision::Precision;
 
@@ -41,6 +44,8 @@ struct Conv {
     shape: PaddedConv,
     weight: Vec<f32>,
     bias: Vec<f32>,
+    /// The weight rounded to bf16 and packed, on first use in bf16.
+    bf16: OnceLock<PackedLhs>,
 }
 
 impl Conv {
@@ -50,6 +55,17 @@ impl Conv {
             shape,
             weight,
             bias,
+            bf16: OnceLock::new(),
+        }
+    }
+
+    /// The weight as the left operand of the products in `precision`.
+    fn weight(&self, precision: Precision) -> Lhs<'_> {
+        let k = self.weight.len() / self.shape.channels_out;
+        let matrix = MatrixRef::row_major(&self.weight, self.shape.channels_out, k);
+        match precision {
+            Precision::F32 => Lhs::F32(matrix),
+            Precision::Bf16 => Lhs::Bf16(self.bf16.get_or_init(|| PackedLhs::new(matrix))),
         }
     }
 
@@ -130,10 +146,10 @@ impl Work {
     /// `layer` on `x`, into the start of `out`; returns the output's shape.
     fn conv(&mut self, layer: &Conv, x: &[f32], shape: Shape, out: &mut [f32]) -> Shape {
         let y = layer.output(shape);
-        let (weight, bias) = (&layer.weight, &layer.bias);
+        let (weight, bias) = (layer.weight(self.precision), &layer.bias);
         let g = layer.at(shape);
         let (x, out) = (&x[..shape.len()], &mut out[..y.len()]);
-        conv_relu::image_relu(&g, x, weight, bias, out, &mut self.scratch, self.precision);
+        conv_relu::image_relu(&g, x, weight, bias, out, &mut self.scratch);
         y
     }
 

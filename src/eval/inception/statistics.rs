@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail, ensure};
 use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
 
 use super::network::FEATURES;
 use super::{CHUNK, InceptionExtractor};
@@ -65,25 +66,34 @@ pub fn folder_moments(dir: &Path, extractor: &InceptionExtractor) -> anyhow::Res
         pixels.clear();
         *len = 0;
     };
-    for file in &files {
-        let image = image::open(file)
-            .with_context(|| format!("cannot read the image {}", file.display()))?
-            .to_rgb8();
-        let size = [image.height() as usize, image.width() as usize];
-        // Images of one size go through the network together, as pytorch-fid's batches must.
-        if size != batch_size || batch_len == CHUNK {
-            flush(&mut batch, &mut batch_len, batch_size);
-            batch_size = size;
-        }
-        let plane = size[0] * size[1];
-        let start = batch.len();
-        batch.resize(start + 3 * plane, 0);
-        for (i, pixel) in image.pixels().enumerate() {
-            for c in 0..3 {
-                batch[start + c * plane + i] = pixel[c];
+    for files in files.chunks(CHUNK) {
+        // Decoded on every thread, a chunk at a time.
+        let images = files
+            .par_iter()
+            .map(|file| {
+                let image = image::open(file)
+                    .with_context(|| format!("cannot read the image {}", file.display()))?;
+                Ok(image.to_rgb8())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for image in images {
+            let size = [image.height() as usize, image.width() as usize];
+            // Images of one size go through the network together, as pytorch-fid's batches
+            // must.
+            if size != batch_size || batch_len == CHUNK {
+                flush(&mut batch, &mut batch_len, batch_size);
+                batch_size = size;
             }
+            let plane = size[0] * size[1];
+            let start = batch.len();
+            batch.resize(start + 3 * plane, 0);
+            for (i, pixel) in image.pixels().enumerate() {
+                for c in 0..3 {
+                    batch[start + c * plane + i] = pixel[c];
+                }
+            }
+            batch_len += 1;
         }
-        batch_len += 1;
     }
     flush(&mut batch, &mut batch_len, batch_size);
     bar.finish_and_clear();

@@ -65,23 +65,85 @@ pub fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool)
     }
     #[cfg(target_arch = "x86_64")]
     PACKED.with_borrow_mut(|packed| {
-        let pairs = k.div_ceil(2);
-        let lhs_len = m.div_ceil(MR) * MR * pairs;
-        let rhs_len = n.div_ceil(NR) * NR * pairs;
+        let lhs_len = m.div_ceil(MR) * MR * k.div_ceil(2);
         packed.lhs.resize(lhs_len, 0);
-        packed.rhs.resize(rhs_len, 0);
-        // Safety: `available` checked the features these functions are compiled for.
-        unsafe {
-            x86::pack_lhs(lhs, &mut packed.lhs[..lhs_len]);
-            x86::pack_rhs(rhs, &mut packed.rhs[..rhs_len]);
-            x86::multiply(
-                dst,
-                [m, n, pairs],
-                &packed.lhs[..lhs_len],
-                &packed.rhs[..rhs_len],
-            );
-        }
+        // Safety: `available` checked the features this function is compiled for.
+        unsafe { x86::pack_lhs(lhs, &mut packed.lhs[..lhs_len]) };
+        multiply_packed(dst, [m, n, k], &packed.lhs[..lhs_len], rhs, &mut packed.rhs);
     });
+}
+
+/// A left operand rounded to bf16 and packed once, for many products with it (a
+/// convolution's weights, multiplied by every image's patches): see [`matmul_packed`].
+#[derive(Debug, Clone)]
+pub struct PackedLhs {
+    rows: usize,
+    cols: usize,
+    data: Vec<u32>,
+}
+
+impl PackedLhs {
+    /// `lhs`, rounded and packed.
+    ///
+    /// # Panics
+    /// On a CPU without AVX512-BF16 ([`available`]).
+    pub fn new(lhs: MatrixRef) -> Self {
+        assert!(available(), "bf16 products need a CPU with AVX512-BF16");
+        let (rows, cols) = (lhs.rows(), lhs.cols());
+        let mut data = vec![0; rows.div_ceil(MR) * MR * cols.div_ceil(2)];
+        // Safety: `available` checked the features this function is compiled for.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            x86::pack_lhs(lhs, &mut data)
+        };
+        PackedLhs { rows, cols, data }
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+}
+
+/// `dst = lhs × rhs`, `dst` row-major, `lhs` packed by [`PackedLhs::new`]: [`matmul`]
+/// without rounding and packing the same left operand again.
+pub fn matmul_packed(dst: &mut [f32], lhs: &PackedLhs, rhs: MatrixRef) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols());
+    assert_eq!(rhs.rows(), k, "inner dimensions");
+    assert_eq!(dst.len(), m * n, "product of {m}×{n} into {}", dst.len());
+    dst.fill(0.0);
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    PACKED.with_borrow_mut(|packed| {
+        multiply_packed(dst, [m, n, k], &lhs.data, rhs, &mut packed.rhs);
+    });
+}
+
+/// `dst += lhs × rhs` from the packed left operand, packing `rhs` into `buffer`.
+#[cfg(target_arch = "x86_64")]
+fn multiply_packed(
+    dst: &mut [f32],
+    [m, n, k]: [usize; 3],
+    lhs: &[u32],
+    rhs: MatrixRef,
+    buffer: &mut Vec<u32>,
+) {
+    let pairs = k.div_ceil(2);
+    let rhs_len = n.div_ceil(NR) * NR * pairs;
+    buffer.resize(rhs_len, 0);
+    // Safety: the callers checked `available`, the features these functions are compiled
+    // for.
+    unsafe {
+        x86::pack_rhs(rhs, &mut buffer[..rhs_len]);
+        x86::multiply(dst, [m, n, pairs], lhs, &buffer[..rhs_len]);
+    }
 }
 
 /// One thread's packed operands, kept from call to call (they only grow).
@@ -400,6 +462,11 @@ mod tests {
                 let start: Vec<f32> = (0..m * n).map(|_| rng.random_range(-1.0..1.0)).collect();
                 let mut dst = start.clone();
                 matmul(&mut dst, lhs, rhs, accumulate);
+                if !accumulate {
+                    let mut packed = vec![f32::NAN; m * n];
+                    matmul_packed(&mut packed, &PackedLhs::new(lhs), rhs);
+                    assert_eq!(packed, dst, "{m}×{k}×{n}: packed once, the same product");
+                }
                 for i in 0..m {
                     for j in 0..n {
                         let mut want = if accumulate {

@@ -79,6 +79,33 @@ impl<'a> MatrixRef<'a> {
     }
 }
 
+/// A left operand ready for many products in one precision (see [`bf16::PackedLhs`]).
+#[derive(Debug, Clone)]
+pub enum Lhs<'a> {
+    /// f32 values, read in place.
+    F32(MatrixRef<'a>),
+    /// Rounded to bf16 and packed once.
+    Bf16(&'a bf16::PackedLhs),
+}
+
+impl Lhs<'_> {
+    /// Rows and columns.
+    pub fn shape(&self) -> [usize; 2] {
+        match self {
+            Lhs::F32(lhs) => [lhs.rows(), lhs.cols()],
+            Lhs::Bf16(lhs) => [lhs.rows(), lhs.cols()],
+        }
+    }
+}
+
+/// `dst = lhs × rhs`, `dst` row-major, in the precision `lhs` was made for.
+pub fn matmul_lhs(dst: &mut [f32], lhs: Lhs, rhs: MatrixRef) {
+    match lhs {
+        Lhs::F32(lhs) => product(dst, lhs, rhs, false, Precision::F32),
+        Lhs::Bf16(lhs) => bf16::matmul_packed(dst, lhs, rhs),
+    }
+}
+
 /// `dst = lhs × rhs`, `dst` row-major.
 pub fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, precision: Precision) {
     product(dst, lhs, rhs, false, precision);

@@ -247,13 +247,18 @@ async function findNeighbours() {
   const pinned = state.pins[state.selected];
   if (!pinned) return;
   const note = $("neighbours-note");
-  note.textContent = "searching…";
+  note.textContent = "searching… (the first search indexes the training images: minutes for a large set)";
   const request = { vector: editedVector(pinned), k: 8 };
   if (state.info.classes.length) request.class = state.cls === "" ? "0" : state.cls;
   try {
     const found = await (await api("/api/neighbours", request)).json();
-    const space = found.space === "classifier-features" ? "the classifier's features" : "pixels";
-    note.textContent = `nearest of ${found.training_images} training images, by distance in ${space}`;
+    const spaces = {
+      "classifier-features": "the classifier's features",
+      "inception-features": "Inception-v3's features (the FID's)",
+    };
+    const space = spaces[found.space] ?? "pixels";
+    const why = found.why_pixels ? ` (${found.why_pixels})` : "";
+    note.textContent = `nearest of ${found.training_images} training images, by distance in ${space}${why}`;
     const box = $("neighbours");
     box.replaceChildren();
     for (const n of found.neighbours) {
