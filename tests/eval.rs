@@ -164,6 +164,9 @@ fn training_improves_every_score_and_eval_every_keeps_the_best_checkpoint() {
     );
     assert!(run.join("checkpoint.best.dcgan").is_file());
     assert!(run.join("generator.best.safetensors").is_file());
+    // The report's FID curve, drawn when training ended.
+    let plot = image::open(run.join("fid.png")).unwrap();
+    assert_eq!((plot.width(), plot.height()), (1000, 420));
     // The best checkpoint is the one written after the epoch with the lower FID.
     let best_epoch = if fid(&evals[1]) < fid(&evals[0]) {
         "checkpoint.dcgan"
