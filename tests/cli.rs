@@ -261,6 +261,33 @@ fn a_closed_output_pipe_ends_a_command_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}: {stderr}", out.status);
     assert!(stderr.is_empty(), "{stderr}");
+
+    // Training goes on to the end of its run, its lines going nowhere.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = dcgan(home.path())
+        .args(["train", "--data-dir"])
+        .arg(mnist_dir())
+        .args([
+            "--epochs",
+            "2",
+            "--limit-batches",
+            "2",
+            "--batch-size",
+            "16",
+        ])
+        .args(["--out", "piped"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = home.path().join("piped");
+    assert!(run.join("generator.safetensors").is_file());
+    assert!(run.join("samples/epoch_001.png").is_file());
 }
 
 #[test]

@@ -492,28 +492,28 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             )
         })?;
         if state.epochs_done >= c.epochs {
-            crate::say!(
+            crate::tell!(
                 "the run in {} has finished its {} epochs; pass a larger --epochs to continue it",
                 args.out.display(),
                 state.epochs_done
-            )?;
+            );
             return Ok(Outcome::Finished);
         }
         match state.batches_done {
-            0 => crate::say!(
+            0 => crate::tell!(
                 "resuming {} after epoch {}",
                 args.out.display(),
                 state.epochs_done
-            )?,
-            batches => crate::say!(
+            ),
+            batches => crate::tell!(
                 "resuming {} in epoch {} after batch {batches} (step {})",
                 args.out.display(),
                 state.epochs_done,
                 state.g_step
-            )?,
+            ),
         }
         if c.device == DeviceKind::Cpu {
-            crate::say!("{}", cpu::kernels_line(c.precision))?;
+            crate::tell!("{}", cpu::kernels_line(c.precision));
         }
         return train(
             Start::Resume(Box::new((state, gan))),
@@ -555,7 +555,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     if let Some(decay) = config.ema {
         extras += &format!(", EMA of G {decay}");
     }
-    crate::say!(
+    crate::tell!(
         "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}{extras}, seed {} -> {}",
         config.epochs,
         config.batch_size,
@@ -563,9 +563,9 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         config.optimizer.beta1,
         config.seed,
         args.out.display()
-    )?;
+    );
     if config.device == DeviceKind::Cpu {
-        crate::say!("{}", cpu::kernels_line(config.precision))?;
+        crate::tell!("{}", cpu::kernels_line(config.precision));
     }
     let start = Start::Fresh {
         config,

@@ -18,3 +18,12 @@ macro_rules! say {
         writeln!(std::io::stdout(), $($arg)*)
     }};
 }
+
+/// [`say!`](crate::say) for the lines of long work (training): a closed output is ignored, so
+/// that the work goes on to its end and writes its files whole; only the lines are lost.
+#[macro_export]
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = $crate::say!($($arg)*);
+    }};
+}

@@ -83,7 +83,7 @@ pub fn train(
         }
     };
     let config = state.config.clone();
-    crate::say!("model: {}", config.architecture()?.describe())?;
+    crate::tell!("model: {}", config.architecture()?.describe());
     let mut batcher = Batcher::new(&dataset, config.batch_size);
     let batches = batcher
         .batches_per_epoch()
@@ -193,7 +193,7 @@ pub fn train(
                 if stop.is_requested() {
                     bar.abandon();
                     save(out, &state, &gan, None)?;
-                    return stopped(out, &state);
+                    return Ok(stopped(out, &state));
                 }
                 since_checkpoint.0 += 1;
                 let (steps, time) = since_checkpoint;
@@ -206,13 +206,13 @@ pub fn train(
         bar.finish_and_clear();
         let secs = started.elapsed().as_secs_f64();
         let (sum_d, sum_g) = state.epoch_loss_sums;
-        crate::say!(
+        crate::tell!(
             "epoch {epoch:04}  D loss {:.4}  G loss {:.4}  {:.1} s  {:.0} img/s",
             sum_d / batches as f64,
             sum_g / batches as f64,
             secs,
             ((batches - resumed_at) * config.batch_size) as f64 / secs
-        )?;
+        );
 
         let last = epoch + 1 == config.epochs;
         let picture_due = epoch == 0 || (epoch + 1) % config.sample_every == 0 || last;
@@ -254,14 +254,14 @@ pub fn train(
             let classes = scores.modes.as_ref().map_or(String::new(), |m| {
                 format!("  classes {}", m.classes_present)
             });
-            crate::say!(
+            crate::tell!(
                 "  eval: FID {:.3}  KID {:.5}{is}  precision {:.3}  recall {:.3}{classes}{accuracy}{}",
                 scores.fid,
                 scores.kid.mean,
                 scores.precision_recall.precision,
                 scores.precision_recall.recall,
                 if new_best { "  (best so far)" } else { "" }
-            )?;
+            );
             log.eval(state.d_step, epoch, &scores)?;
         }
         state.epochs_done = epoch + 1;
@@ -273,18 +273,18 @@ pub fn train(
             keep_as_best(out)?;
         }
         if stop.is_requested() && !last {
-            return stopped(out, &state);
+            return Ok(stopped(out, &state));
         }
     }
     let report = crate::report::write_report(out)?;
-    crate::say!(
+    crate::tell!(
         "done: {} epochs; checkpoint {}, generator {}",
         state.epochs_done,
         out.join(checkpoint::LATEST).display(),
         out.join("generator.safetensors").display()
-    )?;
+    );
     for path in report.written() {
-        crate::say!("wrote {}", path.display())?;
+        crate::tell!("wrote {}", path.display());
     }
     Ok(Outcome::Finished)
 }
@@ -327,15 +327,15 @@ fn load_data(config: &TrainConfig, explicit: bool) -> anyhow::Result<RunData> {
         ),
         DataSource::Generated => format!("data: {} random images (--dataset fake)", dataset.len),
     };
-    crate::say!("{data}")?;
+    crate::tell!("{data}");
     let mut identity = None;
     if let DataSource::Folder(folder) = &source {
         if folder.skipped > 0 {
-            crate::say!(
+            crate::tell!(
                 "note: {} of the folder's {} image files could not be read and are left out",
                 folder.skipped,
                 folder.files
-            )?;
+            );
         }
         // The cache file's name is the folder's identity; without a cache directory, the
         // number of images is the best there is.
@@ -451,15 +451,15 @@ fn save(
 }
 
 /// Tells the user where the stopped run stands and how to continue it.
-fn stopped(out: &Path, state: &RunState) -> anyhow::Result<Outcome> {
-    crate::say!(
+fn stopped(out: &Path, state: &RunState) -> Outcome {
+    crate::tell!(
         "stopped after step {} (epoch {}, batch {}); checkpoint saved. Continue with:\n  dcgan train --out {} --resume",
         state.d_step,
         state.epochs_done,
         state.batches_done,
         out.display()
-    )?;
-    Ok(Outcome::Stopped)
+    );
+    Outcome::Stopped
 }
 
 /// The most classes a conditional run's picture shows, one row each.
