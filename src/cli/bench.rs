@@ -2,9 +2,8 @@
 
 use clap::Args;
 
+use super::compute::ComputeArgs;
 use crate::bench::{BenchConfig, GENERATED, kernels_line, layers, run};
-use crate::device::DeviceKind;
-use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan bench`.
 #[derive(Debug, Args)]
@@ -18,13 +17,8 @@ pub struct BenchArgs {
     /// Untimed repetitions first.
     #[arg(long, default_value_t = 3)]
     warmup: usize,
-    /// Where to compute.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceKind,
-    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums
-    /// (CPUs with AVX512-BF16).
-    #[arg(long, default_value = "f32")]
-    precision: Precision,
+    #[command(flatten)]
+    compute: ComputeArgs,
     /// Side of the images: 28 times the seed's model, a power of two from 16 to 256 the
     /// DCGAN paper's family.
     #[arg(long, default_value_t = 28)]
@@ -53,8 +47,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         iters: args.iters,
         warmup: args.warmup,
-        device: args.device,
-        precision: args.precision,
+        device: args.compute.device,
+        precision: args.compute.precision,
         image_size: args.image_size,
         channels: args.channels,
         widths: (args.g_width, args.d_width),
@@ -99,8 +93,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Runs and prints the per-layer profile.
 fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
-    precision::set(config.precision)?;
-    let device = config.device.device()?.autodiff();
+    let device = crate::device::start(config.device, config.precision)?.autodiff();
     if !json {
         crate::say!("{}", kernels_line(config))?;
     }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
+use super::compute::ComputeArgs;
 use crate::data::{DatasetKind, LocateOptions, Split, locate};
-use crate::device::DeviceKind;
 use crate::eval::classifier::{self, ClassifierInfo};
 use crate::eval::{ClassifierConfig, ClassifierTraining, train_classifier};
 
@@ -39,9 +39,8 @@ pub struct ClassifierTrainArgs {
     /// Seed of the weights and the shuffling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Where to compute.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceKind,
+    #[command(flatten)]
+    compute: ComputeArgs,
 }
 
 /// The test accuracy a classifier should reach on each data set to be trusted; `None` for
@@ -86,7 +85,7 @@ pub fn run(command: ClassifierCommand) -> anyhow::Result<()> {
         train.len,
         test.len
     )?;
-    let device = args.device.device()?;
+    let device = args.compute.start()?;
     let settings = ClassifierTraining {
         epochs: args.epochs,
         seed: args.seed,

@@ -8,13 +8,12 @@ use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
+use super::compute::ComputeArgs;
 use crate::checkpoint;
 use crate::data::{DataSource, Dataset, DatasetKind, LocateOptions, Split, locate};
-use crate::device::DeviceKind;
 use crate::eval::{
     Compared, EvalOptions, Evaluator, FeatureChoice, FeatureKind, MAX_EVAL_IMAGES, Scores,
 };
-use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan eval`.
 #[derive(Debug, Args)]
@@ -52,13 +51,8 @@ pub struct EvalArgs {
     /// Directory with the data set's IDX files [default: the run's, else the usual search].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Where to compute.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceKind,
-    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums
-    /// (CPUs with AVX512-BF16).
-    #[arg(long, default_value = "f32")]
-    precision: Precision,
+    #[command(flatten)]
+    compute: ComputeArgs,
 }
 
 /// Runs `dcgan eval`.
@@ -75,8 +69,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             args.n as f64 * 1.2e-6
         );
     }
-    precision::set(args.precision)?;
-    let device = args.device.device()?;
+    let device = args.compute.start()?;
     let loaded = match &args.checkpoint {
         Some(path) => Some(checkpoint::load_generator(path, &device)?),
         None => None,

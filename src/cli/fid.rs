@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::device::DeviceKind;
+use super::compute::ComputeArgs;
 use crate::eval::frechet::{Gaussian, frechet_distance};
 use crate::eval::inception::{self, InceptionExtractor, statistics};
-use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan fid`.
 #[derive(Debug, Args)]
@@ -24,17 +23,12 @@ pub struct FidArgs {
     /// The Inception weights [default: $DCGAN_INCEPTION, else those in dcgan's cache].
     #[arg(long, value_name = "FILE")]
     inception: Option<PathBuf>,
-    /// Where to compute.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceKind,
-    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums.
-    #[arg(long, default_value = "f32")]
-    precision: Precision,
+    #[command(flatten)]
+    compute: ComputeArgs,
 }
 
 /// Runs `dcgan fid`.
 pub fn run(args: FidArgs) -> anyhow::Result<()> {
-    precision::set(args.precision)?;
     let [a, b] = [&args.paths[0], &args.paths[1]];
     if args.save_stats && (is_npz(a) || b.extension().is_none_or(|e| e != "npz")) {
         bail!(
@@ -45,7 +39,7 @@ pub fn run(args: FidArgs) -> anyhow::Result<()> {
     }
     let needs_network = args.save_stats || !is_npz(a) || !is_npz(b);
     let extractor = if needs_network {
-        let device = args.device.device()?;
+        let device = args.compute.start()?;
         let (network, id) = inception::load(args.inception.as_deref(), false, &device)?;
         Some(InceptionExtractor::new(network, id, &device))
     } else {

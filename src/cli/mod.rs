@@ -5,6 +5,7 @@
 
 mod bench;
 mod classifier;
+mod compute;
 mod devices;
 mod eval;
 mod fid;

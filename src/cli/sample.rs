@@ -8,9 +8,8 @@ use clap::Args;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::compute::ComputeArgs;
 use crate::checkpoint::{self, LoadedGenerator};
-use crate::device::DeviceKind;
-use crate::kernels::precision::{self, Precision};
 use crate::logging::progress;
 use crate::model::Generator;
 use crate::picture::{
@@ -28,13 +27,8 @@ pub struct GeneratorArgs {
     /// Seed of the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Where to compute.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceKind,
-    /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums
-    /// (CPUs with AVX512-BF16).
-    #[arg(long, default_value = "f32")]
-    precision: Precision,
+    #[command(flatten)]
+    compute: ComputeArgs,
     /// Each pixel is drawn this many times larger.
     #[arg(long, default_value_t = 2)]
     scale: u32,
@@ -199,8 +193,7 @@ pub fn sample(args: SampleArgs) -> anyhow::Result<()> {
         bail!("--n and --columns must be at least 1");
     }
     OutputKind::of(&args.out)?;
-    precision::set(args.generator.precision)?;
-    let device = args.generator.device.device()?;
+    let device = args.generator.compute.start()?;
     let LoadedGenerator {
         generator: g,
         classes,
@@ -277,8 +270,7 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
         bail!("--steps × --rows is too large");
     };
     OutputKind::of(&args.out)?;
-    precision::set(args.generator.precision)?;
-    let device = args.generator.device.device()?;
+    let device = args.generator.compute.start()?;
     let LoadedGenerator {
         generator: g,
         classes,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::device::DeviceKind;
+use super::compute::ComputeArgs;
 use crate::serve::{self, ServeOptions};
 
 /// Flags of `dcgan serve`.
@@ -21,9 +21,8 @@ pub struct ServeArgs {
     /// Address to listen on; loopback unless you say otherwise (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Where to generate.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceKind,
+    #[command(flatten)]
+    compute: ComputeArgs,
 }
 
 /// Runs `dcgan serve` until Ctrl-C.
@@ -32,6 +31,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     serve::run(ServeOptions {
         checkpoint,
         addr: args.addr,
-        device: args.device,
+        device: args.compute.device,
+        precision: args.compute.precision,
     })
 }

@@ -531,8 +531,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             args.out.display()
         );
     }
-    precision::set(config.precision)?;
-    let device = config.device.device()?.autodiff();
+    let device = crate::device::start(config.device, config.precision)?.autodiff();
     let steps = config.step_settings();
     let lr = if steps.lr_g == steps.lr_d {
         format!("lr {}", steps.lr_g)

@@ -11,6 +11,16 @@ pub mod wgpu;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::precision::{self, Precision};
+
+/// What every command does once, before any work: sets `precision` for dcgan's kernels (a
+/// setting of the whole process, which they read deep inside burn's graph) and makes the
+/// device of `kind`.
+pub fn start(kind: DeviceKind, precision: Precision) -> anyhow::Result<Device> {
+    precision::set(precision)?;
+    kind.device()
+}
+
 /// The compute device a command runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]

@@ -39,11 +39,13 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     /// Where to generate.
     pub device: DeviceKind,
+    /// Number format of the convolutions' products.
+    pub precision: crate::kernels::precision::Precision,
 }
 
 /// Loads the generator and serves it until Ctrl-C.
 pub fn run(options: ServeOptions) -> anyhow::Result<()> {
-    let device = options.device.device()?;
+    let device = crate::device::start(options.device, options.precision)?;
     let path = &options.checkpoint;
     // A checkpoint (or run) also has D, whose opinion the page shows; a generator file not.
     let explorer = if path.extension().is_some_and(|e| e == "safetensors") {
