@@ -13,7 +13,6 @@
 
 pub mod atomic_file;
 pub mod bench;
-pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod device;
@@ -23,6 +22,7 @@ pub mod interrupt;
 pub mod kernels;
 pub mod logging;
 pub mod model;
+pub mod optim;
 pub mod picture;
 pub mod report;
 pub mod run_files;

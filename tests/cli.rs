@@ -477,7 +477,7 @@ fn resume_keeps_the_runs_device_unless_told() {
         ..TrainConfig::default()
     };
     let (state, gan) = RunState::start(config, &burn::tensor::Device::flex());
-    dcgan::checkpoint::save(&run, &state, &gan).unwrap();
+    dcgan::train::checkpoint::save(&run, &state, &gan).unwrap();
 
     let err = fails(dcgan(home.path()).args(["train", "--resume", "--out", "run"]));
     assert!(

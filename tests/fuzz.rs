@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use burn::tensor::Device;
-use dcgan::checkpoint;
 use dcgan::data::idx::{encode_idx, parse_idx, read_idx};
+use dcgan::train::checkpoint;
 use dcgan::train::{RunState, TrainConfig};
 use proptest::prelude::*;
 

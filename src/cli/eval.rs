@@ -9,11 +9,11 @@ use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
 use super::compute::ComputeArgs;
-use crate::checkpoint;
 use crate::data::{DataSource, Dataset, DatasetKind, LocateOptions, Split, locate};
 use crate::eval::{
     Compared, EvalOptions, Evaluator, FeatureChoice, FeatureKind, MAX_EVAL_IMAGES, Scores,
 };
+use crate::train::checkpoint;
 
 /// Flags of `dcgan eval`.
 #[derive(Debug, Args)]

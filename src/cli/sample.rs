@@ -9,13 +9,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::compute::ComputeArgs;
-use crate::checkpoint::{self, LoadedGenerator};
 use crate::logging::progress;
 use crate::model::Generator;
 use crate::picture::{
     ImageWriter, Layout, Noise, OutputKind, images_from_tensor, interpolation, read_npy,
     uniform_noise,
 };
+use crate::train::checkpoint::{self, LoadedGenerator};
 
 /// Where the generator comes from.
 #[derive(Debug, Args)]

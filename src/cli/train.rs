@@ -7,7 +7,6 @@ use anyhow::{Context, bail};
 use clap::Args;
 use rand::Rng;
 
-use crate::checkpoint;
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
@@ -16,6 +15,7 @@ use crate::kernels::precision::{self, Precision};
 use crate::model::Conditioning;
 use crate::run_lock::RunLock;
 use crate::train::augment::Augmentation;
+use crate::train::checkpoint;
 use crate::train::{CheckpointEvery, Loss, Outcome, Preset, Start, TrainConfig, train};
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.

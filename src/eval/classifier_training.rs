@@ -50,10 +50,10 @@ pub fn train_classifier(
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let mut model = ClassifierConfig::new().init(&mut rng, &autodiff);
     // Adam with the usual β1 0.9 for a classifier (the GAN's defaults are the DCGAN paper's).
-    let mut optimizer = crate::train::adam(&crate::train::AdamSettings {
+    let mut optimizer = crate::optim::adam(&crate::optim::AdamSettings {
         lr: settings.lr,
         beta1: 0.9,
-        ..crate::train::AdamSettings::default()
+        ..crate::optim::AdamSettings::default()
     });
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let mut batcher = Batcher::new(train, settings.batch_size);

@@ -7,10 +7,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::neighbours::Neighbours;
-use crate::checkpoint::LoadedGenerator;
 use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, Generator};
 use crate::picture::{ImageGrid, Noise, images_from_tensor, uniform_noise};
+use crate::train::checkpoint::LoadedGenerator;
 
 /// A run's discriminator, to score what the page shows.
 pub struct Judge {

@@ -27,8 +27,8 @@ pub use explorer::{Explorer, Judge};
 pub use run_dir::RunDir;
 pub use timeline::Timeline;
 
-use crate::checkpoint;
 use crate::device::DeviceKind;
+use crate::train::checkpoint;
 
 /// What `dcgan serve` serves, and where.
 #[derive(Debug, Clone)]

@@ -82,7 +82,7 @@ impl Timeline {
             cache.push(hit);
             return Ok(generator);
         }
-        let loaded = crate::checkpoint::load_generator(&path, &self.device)
+        let loaded = crate::train::checkpoint::load_generator(&path, &self.device)
             .map_err(|e| format!("epoch {epoch}'s generator: {e:#}"))?;
         let g = &loaded.generator;
         let (noise_dim, classes) = self.expects;

@@ -17,6 +17,7 @@ use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::kernels::precision::Precision;
 use crate::model::{Architecture, Conditioning, Family};
+use crate::optim::AdamSettings;
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,37 +96,6 @@ pub struct TrainConfig {
     /// Checkpoints within an epoch: every so many steps or so much time (besides the one
     /// at each epoch's end). Saving does not change the run's results.
     pub checkpoint_every: CheckpointEvery,
-}
-
-/// Adam's settings. The defaults are the DCGAN paper's; see [`Preset::Seed`] for the seed's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdamSettings {
-    /// Learning rate of both networks, unless one of their own is set.
-    pub lr: f64,
-    /// G's own learning rate (`--lr-g`).
-    pub lr_g: Option<f64>,
-    /// D's own learning rate (`--lr-d`).
-    pub lr_d: Option<f64>,
-    /// Decay of the first moment.
-    pub beta1: f64,
-    /// Decay of the second moment.
-    pub beta2: f64,
-    /// Added to the root of the second moment; TF's default, 1e-8.
-    pub epsilon: f64,
-}
-
-impl Default for AdamSettings {
-    fn default() -> Self {
-        AdamSettings {
-            lr: 2e-4,
-            lr_g: None,
-            lr_d: None,
-            beta1: 0.5,
-            beta2: 0.999,
-            epsilon: 1e-8,
-        }
-    }
 }
 
 impl Default for TrainConfig {

@@ -7,8 +7,8 @@ use anyhow::Context;
 use burn::tensor::Device;
 
 use super::TrainConfig;
+use super::checkpoint;
 use super::state::{Gan, RunState};
-use crate::checkpoint;
 use crate::data::{LocateOptions, Split, locate};
 use crate::eval::{EvalOptions, Evaluator, FeatureChoice, Scores};
 

@@ -1,6 +1,7 @@
 //! Training: the configuration, one iteration's two steps, and the loop over epochs.
 
 pub mod augment;
+pub mod checkpoint;
 mod checkpoint_every;
 pub mod clip;
 mod config;
@@ -14,8 +15,8 @@ mod state;
 pub mod step;
 
 pub use checkpoint_every::CheckpointEvery;
-pub use config::{AdamSettings, Preset, TrainConfig};
+pub use config::{Preset, TrainConfig};
 pub use evaluation::{BEST_CHECKPOINT, BEST_GENERATOR};
 pub use loss::Loss;
 pub use run::{Outcome, Start, train};
-pub use state::{Gan, RunState, SAMPLE_COLUMNS, adam};
+pub use state::{Gan, RunState, SAMPLE_COLUMNS};

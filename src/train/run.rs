@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use burn::tensor::Device;
 
 use super::augment::IterationAugment;
+use super::checkpoint;
 use super::evaluation::{
     BEST_CHECKPOINT, BEST_GENERATOR, TrainingEvaluator, is_new_best, keep_as_best,
 };
@@ -16,7 +17,6 @@ use super::log::TrainingLog;
 use super::state::{Gan, RunState, SAMPLE_COLUMNS};
 use super::step::{StepLosses, all_finite, train_iteration};
 use super::{TrainConfig, ema};
-use crate::checkpoint;
 use crate::data::{Batcher, DataSource, Dataset, LocateOptions, Split, locate};
 use crate::interrupt::StopFlag;
 use crate::logging::progress;

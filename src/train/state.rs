@@ -1,7 +1,7 @@
 //! What a training run consists of: the two networks with their optimisers, and the
 //! bookkeeping that makes a run resumable.
 
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use burn::module::Module;
 
-use super::config::{AdamSettings, TrainConfig};
+use super::config::TrainConfig;
 
 use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, Generator};
+use crate::optim::adam;
 use crate::picture::{Noise, moving_noise, uniform_noise};
 
 /// Images in each row of the sample pictures, as in the seed.
@@ -73,15 +74,6 @@ pub struct RunState {
     /// `checkpoint.best.dcgan`.
     #[serde(default)]
     pub best_fid: Option<f64>,
-}
-
-/// An Adam optimiser with the run's settings.
-pub fn adam(settings: &AdamSettings) -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_beta_1(settings.beta1 as f32)
-        .with_beta_2(settings.beta2 as f32)
-        .with_epsilon(settings.epsilon as f32)
-        .init()
 }
 
 impl Gan {

@@ -304,7 +304,7 @@ mod tests {
         use clap::ValueEnum;
         for &loss in Loss::value_variants() {
             let (_, g, mut d, real, noise) = setup();
-            let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
+            let mut optim = crate::optim::adam(&crate::optim::AdamSettings::default());
             let mut losses = Vec::new();
             let mut scores = Vec::new();
             for _ in 0..8 {
@@ -341,7 +341,7 @@ mod tests {
         use clap::ValueEnum;
         for &loss in Loss::value_variants() {
             let (_, mut g, d, _, noise) = setup();
-            let mut optim = crate::train::adam(&crate::train::AdamSettings::default());
+            let mut optim = crate::optim::adam(&crate::optim::AdamSettings::default());
             let mut losses = Vec::new();
             for _ in 0..8 {
                 let fake = g.forward(noise.clone(), None);

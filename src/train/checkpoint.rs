@@ -20,10 +20,11 @@ use burn::tensor::{Bytes, Device};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::{Gan, RunState, TrainConfig};
 use crate::model::conditioning::ClassHead;
 use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, DiscriminatorNet, Generator, GeneratorNet};
-use crate::train::{Gan, RunState, TrainConfig, adam};
+use crate::optim::adam;
 use crate::{atomic_file, sections};
 
 /// The latest checkpoint's file name in a run directory.
