@@ -10,9 +10,9 @@
 use std::time::Instant;
 
 use dcgan::kernels::conv::{self, ConvGeometry};
-use dcgan::kernels::cpu;
+
 use dcgan::kernels::matmul::{MatrixRef, bf16, matmul};
-use dcgan::kernels::precision::Precision;
+use dcgan::kernels::precision::{self, Precision};
 
 /// Median milliseconds of 9 runs of `f` after 2 untimed ones.
 fn median_ms(mut f: impl FnMut()) -> f64 {
@@ -44,7 +44,7 @@ fn geometry(channels_in: usize, size: usize, channels_out: usize, stride: usize)
 }
 
 fn main() {
-    println!("{}", cpu::kernels_line(Precision::F32));
+    println!("{}", precision::kernels_line(Precision::F32));
     let mut precisions = vec![Precision::F32];
     if bf16::available() {
         precisions.push(Precision::Bf16);

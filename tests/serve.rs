@@ -7,6 +7,10 @@ mod util;
 use util::serve::{Server, get, listing, png_size, post, post_announcing, train};
 use util::{dcgan, inception_weights_or_skip, ok};
 
+/// Held by the test that measures the server's memory and by the one that runs Inception
+/// beside it, so that the measurement never shares the machine with that work.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn fixed_routes_answer_and_samples_repeat_by_seed() {
     let home = tempfile::tempdir().unwrap();
@@ -101,6 +105,7 @@ fn fixed_routes_answer_and_samples_repeat_by_seed() {
 
 #[test]
 fn colour_runs_find_neighbours_in_inception_features_else_in_pixels() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let test = "colour_runs_find_neighbours_in_inception_features_else_in_pixels";
     let Some(weights) = inception_weights_or_skip(test) else {
         return;
@@ -324,6 +329,7 @@ fn bad_requests_get_a_json_error_before_any_work() {
 
 #[test]
 fn eight_clients_500_requests_flat_memory_and_nothing_written() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     train(home, "run", &[]);

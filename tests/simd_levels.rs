@@ -7,9 +7,9 @@
 
 use dcgan::kernels::batch_norm::{self, BatchNormShape};
 use dcgan::kernels::conv::{self, ConvGeometry};
-use dcgan::kernels::cpu::SimdLevel;
 use dcgan::kernels::precision::Precision;
 use dcgan::kernels::simd;
+use dcgan::kernels::simd::SimdLevel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

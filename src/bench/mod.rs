@@ -207,7 +207,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
 /// The CPU and the kernels a run of `config` uses, or the device when not the CPU.
 pub fn kernels_line(config: &BenchConfig) -> String {
     match config.device {
-        DeviceKind::Cpu => cpu::kernels_line(config.precision),
+        DeviceKind::Cpu => precision::kernels_line(config.precision),
         other => format!("--device {} (burn's kernels)", other.name()),
     }
 }

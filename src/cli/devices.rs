@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::kernels::cpu;
-use crate::kernels::precision::Precision;
+use crate::kernels::precision::{self, Precision};
 
 /// Flags of `dcgan devices`.
 #[derive(Debug, Args)]
@@ -19,7 +18,7 @@ pub struct DevicesArgs {
 
 /// Lists the devices; with `--require-gpu`, fails without a GPU.
 pub fn run(args: DevicesArgs) -> anyhow::Result<ExitCode> {
-    crate::say!("--device cpu: {}", cpu::kernels_line(Precision::F32))?;
+    crate::say!("--device cpu: {}", precision::kernels_line(Precision::F32))?;
     gpu(args)
 }
 

@@ -10,7 +10,6 @@ use rand::Rng;
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
-use crate::kernels::cpu;
 use crate::kernels::precision::{self, Precision};
 use crate::model::Conditioning;
 use crate::run_lock::RunLock;
@@ -513,7 +512,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             ),
         }
         if c.device == DeviceKind::Cpu {
-            crate::tell!("{}", cpu::kernels_line(c.precision));
+            crate::tell!("{}", precision::kernels_line(c.precision));
         }
         return train(
             Start::Resume(Box::new((state, gan))),
@@ -564,7 +563,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         args.out.display()
     );
     if config.device == DeviceKind::Cpu {
-        crate::tell!("{}", cpu::kernels_line(config.precision));
+        crate::tell!("{}", precision::kernels_line(config.precision));
     }
     let start = Start::Fresh {
         config,

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::cpu;
 use super::matmul::bf16;
 
 /// Number format of the convolutions' matrix products.
@@ -41,7 +42,7 @@ pub fn set(precision: Precision) -> anyhow::Result<()> {
         anyhow::bail!(
             "--precision bf16: this CPU ({}) has no AVX512-BF16, so bf16 products would be \
              slower than f32; run with --precision f32 (the default)",
-            super::cpu::model_name()
+            cpu::model_name()
         );
     }
     PRODUCTS.store(precision as u8, Ordering::Relaxed);
@@ -54,4 +55,23 @@ pub fn current() -> Precision {
         0 => Precision::F32,
         _ => Precision::Bf16,
     }
+}
+
+/// One line: the CPU and the kernels a run with `precision` uses on it.
+pub fn kernels_line(precision: Precision) -> String {
+    let info = cpu::info();
+    let products = match precision {
+        Precision::F32 => format!("f32 products ({})", info.simd),
+        Precision::Bf16 => "bf16 products with f32 sums (AVX512-BF16)".to_string(),
+    };
+    format!(
+        "{}: {products}, other loops {}{}",
+        info.model,
+        super::simd::level(),
+        if info.amx_bf16 {
+            "; AMX present, unused"
+        } else {
+            ""
+        }
+    )
 }

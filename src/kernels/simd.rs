@@ -4,15 +4,58 @@
 //! has. Rust never contracts or reorders floating-point arithmetic, so every level gives
 //! the same bits (tests/simd_levels.rs checks it on every level the CPU has).
 
+use std::fmt;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use super::cpu::SimdLevel;
+use serde::Serialize;
+
+/// The widest vector instructions a loop runs with, chosen at run time: by the `gemm`
+/// crate (its `x86-v4` feature) for the f32 products, by [`dispatch`] for
+/// dcgan's own loops. Ordered from narrowest to widest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[repr(u8)]
+pub enum SimdLevel {
+    /// SSE2, every x86-64, or another architecture's baseline.
+    Baseline = 0,
+    /// x86-64-v3: AVX2 and FMA, 8 f32 lanes.
+    Avx2Fma = 1,
+    /// x86-64-v4: AVX-512 F, BW, DQ, VL and CD, 16 f32 lanes.
+    Avx512 = 2,
+}
+
+impl SimdLevel {
+    /// The level stored as `value`; anything higher than the widest is the widest.
+    pub fn from_u8(value: u8) -> SimdLevel {
+        match value {
+            0 => SimdLevel::Baseline,
+            1 => SimdLevel::Avx2Fma,
+            _ => SimdLevel::Avx512,
+        }
+    }
+}
+
+impl fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SimdLevel::Avx512 => "AVX-512",
+            SimdLevel::Avx2Fma => "AVX2+FMA",
+            SimdLevel::Baseline => "baseline",
+        })
+    }
+}
 
 /// The highest level [`dispatch`] may use; `u8::MAX`: no limit.
 static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
 
-/// The widest level this CPU offers, as `pulp` detects it (kept in [`super::cpu::info`]).
+/// The widest level this CPU offers, as `pulp` detects it, detected once.
 pub fn detected() -> SimdLevel {
+    static DETECTED: OnceLock<SimdLevel> = OnceLock::new();
+    *DETECTED.get_or_init(detect)
+}
+
+fn detect() -> SimdLevel {
     #[cfg(target_arch = "x86_64")]
     {
         if pulp::x86::V4::try_new().is_some() {
@@ -33,7 +76,7 @@ pub fn cap(level: SimdLevel) {
 /// The level [`dispatch`] runs at: the CPU's widest (detected once), within the [`cap`].
 pub fn level() -> SimdLevel {
     let cap = SimdLevel::from_u8(CAP.load(Ordering::Relaxed));
-    super::cpu::info().simd.min(cap)
+    detected().min(cap)
 }
 
 /// Runs `f` compiled for [`level`]. The body is inlined into one function per level;

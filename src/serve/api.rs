@@ -1,4 +1,5 @@
-//! The routes: the page and its files, `/healthz`, and the JSON and PNG API under `/api/`.
+//! The explorer's handlers: the page and its files, `/healthz`, and the JSON and PNG API
+//! under `/api/` (`routes.rs` lists them).
 //!
 //! Every request is checked against [`Limits`] before any work: a bad one gets 400 with a
 //! JSON `{"error": …}` naming the field; an unknown path 404. Drawing runs on the blocking
@@ -8,20 +9,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Json, Query, State};
+use axum::extract::{Json, Query, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use tokio::sync::{Semaphore, watch};
 
-use super::assets;
 use super::explorer::{Explorer, MAX_DIRECTIONS, Path, between};
 use super::neighbours::MAX_NEIGHBOURS;
-use super::run_api::{self, MAX_STREAMS};
 use super::timeline::Timeline;
 use crate::picture::Noise;
 use crate::picture::images_from_tensor;
@@ -62,60 +59,29 @@ pub(super) struct AppState {
     /// The served run's timeline and logs; `None` for a generator file.
     pub(super) timeline: Option<Arc<Timeline>>,
     drawing: Arc<Semaphore>,
-    /// Live-update streams: at most [`MAX_STREAMS`] open.
+    /// Live-update streams: at most `run_api::MAX_STREAMS` open.
     pub(super) streams: Arc<Semaphore>,
     /// Turns true when the server stops, which ends the live-update streams.
     pub(super) shutdown: watch::Receiver<bool>,
 }
 
-/// The server's routes over `explorer` and, for a run directory, its `timeline`; the
-/// live-update streams end when `shutdown` turns true.
-pub fn router(
-    explorer: Arc<Explorer>,
-    timeline: Option<Arc<Timeline>>,
-    shutdown: watch::Receiver<bool>,
-) -> Router {
-    let state = Arc::new(AppState {
-        explorer,
-        timeline,
-        drawing: Arc::new(Semaphore::new(DRAWING_AT_ONCE)),
-        streams: Arc::new(Semaphore::new(MAX_STREAMS)),
-        shutdown,
-    });
-    Router::new()
-        .route("/", get(|| async { html(assets::INDEX_HTML) }))
-        .route("/index.html", get(|| async { html(assets::INDEX_HTML) }))
-        .route(
-            "/assets/app.js",
-            get(|| async { text("text/javascript; charset=utf-8", assets::APP_JS) }),
-        )
-        .route(
-            "/assets/run.js",
-            get(|| async { text("text/javascript; charset=utf-8", assets::RUN_JS) }),
-        )
-        .route(
-            "/assets/style.css",
-            get(|| async { text("text/css; charset=utf-8", assets::STYLE_CSS) }),
-        )
-        .route("/healthz", get(healthz))
-        .route("/api/info", get(info))
-        .route("/api/noise", get(noise))
-        .route("/api/sample", get(sample))
-        .route("/api/directions", get(directions))
-        .route("/api/judge", post(judge))
-        .route("/api/morph", post(morph))
-        .route("/api/neighbours", post(neighbours))
-        .route("/api/training-image", get(training_image))
-        .route("/api/render", post(render))
-        .route("/api/interpolate", post(interpolate))
-        .route("/api/timeline", get(run_api::epochs).post(run_api::draw))
-        .route("/api/timeline/picture", get(run_api::picture))
-        .route("/api/metrics", get(run_api::metrics))
-        .route("/api/events", get(run_api::events))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page or API route") })
-        .layer(DefaultBodyLimit::max(LIMITS.body))
-        .layer(middleware::from_fn(refuse_announced_oversize))
-        .with_state(state)
+impl AppState {
+    /// The state of a server over `explorer` and, for a run directory, its `timeline`, with
+    /// at most `streams` live-update streams; they end when `shutdown` turns true.
+    pub(super) fn new(
+        explorer: Arc<Explorer>,
+        timeline: Option<Arc<Timeline>>,
+        streams: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        AppState {
+            explorer,
+            timeline,
+            drawing: Arc::new(Semaphore::new(DRAWING_AT_ONCE)),
+            streams: Arc::new(Semaphore::new(streams)),
+            shutdown,
+        }
+    }
 }
 
 pub(super) type Shared = State<Arc<AppState>>;
@@ -123,7 +89,10 @@ pub(super) type Shared = State<Arc<AppState>>;
 /// Answers 413 at once to a request whose `Content-Length` is over the limit, before its
 /// body is read (the body limit alone would wait for the bytes to arrive). Bodies sent
 /// without a length are cut at the limit as they are read.
-async fn refuse_announced_oversize(request: axum::extract::Request, next: Next) -> Response {
+pub(super) async fn refuse_announced_oversize(
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -146,7 +115,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "error": message });
     (status, Json(body)).into_response()
 }
@@ -155,11 +124,11 @@ pub(super) fn bad(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
-fn html(body: &'static str) -> Response {
+pub(super) fn html(body: &'static str) -> Response {
     text("text/html; charset=utf-8", body)
 }
 
-fn text(kind: &'static str, body: &'static str) -> Response {
+pub(super) fn text(kind: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, kind)], body).into_response()
 }
 
@@ -287,12 +256,12 @@ pub(super) async fn drawing<T: Send + 'static>(
     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))
 }
 
-async fn healthz(State(state): Shared) -> Response {
+pub(super) async fn healthz(State(state): Shared) -> Response {
     let body = serde_json::json!({ "status": "ok", "generator": state.explorer.info() });
     Json(body).into_response()
 }
 
-async fn info(State(state): Shared) -> Response {
+pub(super) async fn info(State(state): Shared) -> Response {
     let body = serde_json::json!({
         "generator": state.explorer.info(),
         "run": state.timeline.is_some(),
@@ -333,7 +302,7 @@ fn grid_query(explorer: &Explorer, fields: &Fields) -> Result<GridQuery, ApiErro
 }
 
 /// `GET /api/noise?seed=S&n=N`: the noise vectors `/api/sample` draws for that seed.
-async fn noise(
+pub(super) async fn noise(
     State(state): Shared,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -346,7 +315,7 @@ async fn noise(
 
 /// `GET /api/sample?seed=S&n=N[&class=K][&columns=C][&scale=X]`: a PNG grid of `n` samples,
 /// the same bytes for the same query.
-async fn sample(
+pub(super) async fn sample(
     State(state): Shared,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -365,7 +334,7 @@ async fn sample(
 /// `GET /api/directions?k=K`: the `k` (default 10, at most 20) principal directions of G's
 /// response in noise space, unit vectors, strongest first, with the share of the images'
 /// variance each explains. Computed once, on first use, from 1,024 samples.
-async fn directions(
+pub(super) async fn directions(
     State(state): Shared,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -447,7 +416,7 @@ pub(super) struct RenderRequest {
 /// `POST /api/render {"vectors": [[…]], "classes"?: […], "columns"?: C, "scale"?: X}`: a PNG
 /// of the images of the given vectors (for a conditional generator, of the given classes,
 /// one per vector, or the classes in turn).
-async fn render(
+pub(super) async fn render(
     State(state): Shared,
     json: Result<Json<RenderRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -514,7 +483,7 @@ pub(super) fn render_inputs(
 /// `POST /api/judge {"vectors": [[…]], "classes"?: […]}`: D's opinion of the images of the
 /// given vectors, `{"logits": […], "real": […]}` (`real` is σ(logit), D's probability that
 /// the image is real). Only when the server was given a run or checkpoint, which has D.
-async fn judge(
+pub(super) async fn judge(
     State(state): Shared,
     json: Result<Json<RenderRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -540,7 +509,7 @@ async fn judge(
 /// `POST /api/neighbours`'s body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NeighboursRequest {
+pub(super) struct NeighboursRequest {
     vector: Vec<f32>,
     #[serde(default)]
     class: Option<String>,
@@ -555,7 +524,7 @@ struct NeighboursRequest {
 /// "why_pixels", "training_images", "neighbours": [{"index", "distance", "label"}]}`
 /// (`why_pixels` null unless pixels stand in for a network). The training set is indexed
 /// on first use.
-async fn neighbours(
+pub(super) async fn neighbours(
     State(state): Shared,
     json: Result<Json<NeighboursRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -591,7 +560,7 @@ async fn neighbours(
 
 /// `GET /api/training-image?index=I[&scale=X]`: training image `I` as a PNG (after the
 /// memorisation check named it).
-async fn training_image(
+pub(super) async fn training_image(
     State(state): Shared,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -624,7 +593,7 @@ async fn training_image(
 /// `POST /api/morph`'s body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MorphRequest {
+pub(super) struct MorphRequest {
     vector: Vec<f32>,
     from: String,
     to: String,
@@ -636,7 +605,7 @@ struct MorphRequest {
 /// `POST /api/morph {"vector": […], "from": A, "to": B, "steps": S}`: a conditional
 /// generator's PNG strip of one noise vector going from class A to class B, the class code
 /// blended over `steps` frames (2 to 64).
-async fn morph(
+pub(super) async fn morph(
     State(state): Shared,
     json: Result<Json<MorphRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -661,7 +630,7 @@ async fn morph(
 /// `POST /api/interpolate`'s body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct InterpolateRequest {
+pub(super) struct InterpolateRequest {
     vectors: Vec<Vec<f32>>,
     steps: usize,
     #[serde(default = "linear")]
@@ -679,7 +648,7 @@ fn linear() -> Path {
 /// `POST /api/interpolate {"vectors": [a, b, …], "steps": S, "path"?: "linear"|"slerp",
 /// "class"?: K}`: a PNG strip, one row of `steps` frames from each pinned vector to the
 /// next.
-async fn interpolate(
+pub(super) async fn interpolate(
     State(state): Shared,
     json: Result<Json<InterpolateRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {

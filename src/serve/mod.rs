@@ -11,6 +11,7 @@ mod assets;
 mod explorer;
 mod live;
 mod neighbours;
+mod routes;
 mod run_api;
 mod run_dir;
 mod timeline;
@@ -22,8 +23,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use burn::module::Module;
 
-pub use api::{Limits, router};
+pub use api::Limits;
 pub use explorer::{Explorer, Judge};
+pub use routes::router;
 pub use run_dir::RunDir;
 pub use timeline::Timeline;
 
