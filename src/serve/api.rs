@@ -2,8 +2,8 @@
 //! under `/api/` (`routes.rs` lists them).
 //!
 //! Every request is checked against [`Limits`] before any work: a bad one gets 400 with a
-//! JSON `{"error": …}` naming the field; an unknown path 404. Drawing runs on the blocking
-//! pool, at most two requests at a time, so the server stays responsive and its memory
+//! JSON `{"error": …}` naming the field; an unknown path 404. Drawing runs on two threads
+//! of its own, at most two requests at a time, so the server stays responsive and its memory
 //! bounded whatever arrives.
 
 use std::collections::HashMap;
@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::{Semaphore, watch};
 
+use super::drawers::Drawers;
 use super::explorer::{Explorer, MAX_DIRECTIONS, Path, between};
 use super::neighbours::MAX_NEIGHBOURS;
 use super::timeline::Timeline;
@@ -59,6 +60,8 @@ pub(super) struct AppState {
     /// The served run's timeline and logs; `None` for a generator file.
     pub(super) timeline: Option<Arc<Timeline>>,
     drawing: Arc<Semaphore>,
+    /// The threads that draw, as many as may draw at once.
+    drawers: Drawers,
     /// Live-update streams: at most `run_api::MAX_STREAMS` open.
     pub(super) streams: Arc<Semaphore>,
     /// Turns true when the server stops, which ends the live-update streams.
@@ -78,6 +81,7 @@ impl AppState {
             explorer,
             timeline,
             drawing: Arc::new(Semaphore::new(DRAWING_AT_ONCE)),
+            drawers: Drawers::new(DRAWING_AT_ONCE),
             streams: Arc::new(Semaphore::new(streams)),
             shutdown,
         }
@@ -242,18 +246,20 @@ pub(super) async fn drawing<T: Send + 'static>(
     let explorer = Arc::clone(&state.explorer);
     // The permit goes with the work: a client that leaves does not free a place while its
     // drawing still runs.
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work(&explorer)
-    })
-    .await
-    .map_err(|e| {
-        ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("drawing failed: {e}"),
-        )
-    })?
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))
+    state
+        .drawers
+        .run(move || {
+            let _permit = permit;
+            work(&explorer)
+        })
+        .await
+        .map_err(|e| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("drawing failed: {e}"),
+            )
+        })?
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))
 }
 
 pub(super) async fn healthz(State(state): Shared) -> Response {

@@ -8,6 +8,7 @@
 
 mod api;
 mod assets;
+mod drawers;
 mod explorer;
 mod live;
 mod neighbours;
