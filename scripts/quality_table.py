@@ -20,9 +20,12 @@ def row(label, run):
     accuracy = last.get("class_accuracy")
     accuracy = f"{accuracy['overall'] * 100:.2f} %" if accuracy else "–"
     pr = last["precision_recall"]
+    # Inception's features have no Inception Score without the classifier's weights.
+    score = last.get("inception_score")
+    score = f"{score['mean']:.2f}" if score else "–"
     return (
         f"| {label} | {fids} | {last['kid']['mean']:.2f} | "
-        f"{last['inception_score']['mean']:.2f} | {pr['precision']:.3f} | "
+        f"{score} | {pr['precision']:.3f} | "
         f"{pr['recall']:.3f} | {accuracy} |"
     )
 
