@@ -7,31 +7,9 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use serde::{Deserialize, Serialize};
-
 use super::cpu;
+pub use super::matmul::Precision;
 use super::matmul::bf16;
-
-/// Number format of the convolutions' matrix products.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Precision {
-    /// f32 operands and sums.
-    #[default]
-    F32,
-    /// bf16 operands (rounded to nearest even), f32 sums: AVX512-BF16.
-    Bf16,
-}
-
-impl Precision {
-    /// Its name on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::Bf16 => "bf16",
-        }
-    }
-}
 
 static PRODUCTS: AtomicU8 = AtomicU8::new(0);
 

@@ -1,11 +1,33 @@
 //! The matrix products of dcgan's convolution kernels, single-threaded (the kernels share
 //! their chunks of images among threads themselves): in f32 by the `gemm` crate (the one
 //! burn's CPU backend uses; it picks AVX-512, AVX2 + FMA or SSE kernels at run time), or
-//! with bf16 operands and f32 sums by [`bf16`] where the CPU has AVX512-BF16.
+//! with bf16 operands and f32 sums by [`bf16`] where the CPU has AVX512-BF16, as
+//! [`Precision`] says (the process's choice is kept in `kernels::precision`).
 
 pub mod bf16;
 
-use super::precision::Precision;
+use serde::{Deserialize, Serialize};
+
+/// Number format of the convolutions' matrix products.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// f32 operands and sums.
+    #[default]
+    F32,
+    /// bf16 operands (rounded to nearest even), f32 sums: AVX512-BF16.
+    Bf16,
+}
+
+impl Precision {
+    /// Its name on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
 
 /// A read-only matrix: a slice with its row and column strides.
 #[derive(Clone, Copy, Debug)]
