@@ -67,16 +67,18 @@ pub fn folder_moments(dir: &Path, extractor: &InceptionExtractor) -> anyhow::Res
         *len = 0;
     };
     for files in files.chunks(CHUNK) {
-        // Decoded on every thread, a chunk at a time.
-        let images = files
+        // Decoded on every thread, a chunk at a time; a bad file is named in the folder's
+        // order whichever thread met it first.
+        let decoded: Vec<anyhow::Result<_>> = files
             .par_iter()
             .map(|file| {
                 let image = image::open(file)
                     .with_context(|| format!("cannot read the image {}", file.display()))?;
                 Ok(image.to_rgb8())
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        for image in images {
+            .collect();
+        for image in decoded {
+            let image = image?;
             let size = [image.height() as usize, image.width() as usize];
             // Images of one size go through the network together, as pytorch-fid's batches
             // must.
