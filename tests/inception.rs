@@ -445,13 +445,16 @@ fn nan_images_empty_folders_and_huge_counts_are_refused() {
     let empty = home.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     std::fs::write(empty.join("notes.txt"), "not an image").unwrap();
-    let err = fails(
-        dcgan(home.path())
-            .args(["fid", "--inception"])
-            .arg(&weights)
-            .arg(&empty)
-            .arg(&empty),
-    );
+    let fid_of_folder = || {
+        fails(
+            dcgan(home.path())
+                .args(["fid", "--inception"])
+                .arg(&weights)
+                .arg(&empty)
+                .arg(&empty),
+        )
+    };
+    let err = fid_of_folder();
     assert!(
         err.contains("empty") && err.contains("holds 0 images"),
         "{err}"
@@ -459,13 +462,7 @@ fn nan_images_empty_folders_and_huge_counts_are_refused() {
     // A corrupt image names its file.
     std::fs::write(empty.join("a.png"), b"\x89PNG\r\n\x1a\n broken").unwrap();
     std::fs::write(empty.join("b.png"), b"\x89PNG\r\n\x1a\n broken").unwrap();
-    let err = fails(
-        dcgan(home.path())
-            .args(["fid", "--inception"])
-            .arg(&weights)
-            .arg(&empty)
-            .arg(&empty),
-    );
+    let err = fid_of_folder();
     assert!(err.contains("a.png"), "{err}");
     // More images than an evaluation takes: refused before any work.
     let err = fails(dcgan(home.path()).args(["eval", "--real-vs-real", "--n", "10000000"]));

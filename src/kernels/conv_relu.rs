@@ -85,7 +85,7 @@ pub struct ConvScratch {
 }
 
 /// The first `len` values of `buffer`, grown to hold them.
-fn grown(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub fn grown(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if buffer.len() < len {
         buffer.resize(len, 0.0);
     }
@@ -175,12 +175,12 @@ impl pulp::WithSimd for Blocks<'_> {
             let product = grown(&mut scratch.product, g.channels_out * n);
             if g.is_pointwise() {
                 let patches = MatrixRef::row_major(x, k, p).columns(first, n);
-                matmul_lhs(product, weight.clone(), patches);
+                matmul_lhs(product, weight, patches);
             } else {
                 let columns = grown(&mut scratch.columns, k * n);
                 im2col(g, x, first, columns);
                 let patches = MatrixRef::row_major(columns, k, n);
-                matmul_lhs(product, weight.clone(), patches);
+                matmul_lhs(product, weight, patches);
             }
             for ((row, &b), out) in product.chunks(n).zip(bias).zip(out.chunks_mut(p)) {
                 for (v, &sum) in out[first..first + n].iter_mut().zip(row) {

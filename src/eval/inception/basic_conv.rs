@@ -116,7 +116,7 @@ impl BasicConv2d {
 }
 
 /// A tensor's values, in row-major order.
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+pub(super) fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor
         .into_data()
         .convert::<f32>()

@@ -9,10 +9,10 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use super::basic_conv::BasicConv2d;
+use super::basic_conv::{BasicConv2d, values};
 use super::blocks::{InceptionA, InceptionB, InceptionC, InceptionD, InceptionE};
 use super::network::{FEATURES, INPUT_SIZE, Inception, LOGITS};
-use crate::kernels::conv_relu::{self, ConvScratch, PaddedConv};
+use crate::kernels::conv_relu::{self, ConvScratch, PaddedConv, grown};
 use crate::kernels::matmul::bf16::PackedLhs;
 use crate::kernels::matmul::{Lhs, MatrixRef, matmul};
 use crate::kernels::pool::{self, Pool};
@@ -83,14 +83,6 @@ impl Conv {
             size: self.at(x).size_out(),
         }
     }
-}
-
-/// The first `len` values of `buffer`, grown to hold them.
-fn grown(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    &mut buffer[..len]
 }
 
 /// A block's output, filled branch by branch: each takes the next channels.
@@ -455,16 +447,17 @@ impl CpuInception {
     /// The features (and logits) of preprocessed images `[batch, 3, 299, 299]`, one image
     /// per thread, the convolutions' products in `precision`.
     pub fn forward(&self, input: &[f32], precision: Precision) -> CpuOutput {
-        let images = self.images(input, precision, false);
-        CpuOutput {
-            features: images.iter().flat_map(|i| i.features.clone()).collect(),
-            logits: self.has_logits().then(|| {
-                images
-                    .iter()
-                    .flat_map(|i| i.logits.clone().expect("logits"))
-                    .collect()
-            }),
+        let mut out = CpuOutput {
+            features: Vec::with_capacity(input.len() / IMAGE * FEATURES),
+            logits: self.has_logits().then(Vec::new),
+        };
+        for image in self.images(input, precision, false) {
+            out.features.extend(image.features);
+            if let (Some(all), Some(logits)) = (&mut out.logits, image.logits) {
+                all.extend(logits);
+            }
         }
+        out
     }
 
     /// The maps after pytorch-fid's blocks 0, 1 and 2, and the features (block 3), of
@@ -555,13 +548,4 @@ impl CpuInception {
             blocks: keep_blocks.then(|| <[Vec<f32>; 3]>::try_from(kept).expect("three maps")),
         }
     }
-}
-
-/// A tensor's values, in row-major order.
-fn values<const D: usize>(tensor: burn::tensor::Tensor<D>) -> Vec<f32> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("f32 values")
 }

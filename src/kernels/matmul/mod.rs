@@ -102,7 +102,7 @@ impl<'a> MatrixRef<'a> {
 }
 
 /// A left operand ready for many products in one precision (see [`bf16::PackedLhs`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum Lhs<'a> {
     /// f32 values, read in place.
     F32(MatrixRef<'a>),
