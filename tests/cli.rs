@@ -463,18 +463,23 @@ fn the_allocator_keeps_freed_pages() {
 #[test]
 fn resume_keeps_the_runs_device_unless_told() {
     use dcgan::device::DeviceKind;
-    use dcgan::train::{RunState, TrainConfig};
+    use dcgan::train::{Recipe, RunState, Schedule, TrainConfig};
 
     let home = tempfile::tempdir().unwrap();
     let run = home.path().join("run");
     std::fs::create_dir(&run).unwrap();
     let config = TrainConfig {
-        data_dir: Some(mnist_dir()),
-        epochs: 1,
-        batch_size: 16,
-        limit_batches: Some(2),
-        device: DeviceKind::Wgpu,
-        ..TrainConfig::default()
+        recipe: Recipe {
+            batch_size: 16,
+            limit_batches: Some(2),
+            ..Recipe::default()
+        },
+        schedule: Schedule {
+            data_dir: Some(mnist_dir()),
+            epochs: 1,
+            device: DeviceKind::Wgpu,
+            ..Schedule::default()
+        },
     };
     let (state, gan) = RunState::start(config, &burn::tensor::Device::flex());
     dcgan::train::checkpoint::save(&run, &state, &gan).unwrap();
@@ -587,5 +592,60 @@ fn the_first_picture_of_the_default_run_shows_digits() {
     assert_eq!(
         (meta("default"), meta("tf")),
         ("debiased".into(), "tf".into())
+    );
+}
+
+/// A resume compares every setting of the run's recipe, nested ones and those without a
+/// flag included, naming each change; the schedule (here `--eval-every` from a config file
+/// and `--epochs`) is the command's.
+#[test]
+fn resume_refuses_any_recipe_change_and_takes_the_schedule() {
+    let home = tempfile::tempdir().unwrap();
+    short_run_and(home.path(), "run", 1, 4, &["--beta2", "0.99"]);
+    let config = std::fs::read_to_string(home.path().join("run/config.toml")).unwrap();
+    assert!(config.contains("beta2 = 0.99"), "{config}");
+
+    let resume = |extra: &[&str]| {
+        dcgan(home.path())
+            .args(["train", "--out", "run", "--resume", "--data-dir"])
+            .arg(mnist_dir())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = |extra: &[&str]| {
+        let out = resume(extra);
+        assert!(!out.status.success(), "{extra:?} was accepted");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = refused(&["--beta2", "0.9", "--batch-size", "16"]);
+    assert!(
+        err.contains("--batch-size (the run has 32, this command asks for 16)")
+            && err.contains("--beta2 (the run has 0.99, this command asks for 0.9)"),
+        "{err}"
+    );
+    std::fs::write(
+        home.path().join("more.toml"),
+        "eval_every = 0\n[optimizer]\nepsilon = 1e-6\n",
+    )
+    .unwrap();
+    let err = refused(&["--config", "more.toml"]);
+    assert!(
+        err.contains("`optimizer.epsilon` in config.toml (the run has 0.00000001")
+            || err.contains("`optimizer.epsilon` in config.toml (the run has 1e-8"),
+        "{err}"
+    );
+    // The run's own values, and a schedule from a file: accepted.
+    std::fs::write(home.path().join("more.toml"), "sample_every = 2\n").unwrap();
+    let out = resume(&["--beta2", "0.99", "--config", "more.toml", "--epochs", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = std::fs::read_to_string(home.path().join("run/config.toml")).unwrap();
+    assert!(
+        config.contains("sample_every = 2") && config.contains("epochs = 2"),
+        "{config}"
     );
 }

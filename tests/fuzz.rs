@@ -89,7 +89,7 @@ fn load(bytes: &[u8]) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("damaged.dcgan");
     std::fs::write(&path, bytes).unwrap();
-    checkpoint::load_file(&path, &Device::flex())
+    checkpoint::load(&path, &Device::flex())
         .map(|_| ())
         .map_err(|e| format!("{e:#}"))
 }

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use dcgan::device::DeviceKind;
 use dcgan::picture::uniform_noise;
 use dcgan::train::step::train_iteration;
-use dcgan::train::{RunState, TrainConfig};
+use dcgan::train::{Recipe, RunState, TrainConfig};
 use util::{dcgan, fails, mnist_dir, ok};
 
 /// Outputs and losses of the two backends agree to this share of their scale: they add in
@@ -46,11 +46,14 @@ fn off(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn forward_passes_and_a_training_iteration_agree_with_the_cpu() {
     let config = TrainConfig {
-        batch_size: 8,
-        seed: 3,
+        recipe: Recipe {
+            batch_size: 8,
+            seed: 3,
+            ..Recipe::default()
+        },
         ..TrainConfig::default()
     };
-    let lr = config.step_settings().lr_g as f32;
+    let lr = config.recipe.step_settings().lr_g as f32;
     let devices = [Device::flex().autodiff(), gpu().autodiff()];
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let noise = uniform_noise(8, 100, &mut rng);
@@ -76,7 +79,7 @@ fn forward_passes_and_a_training_iteration_agree_with_the_cpu() {
                 gan,
                 (Tensor::from_data(real.clone(), device), None),
                 (noise.to_tensor(device), None),
-                state.config.step_settings(),
+                state.config.recipe.step_settings(),
                 (true, true),
             );
             let losses = vec![step.loss_d, step.loss_g, step.d_real, step.d_fake];

@@ -23,7 +23,7 @@ use crate::data::{Batcher, Dataset};
 use crate::model::batch_norm::normalize_and_activate;
 use crate::model::seed::{Discriminator, Generator};
 use crate::model::{self, leaky_relu, tf_conv2d};
-use crate::train::{RunState, TrainConfig};
+use crate::train::{Recipe, RunState, TrainConfig};
 
 /// D's LeakyReLU slope, as in the model.
 const LEAK: f64 = 0.2;
@@ -157,8 +157,11 @@ pub fn profile(
     device: &Device,
 ) -> anyhow::Result<Vec<PartTiming>> {
     let config = TrainConfig {
-        batch_size: batch,
-        seed: 0,
+        recipe: Recipe {
+            batch_size: batch,
+            seed: 0,
+            ..Recipe::default()
+        },
         ..TrainConfig::default()
     };
     let (_, gan) = RunState::start(config.clone(), device);
@@ -173,7 +176,7 @@ pub fn profile(
         parts.push(time_layer(&layer, iters, warmup, device));
     }
 
-    let lr = config.optimizer.lr;
+    let lr = config.recipe.optimizer.lr;
     let (mut g, mut d) = (gan.generator, gan.discriminator);
     let (mut optim_g, mut optim_d) = (gan.optim_g, gan.optim_d);
     let (mut g_ms, mut d_ms) = (Vec::new(), Vec::new());

@@ -23,7 +23,7 @@ use crate::kernels::precision::{self, Precision};
 use crate::model::{Architecture, Family};
 use crate::picture::uniform_noise;
 use crate::train::step::{scalar, train_iteration};
-use crate::train::{RunState, TrainConfig};
+use crate::train::{Recipe, RunState, TrainConfig};
 
 /// Images generated per timed generation.
 pub const GENERATED: usize = 1000;
@@ -118,24 +118,27 @@ pub struct BenchReport {
 }
 
 /// Runs the measurements, with the products of this process in `config.precision`
-/// ([`precision::set`]).
+/// ([`crate::device::start`]).
 pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     anyhow::ensure!(
         config.batch_size > 0 && config.iters > 0,
         "--batch-size and --iters must be at least 1"
     );
-    precision::set(config.precision)?;
-    let device = config.device.device()?.autodiff();
-    let train_config = TrainConfig {
+    let device = crate::device::start(config.device, config.precision)?.autodiff();
+    let recipe = Recipe {
         batch_size: config.batch_size,
         seed: 0,
         image_size: Some(config.image_size),
         channels: Some(config.channels),
         g_width: config.widths.0,
         d_width: config.widths.1,
+        ..Recipe::default()
+    };
+    let architecture = recipe.architecture()?;
+    let train_config = TrainConfig {
+        recipe,
         ..TrainConfig::default()
     };
-    let architecture = train_config.architecture()?;
     let (_, mut gan) = RunState::start(train_config.clone(), &device);
     let parameters = (
         trainable_parameters(&gan.generator),
@@ -145,12 +148,12 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let side = architecture.image_size;
     let shape = [config.batch_size, architecture.channels, side, side];
     let real = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
-    let settings = train_config.step_settings();
+    let settings = train_config.recipe.step_settings();
 
     let mut train_ms = Vec::new();
     for i in 0..config.warmup + config.iters {
-        let noise =
-            uniform_noise(config.batch_size, train_config.noise_dim, &mut rng).to_tensor(&device);
+        let noise = uniform_noise(config.batch_size, train_config.recipe.noise_dim, &mut rng)
+            .to_tensor(&device);
         let start = Instant::now();
         // Reading the losses back waits for the work to finish on any device.
         let (next, _, _) = train_iteration(
@@ -175,7 +178,9 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let mut generate_ms = Vec::new();
     for i in 0..config.warmup + config.iters {
         let noise: Vec<_> = (0..GENERATED / chunk)
-            .map(|_| uniform_noise(chunk, train_config.noise_dim, &mut rng).to_tensor(&inference))
+            .map(|_| {
+                uniform_noise(chunk, train_config.recipe.noise_dim, &mut rng).to_tensor(&inference)
+            })
             .collect();
         let start = Instant::now();
         for noise in noise {

@@ -77,7 +77,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let run_config = loaded.as_ref().and_then(|l| l.config.clone());
     let dataset = args
         .dataset
-        .or(run_config.as_ref().map(|c| c.dataset))
+        .or(run_config.as_ref().map(|c| c.recipe.dataset))
         .unwrap_or(DatasetKind::Mnist);
     // The real images at the generator's size and colours (a folder's as its run saw them).
     let (image_size, channels) = match &loaded {
@@ -96,7 +96,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         data_dir: args
             .data_dir
             .clone()
-            .or(run_config.and_then(|c| c.data_dir)),
+            .or(run_config.and_then(|c| c.schedule.data_dir)),
         explicit: args.dataset.is_some(),
         image_size: Some(image_size),
         channels: Some(channels),

@@ -281,30 +281,74 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
     if from == ClassChoice::All || to == ClassChoice::All {
         bail!("interpolate draws one class or a morph between two: --class all is sample's");
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(args.generator.seed);
-    let dim = g.noise_dim();
-    let steps = args.steps;
-    let k = classes.len();
-    // A morph keeps each row's noise and blends the class codes; otherwise each row's two
-    // ends are drawn when the row begins, as `moving_noise` draws them.
+    // A morph keeps each row's noise and blends the class codes.
     let morph = match (from, to) {
         (ClassChoice::One(a), ClassChoice::One(b)) => Some((a, b)),
         _ => None,
     };
-    let mut ends: Option<(usize, Noise)> = None;
-    let inputs = |range: std::ops::Range<usize>| {
+    let mut interpolation = Interpolation {
+        rng: ChaCha8Rng::seed_from_u64(args.generator.seed),
+        dim: g.noise_dim(),
+        steps: args.steps,
+        classes: classes.len(),
+        morph,
+        from,
+        ends: None,
+    };
+    let steps = args.steps;
+    let inputs = |range| interpolation.inputs(range);
+    generate(
+        &g,
+        count,
+        steps,
+        &args.generator,
+        &args.out,
+        &device,
+        inputs,
+    )?;
+    crate::say!(
+        "wrote {} interpolation{} of {} steps to {}",
+        args.rows,
+        if args.rows == 1 { "" } else { "s" },
+        args.steps,
+        args.out.display()
+    )?;
+    Ok(())
+}
+
+/// The inputs of `interpolate`'s images, drawn in order: each row's two ends when the row
+/// begins (as `moving_noise` draws them) and the steps between them, or for a morph one
+/// noise vector a row under class codes blended from one class to the other.
+struct Interpolation {
+    rng: ChaCha8Rng,
+    dim: usize,
+    steps: usize,
+    /// The generator's classes; 0 for an unconditional one.
+    classes: usize,
+    /// The two classes of a morph.
+    morph: Option<(usize, usize)>,
+    /// The class of every row (or each row its own, in turn), when not a morph.
+    from: ClassChoice,
+    /// The current row and its ends.
+    ends: Option<(usize, Noise)>,
+}
+
+impl Interpolation {
+    /// The inputs of the images `range`, in the grid's order (rows of `steps`).
+    fn inputs(&mut self, range: std::ops::Range<usize>) -> Inputs {
+        let (dim, steps, k) = (self.dim, self.steps, self.classes);
         let mut values = Vec::with_capacity(range.len() * dim);
         let mut codes = Vec::with_capacity(range.len() * k);
         for index in range.clone() {
             let row = index / steps;
-            if ends.as_ref().is_none_or(|(r, _)| *r != row) {
-                let drawn = if morph.is_some() { 1 } else { 2 };
-                ends = Some((row, uniform_noise(drawn, dim, &mut rng)));
+            if self.ends.as_ref().is_none_or(|(r, _)| *r != row) {
+                let drawn = if self.morph.is_some() { 1 } else { 2 };
+                self.ends = Some((row, uniform_noise(drawn, dim, &mut self.rng)));
             }
-            let (_, line) = ends.as_ref().expect("set above");
+            let (_, line) = self.ends.as_ref().expect("set above");
             let step = index % steps;
             let t = step as f32 / (steps - 1) as f32;
-            match (morph, from) {
+            match (self.morph, self.from) {
                 (Some((a, b)), _) => {
                     values.extend(&line.values);
                     let mut code = vec![0.0f32; k];
@@ -331,24 +375,7 @@ pub fn interpolate(args: InterpolateArgs) -> anyhow::Result<()> {
             noise,
             codes: (k > 0).then_some(codes),
         }
-    };
-    generate(
-        &g,
-        count,
-        steps,
-        &args.generator,
-        &args.out,
-        &device,
-        inputs,
-    )?;
-    crate::say!(
-        "wrote {} interpolation{} of {} steps to {}",
-        args.rows,
-        if args.rows == 1 { "" } else { "s" },
-        args.steps,
-        args.out.display()
-    )?;
-    Ok(())
+    }
 }
 
 #[cfg(test)]

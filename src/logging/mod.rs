@@ -1,11 +1,9 @@
-//! What a run tells its user: TensorBoard event files, `metrics.jsonl`, progress bars, and
+//! What a run tells its user: TensorBoard event files, progress bars, and
 //! the lines on standard output ([`say!`](crate::say)).
 
-pub mod metrics;
 pub mod progress;
 pub mod tensorboard;
 
-pub use metrics::MetricsLog;
 pub use tensorboard::EventWriter;
 
 /// `println!` for what a command prints on standard output, returning the write's error

@@ -3,32 +3,8 @@
 
 use anyhow::Context;
 use plotters::prelude::*;
-use serde::Deserialize;
 
-/// One line of `eval.jsonl`, as far as the plot needs it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct EvalRecord {
-    /// Epoch (0-based) after which the generator was scored.
-    pub epoch: u64,
-    /// Fréchet distance.
-    pub fid: f64,
-    /// Which network's features (`{"kind": "inception" | "classifier", …}`); absent in the
-    /// logs of dcgan before Inception.
-    #[serde(default)]
-    pub features: Option<serde_json::Value>,
-}
-
-impl EvalRecord {
-    /// "Inception FID", "classifier FID", or "FID" when the log does not say.
-    fn label(&self) -> &'static str {
-        let kind = self.features.as_ref().and_then(|f| f.get("kind")?.as_str());
-        match kind {
-            Some("inception") => "Inception FID",
-            Some("classifier") => "classifier FID",
-            _ => "FID",
-        }
-    }
-}
+use crate::run_dir::EvalRecord;
 
 /// Size of `fid.png` in pixels.
 const SIZE: (u32, u32) = (1000, 420);
@@ -42,7 +18,7 @@ pub fn draw_fid_plot(records: &[EvalRecord]) -> anyhow::Result<Vec<u8>> {
         .filter(|r| r.fid.is_finite() && r.fid > 0.0)
         .map(|r| (r.epoch as f64, r.fid))
         .collect();
-    let label = records.last().map_or("FID", EvalRecord::label);
+    let label = records.last().map_or("FID", EvalRecord::fid_label);
     let (w, h) = SIZE;
     let mut pixels = vec![255u8; (w * h * 3) as usize];
     {
@@ -108,10 +84,10 @@ mod tests {
             r#"{"step":30,"epoch":2,"fid":20.25,"features":{"kind":"inception","sha256":"ab"}}"#,
         ];
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        let records: Vec<EvalRecord> = crate::report::read_jsonl(&path).unwrap();
+        let records: Vec<EvalRecord> = crate::run_dir::read_jsonl(&path).unwrap();
         assert_eq!(records.len(), 3);
         assert_eq!((records[2].epoch, records[2].fid), (2, 20.25));
-        assert_eq!(records[0].label(), "Inception FID");
+        assert_eq!(records[0].fid_label(), "Inception FID");
         let png = draw_fid_plot(&records).unwrap();
         let image = image::load_from_memory(&png).unwrap().to_rgb8();
         assert_eq!(image.dimensions(), SIZE);
@@ -119,7 +95,7 @@ mod tests {
         assert!(image.pixels().any(|p| p.0 == [0, 130, 90]));
         // An old log without `features`, and one evaluation: still a plot.
         let old: EvalRecord = serde_json::from_str(r#"{"step":5,"epoch":0,"fid":7.5}"#).unwrap();
-        assert_eq!(old.label(), "FID");
+        assert_eq!(old.fid_label(), "FID");
         assert!(draw_fid_plot(&[old]).is_ok());
     }
 }

@@ -1,34 +1,9 @@
 //! `loss.png`: D's and G's losses, and D's mean outputs, against the training step.
 
-use std::path::Path;
-
 use anyhow::Context;
 use plotters::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// One line of `metrics.jsonl`, as far as the plot needs it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct MetricsRecord {
-    /// Generator step.
-    pub step: u64,
-    /// D's loss.
-    #[serde(rename = "loss_D")]
-    pub loss_d: f64,
-    /// G's loss.
-    #[serde(rename = "loss_G")]
-    pub loss_g: f64,
-    /// Mean D(x).
-    #[serde(rename = "D_x")]
-    pub d_real: f64,
-    /// Mean D(G(z)).
-    #[serde(rename = "D_G_z")]
-    pub d_fake: f64,
-}
-
-/// Reads `metrics.jsonl` (see [`super::read_jsonl`]).
-pub fn read_metrics(path: &Path) -> anyhow::Result<Vec<MetricsRecord>> {
-    super::read_jsonl(path)
-}
+use crate::run_dir::MetricsRecord;
 
 /// Size of `loss.png` in pixels.
 const SIZE: (u32, u32) = (1000, 700);
@@ -158,6 +133,7 @@ mod tests {
             loss_g: 2.0 - loss_d,
             d_real: 0.7,
             d_fake: 0.3,
+            ..MetricsRecord::default()
         }
     }
 
@@ -176,12 +152,14 @@ mod tests {
         let line =
             r#"{"step":10,"epoch":0,"loss_D":1.0,"loss_G":0.5,"D_x":0.6,"D_G_z":0.4,"lr_D":0.1}"#;
         std::fs::write(&path, format!("{line}\n{{\"step\":20,\"lo")).unwrap();
-        let records = read_metrics(&path).unwrap();
+        let records = crate::run_dir::read_jsonl::<MetricsRecord>(&path).unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!((records[0].step, records[0].loss_g), (10, 0.5));
 
         std::fs::write(&path, format!("garbage\n{line}\n")).unwrap();
-        let err = read_metrics(&path).unwrap_err().to_string();
+        let err = crate::run_dir::read_jsonl::<MetricsRecord>(&path)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("metrics.jsonl line 1"), "{err}");
     }
 

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-pub use fid_plot::{EvalRecord, draw_fid_plot};
-pub use loss_plot::{MetricsRecord, draw_loss_plot, read_metrics};
+use crate::run_dir::{EvalRecord, MetricsRecord, read_jsonl};
+
+pub use fid_plot::draw_fid_plot;
+pub use loss_plot::draw_loss_plot;
 pub use progress_gif::draw_progress_gif;
 
 /// What [`write_report`] wrote.
@@ -46,8 +48,8 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
             run.display()
         );
     }
-    let metrics = run.join(crate::run_files::METRICS);
-    let pictures = crate::run_files::PICTURES.list(run)?;
+    let metrics = run.join(crate::run_dir::METRICS);
+    let pictures = crate::run_dir::PICTURES.list(run)?;
     if !metrics.exists() && pictures.is_empty() {
         bail!(
             "{} holds no metrics.jsonl and no samples/epoch_*.png; is it the --out of a training run?",
@@ -55,14 +57,14 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
         );
     }
     let records = if metrics.exists() {
-        read_metrics(&metrics)?
+        read_jsonl::<MetricsRecord>(&metrics)?
     } else {
         Vec::new()
     };
     let loss_plot = (!records.is_empty())
         .then(|| write_file(run, "loss.png", draw_loss_plot(&records)?))
         .transpose()?;
-    let evals = run.join(crate::run_files::EVALS);
+    let evals = run.join(crate::run_dir::EVALS);
     let evals: Vec<EvalRecord> = if evals.exists() {
         read_jsonl(&evals)?
     } else {
@@ -79,23 +81,6 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
         fid_plot,
         progress_gif,
     })
-}
-
-/// Reads a log of one JSON object a line. A torn last line (a crash while it was written) is
-/// skipped; a bad line elsewhere is an error naming the file and line.
-pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut records = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str(line) {
-            Ok(record) => records.push(record),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(e) => bail!("{} line {}: {e}", path.display(), i + 1),
-        }
-    }
-    Ok(records)
 }
 
 /// An RGB picture of `size` as PNG bytes; `what` names it in an error.

@@ -81,7 +81,7 @@ fn captioned(picture: &image::RgbImage, caption: &str) -> anyhow::Result<RgbaIma
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run_files::PICTURES;
+    use crate::run_dir::PICTURES;
     use image::AnimationDecoder;
 
     #[test]

@@ -118,16 +118,17 @@ impl Explorer {
                 )?;
                 let g = &self.generator;
                 let options = crate::data::LocateOptions {
-                    data_dir: config.data_dir.clone(),
+                    data_dir: config.schedule.data_dir.clone(),
                     explicit: false,
                     image_size: Some(g.image_size()),
                     channels: Some(g.channels()),
-                    background: config.background,
+                    background: config.recipe.background,
                 };
                 let (train, _) =
-                    crate::data::locate(config.dataset, crate::data::Split::Train, &options)
+                    crate::data::locate(config.recipe.dataset, crate::data::Split::Train, &options)
                         .map_err(|e| format!("the run's training images: {e:#}"))?;
-                Neighbours::build(train, config.dataset, &self.device).map_err(|e| format!("{e:#}"))
+                Neighbours::build(train, config.recipe.dataset, &self.device)
+                    .map_err(|e| format!("{e:#}"))
             })
             .as_ref()
             .map_err(Clone::clone)

@@ -15,7 +15,8 @@ use axum::response::sse::Event;
 use futures_util::Stream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
-use super::run_dir::{EVALS, EpochEntry, METRICS, RunDir};
+use super::run_dir::{EpochEntry, RunDir};
+use crate::run_dir::{EVALS, METRICS};
 
 /// How often a stream looks at the run's files.
 const LOOK_EVERY: Duration = Duration::from_secs(1);

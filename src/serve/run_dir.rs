@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::report::MetricsRecord;
-use crate::run_files::{EPOCH_GENERATORS, EpochFiles, PICTURES};
-pub use crate::run_files::{EVALS, METRICS};
+use crate::run_dir::{
+    EPOCH_GENERATORS, EVALS, EpochFiles, EvalRecord, METRICS, MetricsRecord, PICTURES,
+};
 
 /// The most loss points a curve carries: a longer log is averaged down to this many.
 pub const MAX_POINTS: usize = 2000;
@@ -61,6 +61,38 @@ pub struct EvalPoint {
     pub class_accuracy: Option<f64>,
 }
 
+/// One point of the loss curves, as the page plots it: a line of `metrics.jsonl`, or the
+/// mean of several.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LossPoint {
+    /// D steps so far (of the last line averaged in).
+    pub step: u64,
+    /// D's loss.
+    #[serde(rename = "loss_D")]
+    pub loss_d: f64,
+    /// G's loss.
+    #[serde(rename = "loss_G")]
+    pub loss_g: f64,
+    /// Mean D(x).
+    #[serde(rename = "D_x")]
+    pub d_real: f64,
+    /// Mean D(G(z)).
+    #[serde(rename = "D_G_z")]
+    pub d_fake: f64,
+}
+
+impl From<MetricsRecord> for LossPoint {
+    fn from(r: MetricsRecord) -> Self {
+        LossPoint {
+            step: r.step,
+            loss_d: r.loss_d,
+            loss_g: r.loss_g,
+            d_real: r.d_real,
+            d_fake: r.d_fake,
+        }
+    }
+}
+
 /// New complete lines of a log, and where the next read starts.
 #[derive(Debug, Default)]
 pub struct Lines<T> {
@@ -74,7 +106,7 @@ pub struct Lines<T> {
 #[derive(Debug, Serialize)]
 pub struct Curves {
     /// The losses and D's outputs, at most [`MAX_POINTS`] points (averaged in order).
-    pub metrics: Vec<MetricsRecord>,
+    pub metrics: Vec<LossPoint>,
     /// How many logged steps the points stand for.
     pub logged_steps: u64,
     /// The latest [`MAX_EVALS`] evaluations.
@@ -184,7 +216,7 @@ impl RunDir {
     pub fn curves(&self) -> Curves {
         let mut points = Downsampled::default();
         let metrics_offset = self.each_line(METRICS, 0, u64::MAX, |line| {
-            if let Ok(record) = serde_json::from_str::<MetricsRecord>(line) {
+            if let Ok(record) = serde_json::from_str::<MetricsRecord>(line).map(LossPoint::from) {
                 points.push(record);
             }
         });
@@ -207,10 +239,14 @@ impl RunDir {
     }
 
     /// The metrics logged after byte `offset`, at most [`MAX_READ`] bytes of them.
-    pub fn new_metrics(&self, offset: u64) -> Lines<MetricsRecord> {
+    pub fn new_metrics(&self, offset: u64) -> Lines<LossPoint> {
         let mut records = Vec::new();
         let offset = self.each_line(METRICS, offset, MAX_READ, |line| {
-            records.extend(serde_json::from_str::<MetricsRecord>(line).ok());
+            records.extend(
+                serde_json::from_str::<MetricsRecord>(line)
+                    .ok()
+                    .map(LossPoint::from),
+            );
         });
         Lines { records, offset }
     }
@@ -281,19 +317,18 @@ impl FileStamp {
     }
 }
 
-/// One line of `eval.jsonl` (a `Scores` with its step and epoch), as the page plots it.
+/// One line of `eval.jsonl`, as the page plots it (figures a line lacks are NaN).
 fn eval_point(line: &str) -> Option<EvalPoint> {
-    let v: serde_json::Value = serde_json::from_str(line).ok()?;
-    let number = |pointer: &str| v.pointer(pointer).and_then(serde_json::Value::as_f64);
+    let record: EvalRecord = serde_json::from_str(line).ok()?;
     Some(EvalPoint {
-        step: v.get("step")?.as_u64()?,
-        epoch: v.get("epoch")?.as_u64()?,
-        fid: number("/fid")?,
-        kid: number("/kid/mean").unwrap_or(f64::NAN),
-        inception_score: number("/inception_score/mean").unwrap_or(f64::NAN),
-        precision: number("/precision_recall/precision").unwrap_or(f64::NAN),
-        recall: number("/precision_recall/recall").unwrap_or(f64::NAN),
-        class_accuracy: number("/class_accuracy/overall"),
+        step: record.step,
+        epoch: record.epoch,
+        fid: record.fid,
+        kid: record.kid.map_or(f64::NAN, |k| k.mean),
+        inception_score: record.inception_score.map_or(f64::NAN, |is| is.mean),
+        precision: record.precision_recall.map_or(f64::NAN, |pr| pr.precision),
+        recall: record.precision_recall.map_or(f64::NAN, |pr| pr.recall),
+        class_accuracy: record.class_accuracy.map(|a| a.overall),
     })
 }
 
@@ -302,16 +337,16 @@ fn eval_point(line: &str) -> Option<EvalPoint> {
 /// many steps), so memory stays bounded whatever the log's length.
 #[derive(Debug, Default)]
 struct Downsampled {
-    points: Vec<MetricsRecord>,
+    points: Vec<LossPoint>,
     /// Logged steps each kept point stands for.
     span: u64,
     /// Steps gathered into the point being built.
-    partial: Option<(MetricsRecord, u64)>,
+    partial: Option<(LossPoint, u64)>,
     seen: u64,
 }
 
 impl Downsampled {
-    fn push(&mut self, record: MetricsRecord) {
+    fn push(&mut self, record: LossPoint) {
         self.seen += 1;
         let span = self.span.max(1);
         let (sum, count) = match self.partial.take() {
@@ -333,7 +368,7 @@ impl Downsampled {
         }
     }
 
-    fn finish(mut self) -> Vec<MetricsRecord> {
+    fn finish(mut self) -> Vec<LossPoint> {
         if let Some((sum, count)) = self.partial.take() {
             self.points.push(mean(sum, count));
         }
@@ -341,8 +376,8 @@ impl Downsampled {
     }
 }
 
-/// `sum` plus `record`, field by field; the step is the latest.
-fn add(mut sum: MetricsRecord, record: &MetricsRecord) -> MetricsRecord {
+/// `sum` plus `record`, figure by figure; the step is the latest.
+fn add(mut sum: LossPoint, record: &LossPoint) -> LossPoint {
     sum.step = record.step;
     sum.loss_d += record.loss_d;
     sum.loss_g += record.loss_g;
@@ -351,8 +386,8 @@ fn add(mut sum: MetricsRecord, record: &MetricsRecord) -> MetricsRecord {
     sum
 }
 
-/// `sum` divided by `count`, field by field (not the step).
-fn mean(mut sum: MetricsRecord, count: u64) -> MetricsRecord {
+/// `sum` divided by `count`, figure by figure (not the step).
+fn mean(mut sum: LossPoint, count: u64) -> LossPoint {
     let n = count as f64;
     sum.loss_d /= n;
     sum.loss_g /= n;

@@ -25,12 +25,9 @@ use crate::model::conditioning::ClassHead;
 use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, DiscriminatorNet, Generator, GeneratorNet};
 use crate::optim::adam;
+use crate::run_dir::{CHECKPOINT, PREVIOUS_CHECKPOINT};
 use crate::{atomic_file, sections};
 
-/// The latest checkpoint's file name in a run directory.
-pub const LATEST: &str = "checkpoint.dcgan";
-/// The previous checkpoint's file name.
-pub const PREVIOUS: &str = "checkpoint.prev.dcgan";
 /// Version of the file layout; bumped when it changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
 const MAGIC: &[u8; 8] = b"DCGANCKP";
@@ -49,12 +46,12 @@ const SPECTRAL_SECTION: &str = "spectral_norm";
 /// leaves both previous checkpoints as they were.
 pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> {
     let bytes = encode(state, gan)?;
-    let latest = dir.join(LATEST);
-    let incoming = dir.join(format!("{LATEST}.new"));
+    let latest = dir.join(CHECKPOINT);
+    let incoming = dir.join(format!("{CHECKPOINT}.new"));
     atomic_file::write(&incoming, &bytes)
         .with_context(|| format!("cannot write checkpoint {}", incoming.display()))?;
     if latest.exists() {
-        std::fs::rename(&latest, dir.join(PREVIOUS))
+        std::fs::rename(&latest, dir.join(PREVIOUS_CHECKPOINT))
             .with_context(|| format!("cannot keep the previous checkpoint {}", latest.display()))?;
     }
     std::fs::rename(&incoming, &latest)
@@ -65,20 +62,60 @@ pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> 
 /// Loads a checkpoint file, or a run directory's latest one; if that is damaged, the
 /// previous one, with a warning on stderr.
 pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
-    read_run(path, |file| load_file(file, device), true)
+    read(path)?.build(device)
 }
 
-/// Reads only the run state (its settings and progress) of a checkpoint file or a run
-/// directory, as [`load`] chooses the file but without a warning and without building the
-/// networks: what is needed to choose the device to load them on.
-pub fn load_state(path: &Path) -> anyhow::Result<RunState> {
-    let read = |file: &Path| -> anyhow::Result<RunState> {
-        let bytes = std::fs::read(file)
-            .with_context(|| format!("cannot read checkpoint {}", file.display()))?;
+/// A checkpoint read from disk and checked (its checksum, its run state), its networks not
+/// yet built: what a resume needs to choose the device to build them on, from one read.
+pub struct Checkpoint {
+    path: PathBuf,
+    state: RunState,
+    sections: sections::Sections,
+}
+
+/// Reads a checkpoint file, or a run directory's latest one; if that is damaged, the
+/// previous one, with a warning on stderr.
+pub fn read(path: &Path) -> anyhow::Result<Checkpoint> {
+    read_run(path, read_file, true)
+}
+
+/// Reads one checkpoint file.
+fn read_file(path: &Path) -> anyhow::Result<Checkpoint> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read checkpoint {} (is this a dcgan run directory or checkpoint file?)",
+            path.display()
+        )
+    })?;
+    let parse = || -> anyhow::Result<Checkpoint> {
         let mut sections = sections::decode(&bytes, MAGIC, FORMAT_VERSION, "checkpoint")?;
-        state_of(&mut sections)
+        let state = state_of(&mut sections)?;
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
+            state,
+            sections,
+        })
     };
-    read_run(path, read, false)
+    parse().with_context(|| format!("checkpoint {} is unusable", path.display()))
+}
+
+impl Checkpoint {
+    /// The run's settings and progress.
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    /// The run with its networks and optimisers built on `device`.
+    pub fn build(self, device: &Device) -> anyhow::Result<(RunState, Gan)> {
+        let Checkpoint {
+            path,
+            state,
+            sections,
+        } = self;
+        let gan = networks(&state, sections, device)
+            .with_context(|| format!("checkpoint {} is unusable", path.display()))?;
+        Ok((state, gan))
+    }
 }
 
 /// `read` of a checkpoint file, or of a run directory's latest checkpoint and, if that
@@ -91,8 +128,8 @@ fn read_run<T>(
     if !path.is_dir() {
         return read(path);
     }
-    let previous = path.join(PREVIOUS);
-    match read(&path.join(LATEST)) {
+    let previous = path.join(PREVIOUS_CHECKPOINT);
+    match read(&path.join(CHECKPOINT)) {
         Ok(loaded) => Ok(loaded),
         Err(err) if previous.exists() => {
             if warn {
@@ -140,21 +177,10 @@ impl LoadedGenerator {
     pub fn of_run(state: RunState, gan: &Gan) -> Self {
         LoadedGenerator {
             generator: state.inference_generator(gan),
-            classes: state.config.classes.clone(),
+            classes: state.config.recipe.classes.clone(),
             config: Some(state.config),
         }
     }
-}
-
-/// Loads one checkpoint file.
-pub fn load_file(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read checkpoint {} (is this a dcgan run directory or checkpoint file?)",
-            path.display()
-        )
-    })?;
-    decode(&bytes, device).with_context(|| format!("checkpoint {} is unusable", path.display()))
 }
 
 fn encode(state: &RunState, gan: &Gan) -> anyhow::Result<Vec<u8>> {
@@ -263,9 +289,13 @@ fn canonical(record: Bytes) -> anyhow::Result<Vec<u8>> {
     Ok(writer.into_bytes()?.to_vec())
 }
 
-fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
-    let mut sections = sections::decode(bytes, MAGIC, FORMAT_VERSION, "checkpoint")?;
-    let state = state_of(&mut sections)?;
+/// The networks, optimisers and their companions of the run `state`, from the other
+/// sections.
+fn networks(
+    state: &RunState,
+    mut sections: sections::Sections,
+    device: &Device,
+) -> anyhow::Result<Gan> {
     let mut section = |name: &str| sections.take(name);
     let record = |bytes: Vec<u8>, name: &str| {
         ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
@@ -274,6 +304,7 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
     // Fresh modules only give the structure; the records replace every value.
     let arch = state
         .config
+        .recipe
         .architecture()
         .context("section state describes no network dcgan can build")?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -293,7 +324,7 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
             .map_err(|e| anyhow::anyhow!("section {HEAD_SECTION}: {e}"))?;
         discriminator.head = Some(loaded);
     }
-    let ema = match state.config.ema {
+    let ema = match state.config.recipe.ema {
         Some(_) => Some(
             load_generator_record(
                 arch.generator(&mut rng, device),
@@ -304,7 +335,7 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
         ),
         None => None,
     };
-    let spectral_norm = if state.config.spectral_norm {
+    let spectral_norm = if state.config.recipe.spectral_norm {
         let values = serde_json::from_slice(&section(SPECTRAL_SECTION)?)
             .with_context(|| format!("section {SPECTRAL_SECTION} is not valid"))?;
         Some(
@@ -315,7 +346,7 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
         None
     };
     let optim = |name: &str, bytes: Vec<u8>| {
-        adam(&state.config.optimizer)
+        adam(&state.config.recipe.optimizer)
             .from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(|e| anyhow::anyhow!("section {name}: {e}"))
     };
@@ -329,7 +360,7 @@ fn decode(bytes: &[u8], device: &Device) -> anyhow::Result<(RunState, Gan)> {
         ema,
         spectral_norm,
     };
-    Ok((state, gan))
+    Ok(gan)
 }
 
 #[cfg(test)]
@@ -344,19 +375,19 @@ mod tests {
         save(dir.path(), &state, &gan).unwrap();
         state.epochs_done = 1;
         save(dir.path(), &state, &gan).unwrap();
-        let latest = std::fs::read(dir.path().join(LATEST)).unwrap();
-        let previous = std::fs::read(dir.path().join(PREVIOUS)).unwrap();
+        let latest = std::fs::read(dir.path().join(CHECKPOINT)).unwrap();
+        let previous = std::fs::read(dir.path().join(PREVIOUS_CHECKPOINT)).unwrap();
 
         // A directory where the new checkpoint must go makes the write fail, as a full disk
         // or a read-only directory would.
-        let blocker = dir.path().join(format!("{LATEST}.new"));
+        let blocker = dir.path().join(format!("{CHECKPOINT}.new"));
         std::fs::create_dir(&blocker).unwrap();
         std::fs::write(blocker.join("x"), b"x").unwrap();
         state.epochs_done = 2;
         let err = format!("{:#}", save(dir.path(), &state, &gan).unwrap_err());
         assert!(err.contains("cannot write checkpoint"), "{err}");
-        assert!(std::fs::read(dir.path().join(LATEST)).unwrap() == latest);
-        assert!(std::fs::read(dir.path().join(PREVIOUS)).unwrap() == previous);
+        assert!(std::fs::read(dir.path().join(CHECKPOINT)).unwrap() == latest);
+        assert!(std::fs::read(dir.path().join(PREVIOUS_CHECKPOINT)).unwrap() == previous);
         let (loaded, _) = load(dir.path(), &device).unwrap();
         assert_eq!(loaded.epochs_done, 1);
     }
@@ -367,7 +398,11 @@ mod tests {
         let device = Device::flex();
         let (state, gan) = RunState::start(TrainConfig::default(), &device);
         save(dir.path(), &state, &gan).unwrap();
-        std::fs::rename(dir.path().join(LATEST), dir.path().join(PREVIOUS)).unwrap();
+        std::fs::rename(
+            dir.path().join(CHECKPOINT),
+            dir.path().join(PREVIOUS_CHECKPOINT),
+        )
+        .unwrap();
         // As after a kill between the two renames of `save`.
         assert!(load(dir.path(), &device).is_ok());
     }

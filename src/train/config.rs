@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::augment::Augmentation;
 use super::checkpoint_every::CheckpointEvery;
@@ -19,16 +20,28 @@ use crate::kernels::precision::Precision;
 use crate::model::{Architecture, Conditioning, Family};
 use crate::optim::AdamSettings;
 
-/// Everything that defines a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// Everything that defines a training run: its [`Recipe`], which determines what the run
+/// computes, and its [`Schedule`], which says for how long, where, and what it writes on
+/// the way. `config.toml` and checkpoints keep both as one flat table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ConfigTable")]
 pub struct TrainConfig {
+    /// What determines the run's results; a resumed run keeps it.
+    #[serde(flatten)]
+    pub recipe: Recipe,
+    /// How long, where and with what records the run trains; a resume takes it from the
+    /// command.
+    #[serde(flatten)]
+    pub schedule: Schedule,
+}
+
+/// The settings that determine a run's results (its data, networks, losses, optimisers and
+/// seed): two runs with equal recipes compute the same weights on the same data and CPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recipe {
     /// The data set to learn.
     pub dataset: DatasetKind,
-    /// Directory holding the data set's IDX files; searched alone when set.
-    pub data_dir: Option<PathBuf>,
-    /// Passes over the training set.
-    pub epochs: usize,
     /// Images per batch, for both networks.
     pub batch_size: usize,
     /// Length of the generator's noise vector.
@@ -69,10 +82,26 @@ pub struct TrainConfig {
     pub optimizer: AdamSettings,
     /// Seed of every random choice: initial weights, noise, shuffling.
     pub seed: u64,
-    /// Save a sample picture at epoch 0 and every this many epochs.
-    pub sample_every: usize,
     /// Cap on batches per epoch, for quick runs.
     pub limit_batches: Option<usize>,
+    /// Sample and evaluate with BatchNorm's moving averages corrected for their start
+    /// (mean 0, variance 1), so the first epochs' pictures are not black; `false` keeps
+    /// TensorFlow's plain averages, as the seed (`--preset seed`). Training is the same
+    /// either way: only inference reads the averages.
+    pub debias_moving_averages: bool,
+}
+
+/// The settings that leave a run's results as they are: its length, its cadences, where it
+/// computes and finds its data, and how it is scored on the way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Schedule {
+    /// Directory holding the data set's files; searched alone when set.
+    pub data_dir: Option<PathBuf>,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Save a sample picture at epoch 0 and every this many epochs.
+    pub sample_every: usize,
     /// Write TensorBoard scalars every this many steps.
     pub log_every: usize,
     /// Write histograms of weights and gradients every this many steps; 0 for never.
@@ -88,22 +117,15 @@ pub struct TrainConfig {
     pub eval_n: usize,
     /// The evaluation classifier; the data set's default file when unset.
     pub classifier: Option<PathBuf>,
-    /// Sample and evaluate with BatchNorm's moving averages corrected for their start
-    /// (mean 0, variance 1), so the first epochs' pictures are not black; `false` keeps
-    /// TensorFlow's plain averages, as the seed (`--preset seed`). Training is the same
-    /// either way: only inference reads the averages.
-    pub debias_moving_averages: bool,
     /// Checkpoints within an epoch: every so many steps or so much time (besides the one
     /// at each epoch's end). Saving does not change the run's results.
     pub checkpoint_every: CheckpointEvery,
 }
 
-impl Default for TrainConfig {
+impl Default for Recipe {
     fn default() -> Self {
-        TrainConfig {
+        Recipe {
             dataset: DatasetKind::Mnist,
-            data_dir: None,
-            epochs: 100,
             batch_size: 100,
             noise_dim: 100,
             image_size: None,
@@ -121,8 +143,18 @@ impl Default for TrainConfig {
             ema: None,
             optimizer: AdamSettings::default(),
             seed: 0,
-            sample_every: 5,
             limit_batches: None,
+            debias_moving_averages: true,
+        }
+    }
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            data_dir: None,
+            epochs: 100,
+            sample_every: 5,
             log_every: 10,
             histogram_every: 100,
             device: DeviceKind::Cpu,
@@ -130,9 +162,35 @@ impl Default for TrainConfig {
             eval_every: 0,
             eval_n: 2000,
             classifier: None,
-            debias_moving_averages: true,
             checkpoint_every: CheckpointEvery::default(),
         }
+    }
+}
+
+/// A configuration as a file holds it: both parts, and whatever keys neither knows (an
+/// error, so a misspelt setting is not silently ignored; serde's `deny_unknown_fields`
+/// does not work with flattened parts).
+#[derive(Deserialize)]
+struct ConfigTable {
+    #[serde(flatten)]
+    recipe: Recipe,
+    #[serde(flatten)]
+    schedule: Schedule,
+    #[serde(flatten)]
+    unknown: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+impl TryFrom<ConfigTable> for TrainConfig {
+    type Error = String;
+
+    fn try_from(table: ConfigTable) -> Result<Self, String> {
+        if let Some(key) = table.unknown.keys().next() {
+            return Err(format!("unknown setting `{key}`"));
+        }
+        Ok(TrainConfig {
+            recipe: table.recipe,
+            schedule: table.schedule,
+        })
     }
 }
 
@@ -148,9 +206,9 @@ pub enum Preset {
 }
 
 impl Preset {
-    /// Applies the preset to `config`.
-    pub fn apply(self, config: &mut TrainConfig) {
-        config.optimizer = match self {
+    /// Applies the preset to `recipe`.
+    pub fn apply(self, recipe: &mut Recipe) {
+        recipe.optimizer = match self {
             Preset::Seed => AdamSettings {
                 lr: 1e-3,
                 beta1: 0.9,
@@ -159,22 +217,56 @@ impl Preset {
             Preset::Paper => AdamSettings::default(),
         };
         // Both the seed and the paper train with the non-saturating cross-entropy.
-        config.loss = Loss::NonSaturating;
-        config.debias_moving_averages = self == Preset::Paper;
+        recipe.loss = Loss::NonSaturating;
+        recipe.debias_moving_averages = self == Preset::Paper;
     }
 }
 
-impl TrainConfig {
-    /// Reads a (possibly partial) configuration from TOML; unknown keys are errors.
-    pub fn from_toml_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("config file {} is invalid", path.display()))
+/// A setting whose value differs between two recipes: its key (dotted for a nested table,
+/// as `optimizer.beta2`) and both values as `config.toml` would show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The setting's key in `config.toml`.
+    pub key: String,
+    /// The first recipe's value.
+    pub was: String,
+    /// The second recipe's value.
+    pub now: String,
+}
+
+impl Recipe {
+    /// Every setting whose value differs in `other`, by key in alphabetical order: found by
+    /// comparing the two recipes as data, so a new setting is compared without being named.
+    pub fn differences(&self, other: &Recipe) -> Vec<Difference> {
+        let (a, b) = (
+            serde_json::to_value(self).expect("a Recipe always serialises"),
+            serde_json::to_value(other).expect("a Recipe always serialises"),
+        );
+        let mut found = Vec::new();
+        collect_differences("", &a, &b, &mut found);
+        found
     }
 
-    /// The configuration as TOML.
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("a TrainConfig always serialises")
+    /// The networks as the settings alone determine them, before the data set's classes
+    /// are known: the sizes set, else the data set's own.
+    pub fn unconditional_architecture(&self) -> anyhow::Result<Architecture> {
+        Architecture::new(
+            self.image_size.unwrap_or(self.dataset.default_image_size()),
+            self.channels.unwrap_or(self.dataset.default_channels()),
+            self.noise_dim,
+            self.g_width,
+            self.d_width,
+        )
+    }
+
+    /// The run's networks: conditional on the run's classes when `conditional` is set (an
+    /// error until they are known).
+    pub fn architecture(&self) -> anyhow::Result<Architecture> {
+        let sizes = self.unconditional_architecture()?;
+        match self.conditional {
+            Some(conditioning) => sizes.with_conditioning(conditioning, self.classes.len()),
+            None => Ok(sizes),
+        }
     }
 
     /// The loss and the two learning rates of every training step.
@@ -187,74 +279,122 @@ impl TrainConfig {
             weight_clip: (self.loss == Loss::Wasserstein).then_some(self.weight_clip),
         }
     }
+}
+
+/// Walks two JSON values side by side, recording the leaves that differ under `key`.
+fn collect_differences(key: &str, a: &Value, b: &Value, found: &mut Vec<Difference>) {
+    if let (Value::Object(a), Value::Object(b)) = (a, b) {
+        let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
+        for name in keys {
+            let nested = if key.is_empty() {
+                name.clone()
+            } else {
+                format!("{key}.{name}")
+            };
+            let (x, y) = (a.get(name), b.get(name));
+            collect_differences(
+                &nested,
+                x.unwrap_or(&Value::Null),
+                y.unwrap_or(&Value::Null),
+                found,
+            );
+        }
+    } else if a != b {
+        found.push(Difference {
+            key: key.to_string(),
+            was: shown(a),
+            now: shown(b),
+        });
+    }
+}
+
+/// A setting's value as a user writes it: strings bare, lists comma-separated, unset as
+/// `none`.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Null => "none".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "none".to_string(),
+        Value::Array(items) => items.iter().map(shown).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+impl TrainConfig {
+    /// Reads a (possibly partial) configuration from TOML over the defaults; unknown keys
+    /// are errors.
+    pub fn from_toml_file(path: &Path) -> anyhow::Result<Self> {
+        TrainConfig::default().overlaid_with_file(path)
+    }
+
+    /// This configuration with the settings a TOML file names put over it: the file may
+    /// hold any part of `config.toml`, and nested tables (`[optimizer]`) replace only the
+    /// keys they name.
+    pub fn overlaid_with_file(&self, path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let file: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("config file {} is invalid", path.display()))?;
+        let mut table = toml::Table::try_from(self).expect("a TrainConfig always serialises");
+        merge(&mut table, file);
+        table
+            .try_into()
+            .with_context(|| format!("config file {} is invalid", path.display()))
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a TrainConfig always serialises")
+    }
 
     /// How the run trains, as one line of JSON for the generator file: the loss, the
     /// learning rates and Adam's β1, D's steps, weight clipping, spectral norm,
     /// augmentation, the moving average and the conditioning.
     pub fn training_summary(&self) -> String {
-        let rates = self.step_settings();
+        let r = &self.recipe;
+        let rates = r.step_settings();
         serde_json::json!({
-            "loss": self.loss,
+            "loss": r.loss,
             "lr_g": rates.lr_g,
             "lr_d": rates.lr_d,
-            "beta1": self.optimizer.beta1,
-            "d_steps": self.d_steps,
+            "beta1": r.optimizer.beta1,
+            "d_steps": r.d_steps,
             "weight_clip": rates.weight_clip,
-            "spectral_norm": self.spectral_norm,
-            "augment": self.augment,
-            "ema": self.ema,
-            "conditional": self.conditional,
-            "epochs_planned": self.epochs,
-            "batch_size": self.batch_size,
-            "seed": self.seed,
+            "spectral_norm": r.spectral_norm,
+            "augment": r.augment,
+            "ema": r.ema,
+            "conditional": r.conditional,
+            "epochs_planned": self.schedule.epochs,
+            "batch_size": r.batch_size,
+            "seed": r.seed,
         })
         .to_string()
-    }
-
-    /// The run's networks: the sizes set, else the data set's own; conditional on the
-    /// run's classes when `conditional` is set (an error until they are known).
-    pub fn architecture(&self) -> anyhow::Result<Architecture> {
-        let sizes = self.unconditional_architecture()?;
-        match self.conditional {
-            Some(conditioning) => sizes.with_conditioning(conditioning, self.classes.len()),
-            None => Ok(sizes),
-        }
-    }
-
-    /// The run's networks without conditioning: what the flags alone determine, before the
-    /// data set's classes are known.
-    pub fn unconditional_architecture(&self) -> anyhow::Result<Architecture> {
-        Architecture::new(
-            self.image_size.unwrap_or(self.dataset.default_image_size()),
-            self.channels.unwrap_or(self.dataset.default_channels()),
-            self.noise_dim,
-            self.g_width,
-            self.d_width,
-        )
     }
 
     /// Writes the data set's defaults into the unset sizes, so that `config.toml` shows the
     /// networks the run trains.
     pub fn resolve(&mut self) -> anyhow::Result<()> {
-        let arch = self.unconditional_architecture()?;
-        self.image_size = Some(arch.image_size);
-        self.channels = Some(arch.channels);
+        let r = &mut self.recipe;
+        let arch = r.unconditional_architecture()?;
+        r.image_size = Some(arch.image_size);
+        r.channels = Some(arch.channels);
         if arch.family == Family::Paper {
-            (self.g_width, self.d_width) = (Some(arch.g_width), Some(arch.d_width));
+            (r.g_width, r.d_width) = (Some(arch.g_width), Some(arch.d_width));
         }
         Ok(())
     }
 
     /// Checks every value, naming the flag of the first bad one.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.unconditional_architecture()?;
+        let (r, s) = (&self.recipe, &self.schedule);
+        r.unconditional_architecture()?;
         let positive = [
-            ("--epochs", self.epochs),
-            ("--batch-size", self.batch_size),
-            ("--noise-dim", self.noise_dim),
-            ("--sample-every", self.sample_every),
-            ("--log-every", self.log_every),
-            ("--d-steps", self.d_steps),
+            ("--epochs", s.epochs),
+            ("--batch-size", r.batch_size),
+            ("--noise-dim", r.noise_dim),
+            ("--sample-every", s.sample_every),
+            ("--log-every", s.log_every),
+            ("--d-steps", r.d_steps),
         ];
         for (flag, value) in positive {
             if value == 0 {
@@ -262,44 +402,61 @@ impl TrainConfig {
             }
         }
         let max_eval = crate::eval::MAX_EVAL_IMAGES;
-        if self.eval_every > 0 && !(20..=max_eval).contains(&self.eval_n) {
+        if s.eval_every > 0 && !(20..=max_eval).contains(&s.eval_n) {
             bail!(
                 "--eval-n must be between 20 and {max_eval}, got {}",
-                self.eval_n
+                s.eval_n
             );
         }
-        if self.limit_batches == Some(0) {
+        if r.limit_batches == Some(0) {
             bail!("--limit-batches must be at least 1");
         }
-        let adam = &self.optimizer;
-        let rates = [
-            ("--lr", Some(adam.lr)),
-            ("--lr-g", adam.lr_g),
-            ("--lr-d", adam.lr_d),
-        ];
-        for (flag, lr) in rates {
-            if let Some(lr) = lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
-                bail!("{flag} must be a positive number, got {lr}");
-            }
-        }
-        for (flag, beta) in [("--beta1", adam.beta1), ("beta2", adam.beta2)] {
-            if !(0.0..1.0).contains(&beta) {
-                bail!("{flag} must be in [0, 1), got {beta}");
-            }
-        }
-        if !(self.weight_clip.is_finite() && self.weight_clip > 0.0) {
+        if !(r.weight_clip.is_finite() && r.weight_clip > 0.0) {
             bail!(
                 "--weight-clip must be a positive number (the paper's 0.01), got {}",
-                self.weight_clip
+                r.weight_clip
             );
         }
-        if let Some(decay) = self.ema.filter(|d| !(*d > 0.0 && *d < 1.0)) {
+        if let Some(decay) = r.ema.filter(|d| !(*d > 0.0 && *d < 1.0)) {
             bail!("--ema must be a decay between 0 and 1 (e.g. 0.999), got {decay}");
         }
-        if !(adam.epsilon.is_finite() && adam.epsilon > 0.0) {
-            bail!("epsilon must be a positive number, got {}", adam.epsilon);
+        validate_adam(&r.optimizer)
+    }
+}
+
+/// Checks Adam's settings, naming the flag of the first bad one.
+fn validate_adam(adam: &AdamSettings) -> anyhow::Result<()> {
+    let rates = [
+        ("--lr", Some(adam.lr)),
+        ("--lr-g", adam.lr_g),
+        ("--lr-d", adam.lr_d),
+    ];
+    for (flag, lr) in rates {
+        if let Some(lr) = lr.filter(|lr| !(lr.is_finite() && *lr > 0.0)) {
+            bail!("{flag} must be a positive number, got {lr}");
         }
-        Ok(())
+    }
+    for (flag, beta) in [("--beta1", adam.beta1), ("--beta2", adam.beta2)] {
+        if !(0.0..1.0).contains(&beta) {
+            bail!("{flag} must be in [0, 1), got {beta}");
+        }
+    }
+    if !(adam.epsilon.is_finite() && adam.epsilon > 0.0) {
+        bail!("epsilon must be a positive number, got {}", adam.epsilon);
+    }
+    Ok(())
+}
+
+/// Puts `over`'s keys into `base`, table into table, so a nested table replaces only the
+/// keys it names.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
     }
 }
 
@@ -310,12 +467,13 @@ mod tests {
     #[test]
     fn defaults_are_the_seed_but_for_the_optimizer() {
         let c = TrainConfig::default();
+        let (r, s) = (&c.recipe, &c.schedule);
         assert_eq!(
-            (c.epochs, c.batch_size, c.noise_dim, c.sample_every),
+            (s.epochs, r.batch_size, r.noise_dim, s.sample_every),
             (100, 100, 100, 5)
         );
-        assert_eq!((c.optimizer.lr, c.optimizer.beta1), (2e-4, 0.5));
-        let mut seed = c.clone();
+        assert_eq!((r.optimizer.lr, r.optimizer.beta1), (2e-4, 0.5));
+        let mut seed = c.recipe.clone();
         Preset::Seed.apply(&mut seed);
         assert_eq!((seed.optimizer.lr, seed.optimizer.beta1), (1e-3, 0.9));
         assert_eq!(seed.optimizer.epsilon, 1e-8);
@@ -323,17 +481,28 @@ mod tests {
 
     #[test]
     fn toml_round_trip_partial_files_and_unknown_keys() {
-        let c = TrainConfig {
-            limit_batches: Some(3),
-            ..TrainConfig::default()
-        };
+        let mut c = TrainConfig::default();
+        c.recipe.limit_batches = Some(3);
+        c.recipe.conditional = Some(Conditioning::Cgan);
+        c.recipe.classes = vec!["a".into(), "b".into()];
+        c.schedule.data_dir = Some("data".into());
         assert_eq!(toml::from_str::<TrainConfig>(&c.to_toml()).unwrap(), c);
+        assert_eq!(
+            serde_json::from_slice::<TrainConfig>(&serde_json::to_vec(&c).unwrap()).unwrap(),
+            c
+        );
+        // One flat table, as config files have always been.
+        assert!(
+            c.to_toml().starts_with("dataset = \"mnist\"\n"),
+            "{}",
+            c.to_toml()
+        );
         let partial: TrainConfig = toml::from_str("epochs = 3\n[optimizer]\nlr = 0.001\n").unwrap();
         assert_eq!(
             (
-                partial.epochs,
-                partial.optimizer.lr,
-                partial.optimizer.beta1
+                partial.schedule.epochs,
+                partial.recipe.optimizer.lr,
+                partial.recipe.optimizer.beta1
             ),
             (3, 1e-3, 0.5)
         );
@@ -341,6 +510,56 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("epochz"), "{err}");
+        let err = toml::from_str::<TrainConfig>("[optimizer]\nbeta3 = 0.9")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("beta3"), "{err}");
+    }
+
+    #[test]
+    fn a_file_overlays_only_the_keys_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("more.toml");
+        std::fs::write(&file, "eval_every = 2\n[optimizer]\nbeta2 = 0.99\n").unwrap();
+        let mut base = TrainConfig::default();
+        base.recipe.optimizer.lr = 1e-3;
+        base.recipe.seed = 42;
+        let c = base.overlaid_with_file(&file).unwrap();
+        assert_eq!(c.schedule.eval_every, 2);
+        assert_eq!(c.recipe.optimizer.beta2, 0.99);
+        // What the file does not name stays the base's, nested tables included.
+        assert_eq!((c.recipe.optimizer.lr, c.recipe.seed), (1e-3, 42));
+        std::fs::write(&file, "batch_sise = 2\n").unwrap();
+        let err = format!("{:#}", base.overlaid_with_file(&file).unwrap_err());
+        assert!(
+            err.contains("more.toml") && err.contains("batch_sise"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn differences_name_every_changed_setting_nested_ones_too() {
+        let a = Recipe::default();
+        assert!(a.differences(&a.clone()).is_empty());
+        let mut b = a.clone();
+        b.batch_size = 64;
+        b.optimizer.beta2 = 0.99;
+        b.augment = vec![Augmentation::Translation, Augmentation::Color];
+        b.ema = Some(0.999);
+        let found = a.differences(&b);
+        let shown: Vec<String> = found
+            .iter()
+            .map(|d| format!("{} {} {}", d.key, d.was, d.now))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "augment none translation,color",
+                "batch_size 100 64",
+                "ema none 0.999",
+                "optimizer.beta2 0.999 0.99",
+            ]
+        );
     }
 
     #[test]
@@ -350,16 +569,18 @@ mod tests {
             f(&mut c);
             c.validate().unwrap_err().to_string()
         };
-        assert!(bad(|c| c.batch_size = 0).contains("--batch-size"));
-        assert!(bad(|c| c.optimizer.lr = f64::NAN).contains("--lr"));
-        assert!(bad(|c| c.optimizer.lr = -1.0).contains("--lr"));
-        assert!(bad(|c| c.optimizer.beta1 = 1.0).contains("--beta1"));
-        assert!(bad(|c| c.optimizer.lr_g = Some(0.0)).contains("--lr-g"));
-        assert!(bad(|c| c.optimizer.lr_d = Some(f64::INFINITY)).contains("--lr-d"));
-        assert!(bad(|c| c.ema = Some(1.0)).contains("--ema"));
-        assert!(bad(|c| c.d_steps = 0).contains("--d-steps"));
-        assert!(bad(|c| c.weight_clip = -0.01).contains("--weight-clip"));
-        assert!(bad(|c| c.ema = Some(f64::NAN)).contains("--ema"));
+        assert!(bad(|c| c.recipe.batch_size = 0).contains("--batch-size"));
+        assert!(bad(|c| c.recipe.optimizer.lr = f64::NAN).contains("--lr"));
+        assert!(bad(|c| c.recipe.optimizer.lr = -1.0).contains("--lr"));
+        assert!(bad(|c| c.recipe.optimizer.beta1 = 1.0).contains("--beta1"));
+        assert!(bad(|c| c.recipe.optimizer.beta2 = -0.1).contains("--beta2"));
+        assert!(bad(|c| c.recipe.optimizer.lr_g = Some(0.0)).contains("--lr-g"));
+        assert!(bad(|c| c.recipe.optimizer.lr_d = Some(f64::INFINITY)).contains("--lr-d"));
+        assert!(bad(|c| c.recipe.ema = Some(1.0)).contains("--ema"));
+        assert!(bad(|c| c.recipe.d_steps = 0).contains("--d-steps"));
+        assert!(bad(|c| c.recipe.weight_clip = -0.01).contains("--weight-clip"));
+        assert!(bad(|c| c.recipe.ema = Some(f64::NAN)).contains("--ema"));
+        assert!(bad(|c| c.schedule.epochs = 0).contains("--epochs"));
         assert!(TrainConfig::default().validate().is_ok());
     }
 }

@@ -7,15 +7,11 @@ use anyhow::Context;
 use burn::tensor::Device;
 
 use super::TrainConfig;
-use super::checkpoint;
 use super::state::{Gan, RunState};
 use crate::data::{LocateOptions, Split, locate};
 use crate::eval::{EvalOptions, Evaluator, FeatureChoice, Scores};
-
-/// The best checkpoint's file name in a run directory.
-pub const BEST_CHECKPOINT: &str = "checkpoint.best.dcgan";
-/// The best generator's weights.
-pub const BEST_GENERATOR: &str = "generator.best.safetensors";
+use crate::model::Architecture;
+use crate::run_dir::{BEST_CHECKPOINT, BEST_GENERATOR, CHECKPOINT, GENERATOR};
 
 /// The feature network (the data set's classifier for 28×28 grey digits, else Inception)
 /// with the real test images' features, ready for the epochs to come.
@@ -31,43 +27,48 @@ impl TrainingEvaluator {
     /// training starts when the network's weights or the test split are missing.
     pub fn prepare(
         config: &TrainConfig,
+        arch: &Architecture,
         embedded_data: bool,
         device: &Device,
     ) -> anyhow::Result<Option<Self>> {
-        if config.eval_every == 0 {
+        if config.schedule.eval_every == 0 {
             return Ok(None);
         }
-        let arch = config.architecture()?;
         let inference = device.clone().without_autodiff();
         let choice = FeatureChoice {
-            classifier: config.classifier.clone(),
+            classifier: config.schedule.classifier.clone(),
             ..FeatureChoice::default()
         };
         let net = choice
-            .load(config.dataset, arch.image_size, arch.channels, &inference)
+            .load(
+                config.recipe.dataset,
+                arch.image_size,
+                arch.channels,
+                &inference,
+            )
             .context("--eval-every")?;
         // A run on the embedded training subset compares with the embedded test images.
         let options = LocateOptions {
-            data_dir: config.data_dir.clone(),
+            data_dir: config.schedule.data_dir.clone(),
             explicit: !embedded_data,
             image_size: Some(arch.image_size),
             channels: Some(arch.channels),
-            background: config.background,
+            background: config.recipe.background,
         };
-        let (test, _) = locate(config.dataset, Split::Test, &options)
+        let (test, _) = locate(config.recipe.dataset, Split::Test, &options)
             .context("--eval-every compares with the data set's test split")?;
         // The classifier sees the whole test split in seconds; Inception, about 6 images a
         // second on two cores, as many real images as generated ones (cached after the
         // first run).
-        let real_n = match choice.kind_for(config.dataset, arch.image_size, arch.channels) {
+        let real_n = match choice.kind_for(config.recipe.dataset, arch.image_size, arch.channels) {
             crate::eval::FeatureKind::Classifier => test.len,
-            crate::eval::FeatureKind::Inception => test.len.min(config.eval_n),
+            crate::eval::FeatureKind::Inception => test.len.min(config.schedule.eval_n),
         };
         Ok(Some(TrainingEvaluator {
             evaluator: Evaluator::new(net, &test, real_n, &inference)?,
-            n: config.eval_n,
-            every: config.eval_every,
-            seed: config.seed,
+            n: config.schedule.eval_n,
+            every: config.schedule.eval_every,
+            seed: config.recipe.seed,
         }))
     }
 
@@ -100,10 +101,7 @@ pub fn is_new_best(state: &mut RunState, scores: &Scores) -> bool {
 
 /// Copies the latest checkpoint and generator, just written, to the best ones, atomically.
 pub fn keep_as_best(out: &Path) -> anyhow::Result<()> {
-    for (from, to) in [
-        (checkpoint::LATEST, BEST_CHECKPOINT),
-        ("generator.safetensors", BEST_GENERATOR),
-    ] {
+    for (from, to) in [(CHECKPOINT, BEST_CHECKPOINT), (GENERATOR, BEST_GENERATOR)] {
         let bytes = std::fs::read(out.join(from))
             .with_context(|| format!("cannot read {}", out.join(from).display()))?;
         crate::atomic_file::write(&out.join(to), &bytes)

@@ -9,14 +9,14 @@ use super::inspect::{self, NamedValues};
 use super::state::{Gan, RunState};
 use super::step::{Gradients, StepLosses};
 use crate::eval::Scores;
-use crate::logging::{EventWriter, MetricsLog};
-use crate::run_files::{EVALS, METRICS};
+use crate::logging::EventWriter;
+use crate::run_dir::{EVALS, EvalEntry, JsonLines, METRICS, MetricsRecord};
 
 /// The run's log files and the clock behind its images-per-second figure.
 pub struct TrainingLog {
     events: EventWriter,
-    metrics: MetricsLog,
-    evals: MetricsLog,
+    metrics: JsonLines,
+    evals: JsonLines,
     log_every: u64,
     histogram_every: u64,
     batch_size: usize,
@@ -36,14 +36,14 @@ impl TrainingLog {
             events.text(0, "config", &config_text(state))?;
             events.text(0, "architecture", &architecture_text(gan))?;
             (
-                MetricsLog::create(out, METRICS)?,
-                MetricsLog::create(out, EVALS)?,
+                JsonLines::create(out, METRICS)?,
+                JsonLines::create(out, EVALS)?,
             )
         } else {
             events.session_start(step + 1)?;
             (
-                MetricsLog::resume(out, METRICS, step)?,
-                MetricsLog::resume(out, EVALS, step)?,
+                JsonLines::resume(out, METRICS, step)?,
+                JsonLines::resume(out, EVALS, step)?,
             )
         };
         let config = &state.config;
@@ -51,11 +51,11 @@ impl TrainingLog {
             events,
             metrics,
             evals,
-            log_every: config.log_every as u64,
-            histogram_every: config.histogram_every as u64,
-            batch_size: config.batch_size,
+            log_every: config.schedule.log_every as u64,
+            histogram_every: config.schedule.histogram_every as u64,
+            batch_size: config.recipe.batch_size,
             lr: {
-                let rates = config.step_settings();
+                let rates = config.recipe.step_settings();
                 (rates.lr_d as f32, rates.lr_g as f32)
             },
             last: (Instant::now(), step),
@@ -82,17 +82,19 @@ impl TrainingLog {
             let images = (step - self.last.1) as usize * self.batch_size;
             let rate = images as f32 / self.last.0.elapsed().as_secs_f32();
             self.last = (Instant::now(), step);
-            let scalars = [
-                ("loss_D", losses.loss_d),
-                ("loss_G", losses.loss_g),
-                ("D_x", losses.d_real),
-                ("D_G_z", losses.d_fake),
-                ("lr_D", self.lr.0),
-                ("lr_G", self.lr.1),
-                ("images_per_sec", rate),
-            ];
-            self.events.scalars(step, &scalars)?;
-            self.metrics.write(step, epoch, &scalars)?;
+            let record = MetricsRecord {
+                step,
+                epoch: epoch as u64,
+                loss_d: losses.loss_d.into(),
+                loss_g: losses.loss_g.into(),
+                d_real: losses.d_real.into(),
+                d_fake: losses.d_fake.into(),
+                lr_d: self.lr.0.into(),
+                lr_g: self.lr.1.into(),
+                images_per_sec: rate.into(),
+            };
+            self.events.scalars(step, &record.scalars())?;
+            self.metrics.append(&record)?;
         }
         if let Some(gradients) = gradients {
             self.histograms(step, gradients, gan)?;
@@ -143,7 +145,11 @@ impl TrainingLog {
         }
         let figures: Vec<(&str, f32)> = figures.iter().map(|&(n, v)| (n, v as f32)).collect();
         self.events.scalars(step, &figures)?;
-        self.evals.write_json(step, epoch, scores)
+        self.evals.append(&EvalEntry {
+            step,
+            epoch: epoch as u64,
+            scores,
+        })
     }
 
     /// Logs a sample picture (PNG bytes and size) at `step`.

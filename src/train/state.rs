@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use burn::module::Module;
 
-use super::config::TrainConfig;
+use super::config::{Recipe, TrainConfig};
+use crate::model::Architecture;
 
 use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, Generator};
@@ -77,23 +78,25 @@ pub struct RunState {
 }
 
 impl Gan {
-    /// Fresh networks and optimisers; the weights are drawn from `rng`.
-    ///
-    /// # Panics
-    /// If the configuration's sizes are invalid ([`TrainConfig::validate`] says why).
-    pub fn new(config: &TrainConfig, rng: &mut ChaCha8Rng, device: &Device) -> Self {
-        let arch = config.architecture().expect("a validated configuration");
+    /// Fresh networks of `arch` and optimisers as `recipe` asks; the weights are drawn
+    /// from `rng`.
+    pub fn new(
+        recipe: &Recipe,
+        arch: &Architecture,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Self {
         let generator = arch.generator(rng, device);
         let discriminator = arch.discriminator(rng, device);
         Gan {
-            ema: config.ema.map(|_| generator.valid()),
-            spectral_norm: config
+            ema: recipe.ema.map(|_| generator.valid()),
+            spectral_norm: recipe
                 .spectral_norm
                 .then(|| SpectralNorm::new(&discriminator, rng, device)),
             generator,
             discriminator,
-            optim_g: adam(&config.optimizer),
-            optim_d: adam(&config.optimizer),
+            optim_g: adam(&recipe.optimizer),
+            optim_d: adam(&recipe.optimizer),
         }
     }
 }
@@ -105,7 +108,7 @@ impl RunState {
     /// keeps TensorFlow's (`debias_moving_averages`).
     pub fn inference_generator(&self, gan: &Gan) -> Generator {
         let g = gan.ema.as_ref().unwrap_or(&gan.generator).valid();
-        if self.config.debias_moving_averages {
+        if self.config.recipe.debias_moving_averages {
             // G runs in every iteration, D-only ones too (`--d-steps`).
             g.with_debiased_moving_averages(g.moving_average_updates_per_step() * self.d_step)
         } else {
@@ -114,11 +117,17 @@ impl RunState {
     }
 
     /// The state of a new run, and its networks: the seed determines both.
+    ///
+    /// # Panics
+    /// If the configuration's sizes are invalid ([`TrainConfig::validate`] says why) or a
+    /// conditional run's classes are not filled in.
     pub fn start(config: TrainConfig, device: &Device) -> (Self, Gan) {
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let gan = Gan::new(&config, &mut rng, device);
-        let fixed_samples = uniform_noise(SAMPLE_COLUMNS, config.noise_dim, &mut rng);
-        let fixed_path = moving_noise(SAMPLE_COLUMNS, config.noise_dim, &mut rng);
+        let recipe = &config.recipe;
+        let arch = recipe.architecture().expect("a validated configuration");
+        let mut rng = ChaCha8Rng::seed_from_u64(recipe.seed);
+        let gan = Gan::new(recipe, &arch, &mut rng, device);
+        let fixed_samples = uniform_noise(SAMPLE_COLUMNS, recipe.noise_dim, &mut rng);
+        let fixed_path = moving_noise(SAMPLE_COLUMNS, recipe.noise_dim, &mut rng);
         let state = RunState {
             config,
             epochs_done: 0,

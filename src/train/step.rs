@@ -379,16 +379,17 @@ mod tests {
     fn the_wasserstein_critic_is_clipped_and_d_only_iterations_keep_g() {
         use rand::SeedableRng;
         let (device, _, _, real, noise) = setup();
-        let config = crate::train::TrainConfig {
+        let recipe = crate::train::Recipe {
             loss: Loss::Wasserstein,
             weight_clip: 0.01,
-            ..crate::train::TrainConfig::default()
+            ..crate::train::Recipe::default()
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let gan = Gan::new(&config, &mut rng, &device);
+        let arch = recipe.architecture().unwrap();
+        let gan = Gan::new(&recipe, &arch, &mut rng, &device);
         assert!(largest(&gan.discriminator) > 0.01);
         let before = gan.generator.clone();
-        let settings = config.step_settings();
+        let settings = recipe.step_settings();
         let (gan, losses, _) = train_iteration(
             gan,
             (real.clone(), None),

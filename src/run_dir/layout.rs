@@ -1,12 +1,27 @@
-//! A run directory's logs and per-epoch files, by name: `metrics.jsonl` and `eval.jsonl`;
-//! `samples/epoch_NNN.png`, the picture of the run's fixed noise, and
-//! `generators/epoch_NNN.safetensors`, the generator as it stood then (the timeline `dcgan
-//! serve` shows). Both per-epoch files are written at the picture's cadence (the first
-//! epoch, every `--sample-every`, the last), named by the 0-based epoch.
+//! A run directory's files, by name: its configuration, its checkpoints and generators
+//! (the latest, the one before, the best by FID), its logs (`metrics.jsonl`, `eval.jsonl`),
+//! and its per-epoch files: `samples/epoch_NNN.png`, the picture of the run's fixed noise,
+//! and `generators/epoch_NNN.safetensors`, the generator as it stood then (the timeline
+//! `dcgan serve` shows). Both per-epoch files are written at the picture's cadence (the
+//! first epoch, every `--sample-every`, the last), named by the 0-based epoch. The report's
+//! pictures (`loss.png`, `fid.png`, `progress.gif`) are [`crate::report`]'s.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+
+/// The run's effective configuration, as TOML.
+pub const CONFIG: &str = "config.toml";
+/// The latest checkpoint: the whole run, from which `--resume` continues.
+pub const CHECKPOINT: &str = "checkpoint.dcgan";
+/// The checkpoint before it, kept so that a damaged latest one costs an epoch, not the run.
+pub const PREVIOUS_CHECKPOINT: &str = "checkpoint.prev.dcgan";
+/// The checkpoint with the best FID of the evaluations (`--eval-every`).
+pub const BEST_CHECKPOINT: &str = "checkpoint.best.dcgan";
+/// The latest generator's weights, for `sample`, `eval` and `serve`.
+pub const GENERATOR: &str = "generator.safetensors";
+/// The best generator's weights by FID.
+pub const BEST_GENERATOR: &str = "generator.best.safetensors";
 
 /// The log of every logged step, a JSON object a line.
 pub const METRICS: &str = "metrics.jsonl";

@@ -1,5 +1,5 @@
 //! JSON-lines logs (`OUT/metrics.jsonl`, `OUT/eval.jsonl`): one JSON object per logged step,
-//! for scripts and plots.
+//! for scripts and plots ([`super::records`] types them).
 //!
 //! Each line is written whole and flushed at once, so a crash loses at most the line being
 //! written. A resumed run appends to the same file, after dropping the lines of steps it
@@ -9,15 +9,15 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 /// Appends records to a JSON-lines file.
-pub struct MetricsLog {
+pub struct JsonLines {
     file: File,
     path: PathBuf,
 }
 
-impl MetricsLog {
+impl JsonLines {
     /// Opens (or creates) `dir/name` for appending.
     pub fn open(dir: &Path, name: &str) -> anyhow::Result<Self> {
         let path = dir.join(name);
@@ -26,7 +26,7 @@ impl MetricsLog {
             .append(true)
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
-        Ok(MetricsLog { file, path })
+        Ok(JsonLines { file, path })
     }
 
     /// Creates `dir/name` empty, for a new run (a run started over with `--force` must not
@@ -61,40 +61,14 @@ impl MetricsLog {
         Self::open(dir, name)
     }
 
-    /// Appends `{"step": …, "epoch": …, name: value, …}` as one line.
-    pub fn write(&mut self, step: u64, epoch: usize, values: &[(&str, f32)]) -> anyhow::Result<()> {
-        let mut record = serde_json::Map::new();
-        for &(name, value) in values {
-            record.insert(name.into(), f64::from(value).into());
+    /// Appends `record` as one line, its keys in alphabetical order (as the logs have
+    /// always had them); `record` must serialise to a JSON object with a `step`.
+    pub fn append(&mut self, record: &impl serde::Serialize) -> anyhow::Result<()> {
+        let value = serde_json::to_value(record)?;
+        if value.get("step").is_none_or(|step| !step.is_u64()) {
+            bail!("a log record must be a JSON object with a step");
         }
-        self.write_record(step, epoch, record)
-    }
-
-    /// Appends `{"step": …, "epoch": …, …the fields of value}` as one line; `value` must
-    /// serialise to a JSON object.
-    pub fn write_json(
-        &mut self,
-        step: u64,
-        epoch: usize,
-        value: &impl serde::Serialize,
-    ) -> anyhow::Result<()> {
-        let serde_json::Value::Object(fields) = serde_json::to_value(value)? else {
-            anyhow::bail!("a log record must be a JSON object");
-        };
-        self.write_record(step, epoch, fields)
-    }
-
-    fn write_record(
-        &mut self,
-        step: u64,
-        epoch: usize,
-        fields: serde_json::Map<String, serde_json::Value>,
-    ) -> anyhow::Result<()> {
-        let mut record = serde_json::Map::new();
-        record.insert("step".into(), step.into());
-        record.insert("epoch".into(), epoch.into());
-        record.extend(fields);
-        let mut line = serde_json::to_vec(&record)?;
+        let mut line = serde_json::to_vec(&value)?;
         line.push(b'\n');
         self.file
             .write_all(&line)
@@ -103,20 +77,43 @@ impl MetricsLog {
     }
 }
 
+/// Reads a log of one JSON object a line. A torn last line (a crash while it was written) is
+/// skipped; a bad line elsewhere is an error naming the file and line.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(record) => records.push(record),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(e) => bail!("{} line {}: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(records)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_dir::MetricsRecord;
 
     #[test]
     fn appends_one_json_object_per_line() {
         let dir = tempfile::tempdir().unwrap();
-        MetricsLog::open(dir.path(), "metrics.jsonl")
+        let record = |step, loss_d| MetricsRecord {
+            step,
+            loss_d,
+            ..MetricsRecord::default()
+        };
+        JsonLines::open(dir.path(), "metrics.jsonl")
             .unwrap()
-            .write(10, 0, &[("loss_D", 0.5)])
+            .append(&record(10, 0.5))
             .unwrap();
-        MetricsLog::open(dir.path(), "metrics.jsonl")
+        JsonLines::open(dir.path(), "metrics.jsonl")
             .unwrap()
-            .write(20, 1, &[("loss_D", 0.25)])
+            .append(&record(20, 0.25))
             .unwrap();
         let text = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
         let lines: Vec<serde_json::Value> = text
@@ -137,8 +134,13 @@ mod tests {
             "{\"step\":10,\"epoch\":0}\n{\"step\":20,\"epoch\":0}\n{\"step\":30,\"ep",
         )
         .unwrap();
-        let mut log = MetricsLog::resume(dir.path(), "metrics.jsonl", 20).unwrap();
-        log.write(30, 1, &[("loss_D", 1.0)]).unwrap();
+        let mut log = JsonLines::resume(dir.path(), "metrics.jsonl", 20).unwrap();
+        log.append(&MetricsRecord {
+            step: 30,
+            ..MetricsRecord::default()
+        })
+        .unwrap();
+        assert!(log.append(&"not an object").is_err());
         let steps: Vec<u64> = std::fs::read_to_string(&path)
             .unwrap()
             .lines()
