@@ -10,7 +10,7 @@
 //! and the quality metrics, [`bench`] timings, [`kernels`] dcgan's own CPU kernels for
 //! burn, [`device`] the compute devices, [`weights`] the portable generator file, [`serve`]
 //! the web server that explores a generator in the browser, [`interrupt`] Ctrl-C and
-//! SIGTERM, [`atomic_file`] and [`geometry`] small helpers, and [`cli`] the commands.
+//! SIGTERM, [`processes`] the refusal to run as one of several processes, [`atomic_file`] and [`geometry`] small helpers, and [`cli`] the commands.
 
 pub mod atomic_file;
 pub mod bench;
@@ -25,6 +25,7 @@ pub mod logging;
 pub mod model;
 pub mod optim;
 pub mod picture;
+pub mod processes;
 pub mod report;
 pub mod run_dir;
 pub mod sections;

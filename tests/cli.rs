@@ -649,3 +649,26 @@ fn resume_refuses_any_recipe_change_and_takes_the_schedule() {
         "{config}"
     );
 }
+
+/// Started as one of several processes by an MPI launcher, every command refuses at once,
+/// before any work: N copies would write the same files. One process of one is fine.
+#[test]
+fn one_of_several_launched_processes_refuses_to_start() {
+    let home = tempfile::tempdir().unwrap();
+    let err = fails(
+        dcgan(home.path())
+            .env("OMPI_COMM_WORLD_SIZE", "2")
+            .args(["train", "--out", "run", "--data-dir"])
+            .arg(mnist_dir()),
+    );
+    assert!(
+        err.contains("one of 2 processes") && err.contains("OMPI_COMM_WORLD_SIZE=2"),
+        "{err}"
+    );
+    assert!(!home.path().join("run").exists(), "nothing was written");
+    let err = fails(dcgan(home.path()).env("PMI_SIZE", "3").arg("devices"));
+    assert!(err.contains("PMI_SIZE=3"), "{err}");
+    ok(dcgan(home.path())
+        .env("OMPI_COMM_WORLD_SIZE", "1")
+        .arg("devices"));
+}

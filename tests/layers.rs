@@ -10,6 +10,7 @@ const LAYERS: &[&str] = &[
     "atomic_file",
     "geometry",
     "interrupt",
+    "processes",
     "optim",
     "sections",
     "logging",

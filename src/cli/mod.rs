@@ -60,6 +60,7 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let matches = last_wins(Cli::command()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    crate::processes::refuse_several()?;
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Sample(args) => sample::sample(args).map(|()| ExitCode::SUCCESS),
