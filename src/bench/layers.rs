@@ -40,6 +40,10 @@ pub struct PartTiming {
     pub forward: Timing,
     /// The backward pass; absent for parts without one.
     pub backward: Option<Timing>,
+    /// The arithmetic of one forward and one backward pass, in FLOPs (a multiply-add
+    /// counts two): the products of the convolution or the dense layer, not BatchNorm's or
+    /// the activation's few; absent for the parts that are not layers.
+    pub flops: Option<(f64, f64)>,
 }
 
 impl PartTiming {
@@ -56,6 +60,10 @@ struct Layer<'a> {
     name: String,
     input: [usize; 4],
     input_grad: bool,
+    /// The layer's weights learn here (not in the G step's D, whose weights are constant).
+    weight_grad: bool,
+    /// Multiply-adds of the forward pass's product.
+    macs: usize,
     per_iteration: usize,
     forward: Box<dyn Fn(Tensor<4>) -> Tensor<4> + 'a>,
 }
@@ -75,6 +83,8 @@ fn layers<'a>(
             name: "G fc 100→6272 + BN + ReLU".into(),
             input: [batch, 100, 1, 1],
             input_grad: false,
+            weight_grad: true,
+            macs: batch * 100 * 6272,
             per_iteration: 1,
             forward: Box::new(move |x: Tensor<4>| {
                 let x =
@@ -87,6 +97,8 @@ fn layers<'a>(
             name: "G deconv1 128→64 7→14 + BN + ReLU".into(),
             input: [batch, 128, 7, 7],
             input_grad: true,
+            weight_grad: true,
+            macs: batch * 7 * 7 * 128 * 64 * 25,
             per_iteration: 1,
             forward: Box::new(move |x| normalize_and_activate(&g.bn1, g.deconv1.forward(x), 0.0)),
         },
@@ -94,6 +106,8 @@ fn layers<'a>(
             name: "G deconv2 64→32 14→28 + BN + ReLU".into(),
             input: [batch, 64, 14, 14],
             input_grad: true,
+            weight_grad: true,
+            macs: batch * 14 * 14 * 64 * 32 * 25,
             per_iteration: 1,
             forward: Box::new(move |x| normalize_and_activate(&g.bn2, g.deconv2.forward(x), 0.0)),
         },
@@ -101,18 +115,23 @@ fn layers<'a>(
             name: "G deconv3 32→1 28→28 + tanh".into(),
             input: [batch, 32, 28, 28],
             input_grad: true,
+            weight_grad: true,
+            macs: batch * 28 * 28 * 32 * 25,
             per_iteration: 1,
             forward: Box::new(move |x| tanh(g.deconv3.forward(x))),
         },
     ];
-    for (d, step, per_iteration, first_input_grad) in
-        [(d, "D step", 2, false), (frozen, "G step", 1, true)]
-    {
+    for (d, step, per_iteration, first_input_grad, weight_grad) in [
+        (d, "D step", 2, false, true),
+        (frozen, "G step", 1, true, false),
+    ] {
         layers.extend([
             Layer {
                 name: format!("D conv1 1→32 28→14 + LReLU, {step}"),
                 input: [batch, 1, 28, 28],
                 input_grad: first_input_grad,
+                weight_grad: weight_grad,
+                macs: batch * 14 * 14 * 32 * 25,
                 per_iteration,
                 forward: Box::new(move |x| leaky_relu(tf_conv2d(&d.conv1, x), LEAK)),
             },
@@ -120,6 +139,8 @@ fn layers<'a>(
                 name: format!("D conv2 32→64 14→7 + BN + LReLU, {step}"),
                 input: [batch, 32, 14, 14],
                 input_grad: true,
+                weight_grad: weight_grad,
+                macs: batch * 7 * 7 * 64 * 32 * 25,
                 per_iteration,
                 forward: Box::new(move |x| {
                     normalize_and_activate(&d.bn2, tf_conv2d(&d.conv2, x), LEAK)
@@ -129,6 +150,8 @@ fn layers<'a>(
                 name: format!("D conv3 64→128 7→4 + BN + LReLU, {step}"),
                 input: [batch, 64, 7, 7],
                 input_grad: true,
+                weight_grad: weight_grad,
+                macs: batch * 4 * 4 * 128 * 64 * 25,
                 per_iteration,
                 forward: Box::new(move |x| {
                     normalize_and_activate(&d.bn3, tf_conv2d(&d.conv3, x), LEAK)
@@ -138,6 +161,8 @@ fn layers<'a>(
                 name: format!("D fc 2048→1, {step}"),
                 input: [batch, 128, 4, 4],
                 input_grad: true,
+                weight_grad: weight_grad,
+                macs: batch * 2048,
                 per_iteration,
                 forward: Box::new(move |x| {
                     d.fc.forward(x.flatten::<2>(1, 3)).reshape([batch, 1, 1, 1])
@@ -205,6 +230,7 @@ pub fn profile(
             per_iteration: 1,
             forward: Timing::of(ms),
             backward: None,
+            flops: None,
         });
     }
     parts.push(time_batching(
@@ -242,11 +268,17 @@ fn time_layer(layer: &Layer, iters: usize, warmup: usize, device: &Device) -> Pa
             backward_ms.push(backward.as_secs_f64() * 1e3);
         }
     }
+    // The backward pass repeats the product once for the weights' gradient and once for
+    // the input's, where each is wanted.
+    let forward = 2.0 * layer.macs as f64;
+    let backward =
+        forward * (usize::from(layer.weight_grad) + usize::from(layer.input_grad)) as f64;
     PartTiming {
         name: layer.name.clone(),
         per_iteration: layer.per_iteration,
         forward: Timing::of(forward_ms),
         backward: Some(Timing::of(backward_ms)),
+        flops: Some((forward, backward)),
     }
 }
 
@@ -283,6 +315,7 @@ fn time_batching(batch: usize, iters: usize, warmup: usize, device: &Device) -> 
         per_iteration: 1,
         forward: Timing::of(ms),
         backward: None,
+        flops: None,
     }
 }
 

@@ -8,6 +8,7 @@
 //! same session (`bench/compare.sh` in issue 4's plan), never across machines or days.
 
 pub mod layers;
+pub mod peak;
 
 use std::time::Instant;
 

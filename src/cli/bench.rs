@@ -3,7 +3,10 @@
 use clap::Args;
 
 use super::compute::ComputeArgs;
-use crate::bench::{BenchConfig, GENERATED, kernels_line, layers, run};
+use crate::bench::layers::PartTiming;
+use crate::bench::{BenchConfig, GENERATED, kernels_line, layers, peak, run};
+use crate::device::DeviceKind;
+use crate::kernels::precision::Precision;
 
 /// Flags of `dcgan bench`.
 #[derive(Debug, Args)]
@@ -91,52 +94,86 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs and prints the per-layer profile.
+/// Runs and prints the per-layer profile, each layer's arithmetic rate beside this CPU's
+/// measured peak.
 fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
     let device = crate::device::start(config.device, config.precision)?.autodiff();
-    if !json {
-        crate::say!("{}", kernels_line(config))?;
-    }
+    let threads = rayon::current_num_threads();
+    let peak = (config.device == DeviceKind::Cpu)
+        .then(|| peak::measure(threads))
+        .flatten();
+    // The products run in bf16 where the run asks for it (and the CPU has it).
+    let peak_gflops = peak.map(|p| match config.precision {
+        Precision::Bf16 => p.bf16_gflops.unwrap_or(p.f32_gflops),
+        Precision::F32 => p.f32_gflops,
+    });
     let parts = layers::profile(config.batch_size, config.iters, config.warmup, &device)?;
     if json {
-        crate::say!("{}", serde_json::to_string(&parts)?)?;
+        let report = serde_json::json!({ "peak": peak, "parts": parts });
+        crate::say!("{report}")?;
         return Ok(());
     }
+    crate::say!("{}", kernels_line(config))?;
+    match peak {
+        Some(p) => crate::say!(
+            "peak, measured on {} threads: f32 {:.0} GFLOP/s ({} FMA){}",
+            p.threads,
+            p.f32_gflops,
+            p.instructions,
+            p.bf16_gflops.map_or(String::new(), |b| format!(
+                ", bf16 {b:.0} GFLOP/s (vdpbf16ps)"
+            ))
+        )?,
+        None => crate::say!("peak: not measured on this device or CPU")?,
+    }
+    print_parts(&parts, config.batch_size, peak_gflops)
+}
+
+/// The profile's table: each part's medians, its share, and for the layers their rate
+/// over both passes and its fraction of `peak` (GFLOP/s).
+fn print_parts(parts: &[PartTiming], batch: usize, peak: Option<f64>) -> anyhow::Result<()> {
     let total: f64 = parts.iter().map(|p| p.ms_per_iteration()).sum();
-    let title = format!("part (batch {})", config.batch_size);
+    let title = format!("part (batch {batch})");
     crate::say!(
-        "{title:<44} {:>10} {:>10} {:>6} {:>12} {:>6}",
+        "{title:<44} {:>9} {:>9} {:>6} {:>8} {:>6} {:>8} {:>7}",
         "forward",
         "backward",
         "×/iter",
-        "ms/iteration",
-        "share"
+        "ms/iter",
+        "share",
+        "GFLOP/s",
+        "of peak"
     )?;
-    for part in &parts {
+    for part in parts {
+        let backward_ms = part.backward.as_ref().map_or(0.0, |t| t.median_ms);
         let backward = part
             .backward
             .as_ref()
             .map_or("-".to_string(), |t| format!("{:.2}", t.median_ms));
+        let rate = part
+            .flops
+            .map(|(f, b)| (f + b) / (part.forward.median_ms + backward_ms) / 1e6);
+        let rate_text = rate.map_or("-".to_string(), |r| format!("{r:.0}"));
+        let fraction = match (rate, peak) {
+            (Some(r), Some(p)) => format!("{:.0}%", 100.0 * r / p),
+            _ => "-".to_string(),
+        };
         crate::say!(
-            "{:<44} {:>10.2} {:>10} {:>6} {:>12.1} {:>5.1}%",
+            "{:<44} {:>9.2} {:>9} {:>6} {:>8.1} {:>5.1}% {:>8} {:>7}",
             part.name,
             part.forward.median_ms,
             backward,
             part.per_iteration,
             part.ms_per_iteration(),
-            100.0 * part.ms_per_iteration() / total
+            100.0 * part.ms_per_iteration() / total,
+            rate_text,
+            fraction
         )?;
     }
+    crate::say!("{:<44} {:>9} {:>9} {:>6} {:>8.1}", "sum", "", "", "", total)?;
     crate::say!(
-        "{:<44} {:>10} {:>10} {:>6} {:>12.1}",
-        "sum",
-        "",
-        "",
-        "",
-        total
-    )?;
-    crate::say!(
-        "(medians in ms; a training iteration also pays for the losses and the autodiff tape)"
+        "(medians in ms; GFLOP/s counts the products, 2 per multiply-add, of both passes; a \
+         training iteration also pays for the losses and the autodiff tape)"
     )?;
     Ok(())
 }
