@@ -130,7 +130,7 @@ fn layers<'a>(
                 name: format!("D conv1 1→32 28→14 + LReLU, {step}"),
                 input: [batch, 1, 28, 28],
                 input_grad: first_input_grad,
-                weight_grad: weight_grad,
+                weight_grad,
                 macs: batch * 14 * 14 * 32 * 25,
                 per_iteration,
                 forward: Box::new(move |x| leaky_relu(tf_conv2d(&d.conv1, x), LEAK)),
@@ -139,7 +139,7 @@ fn layers<'a>(
                 name: format!("D conv2 32→64 14→7 + BN + LReLU, {step}"),
                 input: [batch, 32, 14, 14],
                 input_grad: true,
-                weight_grad: weight_grad,
+                weight_grad,
                 macs: batch * 7 * 7 * 64 * 32 * 25,
                 per_iteration,
                 forward: Box::new(move |x| {
@@ -150,7 +150,7 @@ fn layers<'a>(
                 name: format!("D conv3 64→128 7→4 + BN + LReLU, {step}"),
                 input: [batch, 64, 7, 7],
                 input_grad: true,
-                weight_grad: weight_grad,
+                weight_grad,
                 macs: batch * 4 * 4 * 128 * 64 * 25,
                 per_iteration,
                 forward: Box::new(move |x| {
@@ -161,7 +161,7 @@ fn layers<'a>(
                 name: format!("D fc 2048→1, {step}"),
                 input: [batch, 128, 4, 4],
                 input_grad: true,
-                weight_grad: weight_grad,
+                weight_grad,
                 macs: batch * 2048,
                 per_iteration,
                 forward: Box::new(move |x| {
