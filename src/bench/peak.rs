@@ -23,6 +23,9 @@ pub struct Peak {
     pub threads: usize,
 }
 
+/// A measuring loop: runs so many iterations and returns the FLOPs it did.
+type Kernel = fn(u64) -> f64;
+
 /// Independent accumulators per thread: enough to cover the FMA latency on both ports.
 const CHAINS: usize = 12;
 /// Iterations of one timed round per thread (about 0.05 s on a recent core).
@@ -31,7 +34,7 @@ const ITERATIONS: u64 = 20_000_000;
 /// Measures the peak on `threads` threads, best of three rounds; `None` on CPUs without
 /// FMA (or not x86-64), where no fraction is printed.
 pub fn measure(threads: usize) -> Option<Peak> {
-    let (kernel, instructions): (fn(u64) -> f64, _) = kernels()?;
+    let (kernel, instructions) = kernels()?;
     let f32_gflops = best_rate(threads, kernel);
     let bf16_gflops = bf16_kernel().map(|kernel| best_rate(threads, kernel));
     Some(Peak {
@@ -44,7 +47,7 @@ pub fn measure(threads: usize) -> Option<Peak> {
 
 /// The best of three rounds of `kernel` on `threads` threads at once, in GFLOP/s;
 /// `kernel(n)` runs `n` iterations and returns the FLOPs it did.
-fn best_rate(threads: usize, kernel: fn(u64) -> f64) -> f64 {
+fn best_rate(threads: usize, kernel: Kernel) -> f64 {
     (0..3)
         .map(|_| {
             let start = Instant::now();
@@ -60,7 +63,7 @@ fn best_rate(threads: usize, kernel: fn(u64) -> f64) -> f64 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn kernels() -> Option<(fn(u64) -> f64, &'static str)> {
+fn kernels() -> Option<(Kernel, &'static str)> {
     if is_x86_feature_detected!("avx512f") {
         // Safety: the CPU has AVX-512F.
         Some((|n| unsafe { x86::fma_avx512(n) }, "AVX-512"))
@@ -73,19 +76,19 @@ fn kernels() -> Option<(fn(u64) -> f64, &'static str)> {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn bf16_kernel() -> Option<fn(u64) -> f64> {
+fn bf16_kernel() -> Option<Kernel> {
     (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16"))
         // Safety: the CPU has AVX-512F and AVX512-BF16.
         .then_some(|n| unsafe { x86::dot_bf16(n) })
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn kernels() -> Option<(fn(u64) -> f64, &'static str)> {
+fn kernels() -> Option<(Kernel, &'static str)> {
     None
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn bf16_kernel() -> Option<fn(u64) -> f64> {
+fn bf16_kernel() -> Option<Kernel> {
     None
 }
 
