@@ -1,6 +1,6 @@
 //! `dcgan bench --layers`: where one training iteration spends its time, layer by layer.
 //!
-//! Each layer of the seed model runs on its own, on random input of the shape it sees in
+//! Each layer of the seed model or of the paper family's runs on its own, on random input of the shape it sees in
 //! training: the forward pass on the autodiff device (as in training, with the tape), then
 //! the backward pass of `sum(output * r)` for a random `r`, which computes the same
 //! gradients the real loss would send through the layer (weights, and the input where an
@@ -21,8 +21,7 @@ use serde::Serialize;
 use super::Timing;
 use crate::data::{Batcher, Dataset};
 use crate::model::batch_norm::normalize_and_activate;
-use crate::model::seed::{Discriminator, Generator};
-use crate::model::{self, leaky_relu, tf_conv2d};
+use crate::model::{self, leaky_relu, paper, seed, tf_conv2d};
 use crate::train::{Recipe, RunState, TrainConfig};
 
 /// D's LeakyReLU slope, as in the model.
@@ -72,10 +71,10 @@ struct Layer<'a> {
 /// both steps), D on real and fake images in the D step (weight gradients; input gradients
 /// from the second layer on), and D once more in the G step, with constant weights (input
 /// gradients only). `frozen` is `d` with its parameters taken as constants.
-fn layers<'a>(
-    g: &'a Generator,
-    d: &'a Discriminator,
-    frozen: &'a Discriminator,
+fn seed_layers<'a>(
+    g: &'a seed::Generator,
+    d: &'a seed::Discriminator,
+    frozen: &'a seed::Discriminator,
     batch: usize,
 ) -> Vec<Layer<'a>> {
     let mut layers = vec![
@@ -173,31 +172,127 @@ fn layers<'a>(
     layers
 }
 
-/// Profiles every part of a training iteration with `batch` images on `device` (an
-/// autodiff device), `iters` timed runs after `warmup` untimed ones each.
-pub fn profile(
+/// The paper family's layers as a training iteration meets them (see [`seed_layers`]):
+/// G's dense start and its stride-2 transposed convolutions, D's stride-2 convolutions and
+/// its dense end, each with its BatchNorm and activation.
+fn paper_layers<'a>(
+    g: &'a paper::Generator,
+    d: &'a paper::Discriminator,
+    frozen: &'a paper::Discriminator,
     batch: usize,
+) -> Vec<Layer<'a>> {
+    let k = 4 * 4; // every convolution's kernel
+    let nz = g.noise_dim();
+    let start = g.start.weight.dims()[1];
+    let c0 = start / 16;
+    let mut layers = vec![Layer {
+        name: format!("G start {nz}→{c0}×4×4 + BN + ReLU"),
+        input: [batch, nz, 1, 1],
+        input_grad: false,
+        weight_grad: true,
+        macs: batch * nz * start,
+        per_iteration: 1,
+        forward: Box::new(move |x: Tensor<4>| {
+            let x = g
+                .start
+                .forward(x.flatten::<2>(1, 3))
+                .reshape([batch, c0, 4, 4]);
+            normalize_and_activate(&g.start_norm, x, 0.0)
+        }),
+    }];
+    let mut side = 4;
+    for (i, up) in g.ups.iter().enumerate() {
+        let [c_in, c_out, _, _] = up.conv.weight.dims();
+        let norm = g.norms.get(i);
+        let after = if norm.is_some() { "BN + ReLU" } else { "tanh" };
+        layers.push(Layer {
+            name: format!("G up{} {c_in}→{c_out} {side}→{} + {after}", i + 1, 2 * side),
+            input: [batch, c_in, side, side],
+            input_grad: true,
+            weight_grad: true,
+            macs: batch * side * side * c_in * c_out * k,
+            per_iteration: 1,
+            forward: Box::new(move |x| match norm {
+                Some(bn) => normalize_and_activate(bn, up.forward(x), 0.0),
+                None => tanh(up.forward(x)),
+            }),
+        });
+        side *= 2;
+    }
+    for (d, step, per_iteration, first_input_grad, weight_grad) in [
+        (d, "D step", 2, false, true),
+        (frozen, "G step", 1, true, false),
+    ] {
+        let mut side = side;
+        for (i, conv) in d.convs.iter().enumerate() {
+            let [c_out, c_in, _, _] = conv.weight.dims();
+            let norm = i.checked_sub(1).map(|n| &d.norms[n]);
+            let bn = if norm.is_some() { " + BN" } else { "" };
+            layers.push(Layer {
+                name: format!(
+                    "D conv{} {c_in}→{c_out} {side}→{}{bn} + LReLU, {step}",
+                    i + 1,
+                    side / 2
+                ),
+                input: [batch, c_in, side, side],
+                input_grad: i > 0 || first_input_grad,
+                weight_grad,
+                macs: batch * (side / 2) * (side / 2) * c_out * c_in * k,
+                per_iteration,
+                forward: Box::new(move |x| match norm {
+                    Some(bn) => normalize_and_activate(bn, tf_conv2d(conv, x), LEAK),
+                    None => leaky_relu(tf_conv2d(conv, x), LEAK),
+                }),
+            });
+            side /= 2;
+        }
+        let flat = d.features_len();
+        let c = flat / 16;
+        layers.push(Layer {
+            name: format!("D end {flat}→1, {step}"),
+            input: [batch, c, 4, 4],
+            input_grad: true,
+            weight_grad,
+            macs: batch * flat,
+            per_iteration,
+            forward: Box::new(move |x| d.score(x.flatten::<2>(1, 3)).reshape([batch, 1, 1, 1])),
+        });
+    }
+    layers
+}
+
+/// Profiles every part of a training iteration of the networks `recipe` describes (its
+/// batch size, image size, channels and widths) on `device` (an autodiff device), `iters`
+/// timed runs after `warmup` untimed ones each.
+pub fn profile(
+    recipe: Recipe,
     iters: usize,
     warmup: usize,
     device: &Device,
 ) -> anyhow::Result<Vec<PartTiming>> {
+    let arch = recipe.architecture()?;
+    let batch = recipe.batch_size;
     let config = TrainConfig {
-        recipe: Recipe {
-            batch_size: batch,
-            seed: 0,
-            ..Recipe::default()
-        },
+        recipe,
         ..TrainConfig::default()
     };
     let (_, gan) = RunState::start(config.clone(), device);
     let mut parts = Vec::new();
-    let (model::GeneratorNet::Seed(seed_g), model::DiscriminatorNet::Seed(seed_d)) =
-        (&gan.generator.net, &gan.discriminator.net)
-    else {
-        unreachable!("the default configuration is the seed's model")
+    let frozen = gan.discriminator.net.clone().no_grad();
+    let layers = match (&gan.generator.net, &gan.discriminator.net, &frozen) {
+        (
+            model::GeneratorNet::Seed(g),
+            model::DiscriminatorNet::Seed(d),
+            model::DiscriminatorNet::Seed(frozen),
+        ) => seed_layers(g, d, frozen, batch),
+        (
+            model::GeneratorNet::Paper(g),
+            model::DiscriminatorNet::Paper(d),
+            model::DiscriminatorNet::Paper(frozen),
+        ) => paper_layers(g, d, frozen, batch),
+        _ => unreachable!("G and D are of one family"),
     };
-    let frozen = seed_d.clone().no_grad();
-    for layer in layers(seed_g, seed_d, &frozen, batch) {
+    for layer in layers {
         parts.push(time_layer(&layer, iters, warmup, device));
     }
 
@@ -206,7 +301,8 @@ pub fn profile(
     let (mut optim_g, mut optim_d) = (gan.optim_g, gan.optim_d);
     let (mut g_ms, mut d_ms) = (Vec::new(), Vec::new());
     for i in 0..warmup + iters {
-        let noise = Tensor::<2>::random([batch, 100], Distribution::Uniform(-1.0, 1.0), device);
+        let shape = [batch, arch.noise_dim];
+        let noise = Tensor::<2>::random(shape, Distribution::Uniform(-1.0, 1.0), device);
         let loss = d.forward(g.forward(noise, None), None).logits.mean();
         let mut grads = loss.backward();
         let grads_g = GradientsParams::from_module(&mut grads, &g);
@@ -234,7 +330,7 @@ pub fn profile(
         });
     }
     parts.push(time_batching(
-        batch,
+        [batch, arch.channels, arch.image_size, arch.image_size],
         iters,
         warmup,
         &device.clone().without_autodiff(),
@@ -282,16 +378,23 @@ fn time_layer(layer: &Layer, iters: usize, warmup: usize, device: &Device) -> Pa
     }
 }
 
-/// Times building one shuffled batch of 28×28 images from a 60000-image data set.
-fn time_batching(batch: usize, iters: usize, warmup: usize, device: &Device) -> PartTiming {
-    let len = 60_000;
+/// Times building one shuffled batch of `[batch, channels, side, side]` images from a data
+/// set of 60000 28×28 images, or of as many larger ones as fit in about 47 MB.
+fn time_batching(
+    [batch, channels, side, _]: [usize; 4],
+    iters: usize,
+    warmup: usize,
+    device: &Device,
+) -> PartTiming {
+    let image = channels * side * side;
+    let len = (60_000 * 28 * 28 / image).max(batch);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let dataset = Dataset {
         len,
-        channels: 1,
-        height: 28,
-        width: 28,
-        pixels: (0..len * 28 * 28)
+        channels,
+        height: side,
+        width: side,
+        pixels: (0..len * image)
             .map(|i| (i * 31 % 256) as u8)
             .collect::<Vec<u8>>()
             .into(),
@@ -323,4 +426,42 @@ fn time_batching(batch: usize, iters: usize, warmup: usize, device: &Device) -> 
 fn sync(device: &Device) {
     // An error here would surface again at the next read; timing goes on regardless.
     let _ = device.sync();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both families are profiled layer by layer, each layer with the arithmetic of its
+    /// product: the paper family at 16×16 has G's start and two transposed convolutions, D's
+    /// two convolutions and its end, in the D step and the G step.
+    #[test]
+    fn both_families_are_profiled_with_their_flops() {
+        let device = Device::flex().autodiff();
+        let paper = Recipe {
+            batch_size: 2,
+            image_size: Some(16),
+            channels: Some(3),
+            g_width: Some(8),
+            d_width: Some(8),
+            ..Recipe::default()
+        };
+        let parts = profile(paper, 1, 0, &device).unwrap();
+        let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names.len(), 3 + 2 * 3 + 3, "{names:?}");
+        assert_eq!(names[1], "G up1 16→8 4→8 + BN + ReLU");
+        assert_eq!(names[2], "G up2 8→3 8→16 + tanh");
+        assert_eq!(names[3], "D conv1 3→8 16→8 + LReLU, D step");
+        // G's first transposed convolution: 2 × batch × 4×4 inputs × 16 × 8 channels × 16.
+        let (forward, backward) = parts[1].flops.unwrap();
+        assert_eq!(forward, 2.0 * (2 * 16 * 16 * 8 * 16) as f64);
+        assert_eq!(backward, 2.0 * forward, "weights' and input's gradients");
+        // D's first layer in the D step needs no input gradient; in the G step, no weights'.
+        assert_eq!(parts[3].flops.unwrap().1, parts[3].flops.unwrap().0);
+        assert_eq!(parts[6].flops.unwrap().1, parts[6].flops.unwrap().0);
+        assert!(parts.iter().all(|p| p.forward.median_ms > 0.0));
+        let seed = profile(Recipe::default(), 1, 0, &device).unwrap();
+        assert_eq!(seed[1].name, "G deconv1 128→64 7→14 + BN + ReLU");
+        assert!(seed.iter().filter(|p| p.flops.is_some()).count() == 12);
+    }
 }

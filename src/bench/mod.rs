@@ -118,6 +118,21 @@ pub struct BenchReport {
     pub peak_memory_mib: Option<f64>,
 }
 
+impl BenchConfig {
+    /// The training recipe of the networks measured: the default's, at these sizes, seed 0.
+    pub fn recipe(&self) -> Recipe {
+        Recipe {
+            batch_size: self.batch_size,
+            seed: 0,
+            image_size: Some(self.image_size),
+            channels: Some(self.channels),
+            g_width: self.widths.0,
+            d_width: self.widths.1,
+            ..Recipe::default()
+        }
+    }
+}
+
 /// Runs the measurements, with the products of this process in `config.precision`
 /// ([`crate::device::start`]).
 pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
@@ -126,15 +141,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         "--batch-size and --iters must be at least 1"
     );
     let device = crate::device::start(config.device, config.precision)?.autodiff();
-    let recipe = Recipe {
-        batch_size: config.batch_size,
-        seed: 0,
-        image_size: Some(config.image_size),
-        channels: Some(config.channels),
-        g_width: config.widths.0,
-        d_width: config.widths.1,
-        ..Recipe::default()
-    };
+    let recipe = config.recipe();
     let architecture = recipe.architecture()?;
     let train_config = TrainConfig {
         recipe,

@@ -57,10 +57,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         widths: (args.g_width, args.d_width),
     };
     if args.layers {
-        anyhow::ensure!(
-            args.image_size == 28,
-            "--layers profiles the seed's model; drop --image-size"
-        );
         return print_layers(&config, args.json);
     }
     let report = run(&config)?;
@@ -107,7 +103,7 @@ fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
         Precision::Bf16 => p.bf16_gflops.unwrap_or(p.f32_gflops),
         Precision::F32 => p.f32_gflops,
     });
-    let parts = layers::profile(config.batch_size, config.iters, config.warmup, &device)?;
+    let parts = layers::profile(config.recipe(), config.iters, config.warmup, &device)?;
     if json {
         let report = serde_json::json!({ "peak": peak, "parts": parts });
         crate::say!("{report}")?;
