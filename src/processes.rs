@@ -27,7 +27,8 @@ pub fn refuse_several() -> anyhow::Result<()> {
         bail!(
             "dcgan was started as one of {n} processes by an MPI launcher ({variable}={n}), \
              but it computes in one process, and {n} copies would write the same files. Run \
-             it without mpirun, mpiexec or srun (it uses every core of the machine by itself)"
+             it without mpirun, mpiexec or srun (it uses every core of the machine by itself), \
+             or unset {variable} if a single process inherited it"
         );
     }
     Ok(())

@@ -208,6 +208,9 @@ fn refuses_to_overwrite_a_run_and_bad_flags() {
     assert!(err.contains("--batch-size"), "{err}");
     let err = fails(dcgan(home.path()).args(["train", "--out", "new", "--lr", "NaN"]));
     assert!(err.contains("--lr"), "{err}");
+    let too_big = (i64::MAX as u64 + 1).to_string();
+    let err = fails(dcgan(home.path()).args(["train", "--out", "new", "--seed", &too_big]));
+    assert!(err.contains("--seed"), "{err}");
     let err = fails(dcgan(home.path()).args(["train", "--resume", "--out", "run", "--lr", "0.1"]));
     assert!(err.contains("--lr"), "{err}");
     let err =
@@ -217,13 +220,19 @@ fn refuses_to_overwrite_a_run_and_bad_flags() {
     // --force starts over: the old run's checkpoints, best ones included, are gone before a
     // resume could take them for the new run's.
     let run = home.path().join("run");
-    for name in ["checkpoint.best.dcgan", "generator.best.safetensors"] {
+    let old_files = [
+        "checkpoint.prev.dcgan",
+        "checkpoint.best.dcgan",
+        "generator.best.safetensors",
+    ];
+    for name in old_files {
         std::fs::write(run.join(name), b"the old run's").unwrap();
     }
     let old = std::fs::read(run.join("checkpoint.dcgan")).unwrap();
     short_run_and(home.path(), "run", 1, 4, &["--force"]);
-    assert!(!run.join("checkpoint.best.dcgan").exists());
-    assert!(!run.join("generator.best.safetensors").exists());
+    for name in old_files {
+        assert!(!run.join(name).exists(), "{name}");
+    }
     assert!(std::fs::read(run.join("checkpoint.dcgan")).unwrap() != old);
 }
 

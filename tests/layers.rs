@@ -29,12 +29,22 @@ const LAYERS: &[&str] = &[
     "cli",
 ];
 
-/// The library's source without its comments and its test code: the lines of `text` up to
-/// its first `#[cfg(test)]`, comment lines left out.
+/// The library's source without its comments and its test module: the lines of `text` up
+/// to a `#[cfg(test)]` followed by `mod`, comment lines left out.
 fn code(text: &str) -> String {
-    text.lines()
-        .take_while(|line| line.trim() != "#[cfg(test)]")
+    let lines: Vec<&str> = text.lines().collect();
+    let end = (0..lines.len())
+        .find(|&i| {
+            lines[i].trim() == "#[cfg(test)]"
+                && lines
+                    .get(i + 1)
+                    .is_some_and(|next| next.trim_start().starts_with("mod "))
+        })
+        .unwrap_or(lines.len());
+    lines[..end]
+        .iter()
         .filter(|line| !line.trim_start().starts_with("//"))
+        .copied()
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -138,7 +148,7 @@ fn the_check_sees_an_upward_import() {
     std::fs::create_dir(dir.path().join("kernels")).unwrap();
     std::fs::write(
         dir.path().join("kernels/mod.rs"),
-        "// crate::cli in a comment is fine\nuse crate::train::Loss;\nuse crate::{model, picture::Noise};\n#[cfg(test)]\nuse crate::cli;\n",
+        "// crate::cli in a comment is fine\nuse crate::train::Loss;\nuse crate::{model, picture::Noise};\n#[cfg(test)]\nmod tests {\n    use crate::cli;\n}\n",
     )
     .unwrap();
     let found = imports(dir.path());

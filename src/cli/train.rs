@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use rand::Rng;
 
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
+use crate::kernels::matmul::bf16;
 use crate::kernels::precision::Precision;
 use crate::model::Conditioning;
 use crate::run_dir::{self, RunLock};
@@ -19,7 +20,8 @@ use crate::train::{
     CheckpointEvery, Loss, Outcome, Preset, Recipe, Schedule, Start, TrainConfig, train,
 };
 
-/// Flags of `dcgan train`. Unset flags keep the value of the config file or preset.
+/// Flags of `dcgan train`. Unset flags keep the value of the config file or preset, and on
+/// `--resume` the run's own.
 #[derive(Debug, Args)]
 // `--epochs -3` reaches the value check (and its message) instead of reading as a flag.
 #[command(allow_negative_numbers = true)]
@@ -106,7 +108,8 @@ pub struct TrainArgs {
     #[arg(long)]
     beta2: Option<f64>,
     /// Seed of all randomness; a run with the same seed on the CPU is identical [default: random].
-    #[arg(long)]
+    // At most i64::MAX: config.toml keeps it as a TOML integer.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     seed: Option<u64>,
     /// Save a sample picture at epoch 0 and every N epochs [default: 5].
     #[arg(long, value_name = "N")]
@@ -264,10 +267,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
-    let has_run = args.out.join(run_dir::CHECKPOINT).exists()
-        || args.out.join(run_dir::PREVIOUS_CHECKPOINT).exists();
+    let has_run = |out: &std::path::Path| {
+        out.join(run_dir::CHECKPOINT).exists() || out.join(run_dir::PREVIOUS_CHECKPOINT).exists()
+    };
     if args.resume {
-        if !has_run {
+        if !has_run(&args.out) {
             bail!(
                 "--resume: {} holds no checkpoint to resume",
                 args.out.display()
@@ -277,7 +281,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     }
     let config = args.new_config()?;
     let _lock = RunLock::acquire(&args.out)?;
-    if has_run && !args.force {
+    if has_run(&args.out) && !args.force {
         bail!(
             "{} already holds a run; pass --resume to continue it, --force to start over, or \
              another --out",
@@ -301,7 +305,10 @@ fn resume(args: &TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     let mut recorded = checkpoint.state().config.clone();
     // Runs from before sizes were recorded compare with the sizes they trained at.
     recorded.resolve()?;
-    let asked = args.overlay(&recorded)?;
+    let mut asked = args.overlay(&recorded)?;
+    // The classes come from the data (checked against the run's when it loads), not from
+    // the command: a config file copied from another run does not change them.
+    asked.recipe.classes.clone_from(&recorded.recipe.classes);
     let changed: Vec<String> = recorded
         .recipe
         .differences(&asked.recipe)
@@ -326,13 +333,15 @@ fn resume(args: &TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     asked.validate()?;
     let schedule = asked.schedule;
     // The run goes on where and how it was trained unless the command says otherwise.
-    let device = crate::device::start(schedule.device, schedule.precision).with_context(|| {
-        format!(
-            "the run in {} uses {} products; pass --precision f32 to continue it in f32",
+    if schedule.precision == Precision::Bf16 && !bf16::available() && args.precision.is_none() {
+        bail!(
+            "the run in {} uses bf16 products, which this CPU ({}) does not have (no \
+             AVX512-BF16); pass --precision f32 to continue it in f32",
             out.display(),
-            schedule.precision.name()
-        )
-    })?;
+            crate::kernels::cpu::model_name()
+        );
+    }
+    let device = crate::device::start(schedule.device, schedule.precision)?;
     let (mut state, gan) = checkpoint.build(&device.clone().autodiff())?;
     state.config.schedule = schedule;
     let start = Start::Resume(Box::new((state, gan)));

@@ -59,8 +59,8 @@ pub fn save(dir: &Path, state: &RunState, gan: &Gan) -> anyhow::Result<PathBuf> 
     Ok(latest)
 }
 
-/// Loads a checkpoint file, or a run directory's latest one; if that is damaged, the
-/// previous one, with a warning on stderr.
+/// Loads a checkpoint file, or a run directory's latest one; if that cannot be read
+/// (missing, truncated, its checksum wrong), the previous one, with a warning on stderr.
 pub fn load(path: &Path, device: &Device) -> anyhow::Result<(RunState, Gan)> {
     read(path)?.build(device)
 }
@@ -73,10 +73,10 @@ pub struct Checkpoint {
     sections: sections::Sections,
 }
 
-/// Reads a checkpoint file, or a run directory's latest one; if that is damaged, the
-/// previous one, with a warning on stderr.
+/// Reads a checkpoint file, or a run directory's latest one; if that cannot be read
+/// (missing, truncated, its checksum wrong), the previous one, with a warning on stderr.
 pub fn read(path: &Path) -> anyhow::Result<Checkpoint> {
-    read_run(path, read_file, true)
+    read_run(path, read_file)
 }
 
 /// Reads one checkpoint file.
@@ -119,12 +119,8 @@ impl Checkpoint {
 }
 
 /// `read` of a checkpoint file, or of a run directory's latest checkpoint and, if that
-/// fails and a previous one exists, of the previous one (with a warning if `warn`).
-fn read_run<T>(
-    path: &Path,
-    read: impl Fn(&Path) -> anyhow::Result<T>,
-    warn: bool,
-) -> anyhow::Result<T> {
+/// fails and a previous one exists, of the previous one (with a warning).
+fn read_run<T>(path: &Path, read: impl Fn(&Path) -> anyhow::Result<T>) -> anyhow::Result<T> {
     if !path.is_dir() {
         return read(path);
     }
@@ -132,12 +128,10 @@ fn read_run<T>(
     match read(&path.join(CHECKPOINT)) {
         Ok(loaded) => Ok(loaded),
         Err(err) if previous.exists() => {
-            if warn {
-                eprintln!(
-                    "warning: {err:#}\nwarning: using the previous checkpoint {}",
-                    previous.display()
-                );
-            }
+            eprintln!(
+                "warning: {err:#}\nwarning: using the previous checkpoint {}",
+                previous.display()
+            );
             read(&previous)
         }
         Err(err) => Err(err),

@@ -321,12 +321,6 @@ fn shown(value: &Value) -> String {
 }
 
 impl TrainConfig {
-    /// Reads a (possibly partial) configuration from TOML over the defaults; unknown keys
-    /// are errors.
-    pub fn from_toml_file(path: &Path) -> anyhow::Result<Self> {
-        TrainConfig::default().overlaid_with_file(path)
-    }
-
     /// This configuration with the settings a TOML file names put over it: the file may
     /// hold any part of `config.toml`, and nested tables (`[optimizer]`) replace only the
     /// keys they name.
@@ -335,11 +329,28 @@ impl TrainConfig {
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let file: toml::Table = toml::from_str(&text)
             .with_context(|| format!("config file {} is invalid", path.display()))?;
-        let mut table = toml::Table::try_from(self).expect("a TrainConfig always serialises");
-        merge(&mut table, file);
-        table
-            .try_into()
-            .with_context(|| format!("config file {} is invalid", path.display()))
+        let base = toml::Table::try_from(self).expect("a TrainConfig always serialises");
+        let overlaid = |keys: toml::Table| -> Result<TrainConfig, toml::de::Error> {
+            let mut table = base.clone();
+            merge(&mut table, keys);
+            table.try_into()
+        };
+        overlaid(file.clone()).map_err(|err| {
+            // Values reach the two parts through serde's buffer, whose errors name no key:
+            // the first key that fails on its own is the one to name.
+            let culprit = file.iter().find_map(|(key, value)| {
+                let one = toml::Table::from_iter([(key.clone(), value.clone())]);
+                overlaid(one).is_err().then_some(key)
+            });
+            let err = anyhow::Error::new(err);
+            match culprit {
+                Some(key) => err.context(format!(
+                    "config file {} is invalid: its setting `{key}`",
+                    path.display()
+                )),
+                None => err.context(format!("config file {} is invalid", path.display())),
+            }
+        })
     }
 
     /// The configuration as TOML.

@@ -21,7 +21,7 @@ pub struct RunData {
 impl RunData {
     /// Finds the run's data set at the size and channels of `arch` (its networks without
     /// conditioning); `explicit` when the user named the data set, so that the embedded
-    /// MNIST subset must not stand in.
+    /// MNIST subset must not stand in. [`RunData::check_shape`] then checks what was found.
     pub fn load(
         config: &super::TrainConfig,
         arch: &Architecture,
@@ -35,18 +35,6 @@ impl RunData {
             background: config.recipe.background,
         };
         let (dataset, source) = locate(config.recipe.dataset, Split::Train, &options)?;
-        let shape = (dataset.channels, dataset.height, dataset.width);
-        if shape != (arch.channels, arch.image_size, arch.image_size) {
-            bail!(
-                "the model needs {side}×{side} images with {} channel(s), the data set has \
-                 {}×{} with {}",
-                arch.channels,
-                shape.1,
-                shape.2,
-                shape.0,
-                side = arch.image_size
-            );
-        }
         let identity = match &source {
             // The cache file's name is the folder's identity; without a cache directory,
             // the number of images is the best there is.
@@ -65,6 +53,23 @@ impl RunData {
             source,
             identity,
         })
+    }
+
+    /// Refuses images of another size or colour than the networks `arch` take.
+    pub fn check_shape(&self, arch: &Architecture) -> anyhow::Result<()> {
+        let d = &self.dataset;
+        if (d.channels, d.height, d.width) != (arch.channels, arch.image_size, arch.image_size) {
+            bail!(
+                "the model needs {side}×{side} images with {} channel(s), the data set has \
+                 {}×{} with {}",
+                arch.channels,
+                d.height,
+                d.width,
+                d.channels,
+                side = arch.image_size
+            );
+        }
+        Ok(())
     }
 
     /// What the console says of the data: where it came from, and what was left out.

@@ -14,18 +14,20 @@ use crate::device::DeviceKind;
 use crate::eval::Scores;
 use crate::kernels::precision;
 use crate::logging::progress;
+use crate::optim::AdamSettings;
 
 /// The console of one run: the current epoch's bar and clock, and the watch on D's loss.
 #[derive(Default)]
 pub struct Reporter {
     epoch: Option<(ProgressBar, Instant)>,
-    d_wins: DWinsWatch,
+    /// Only a cross-entropy D loss falls to 0 when D wins; set when the run opens.
+    d_wins: Option<DWinsWatch>,
 }
 
 impl Reporter {
     /// The line that opens a new run (its length, batch, loss, optimiser, whatever else it
     /// adds to the paper's recipe, seed and directory), and the CPU kernels it uses.
-    pub fn new_run(&self, config: &TrainConfig, out: &Path) {
+    pub fn new_run(&mut self, config: &TrainConfig, out: &Path) {
         let r = &config.recipe;
         let steps = r.step_settings();
         let lr = if steps.lr_g == steps.lr_d {
@@ -50,8 +52,13 @@ impl Reporter {
         if let Some(decay) = r.ema {
             extras += &format!(", EMA of G {decay}");
         }
+        let beta2 = r.optimizer.beta2;
+        let beta2 = match beta2 == AdamSettings::default().beta2 {
+            true => String::new(),
+            false => format!(" β2 {beta2}"),
+        };
         crate::tell!(
-            "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}{extras}, seed {} -> {}",
+            "training {} epochs, batch {}, {} loss, Adam {lr} β1 {}{beta2}{extras}, seed {} -> {}",
             config.schedule.epochs,
             r.batch_size,
             r.loss.name(),
@@ -63,7 +70,7 @@ impl Reporter {
     }
 
     /// Where a resumed run goes on, and the CPU kernels it uses.
-    pub fn resuming(&self, state: &RunState, out: &Path) {
+    pub fn resuming(&mut self, state: &RunState, out: &Path) {
         match state.batches_done {
             0 => crate::tell!(
                 "resuming {} after epoch {}",
@@ -80,7 +87,13 @@ impl Reporter {
         self.kernels(&state.config);
     }
 
-    fn kernels(&self, config: &TrainConfig) {
+    /// The CPU kernels, and the watch on D's loss that the run's loss calls for.
+    fn kernels(&mut self, config: &TrainConfig) {
+        self.d_wins = config
+            .recipe
+            .loss
+            .is_cross_entropy()
+            .then(DWinsWatch::default);
         if config.schedule.device == DeviceKind::Cpu {
             crate::tell!("{}", precision::kernels_line(config.schedule.precision));
         }
@@ -113,7 +126,7 @@ impl Reporter {
     /// has won.
     pub fn step(&mut self, loss_d: f32, loss_g: f32, images: usize) {
         let Some((bar, _)) = &self.epoch else { return };
-        if let Some(warning) = self.d_wins.observe(loss_d) {
+        if let Some(warning) = self.d_wins.as_mut().and_then(|w| w.observe(loss_d)) {
             bar.println(warning);
         }
         bar.set_message(format!("D {loss_d:.4}  G {loss_g:.4}"));
@@ -215,7 +228,24 @@ impl DWinsWatch {
 
 #[cfg(test)]
 mod tests {
-    use super::DWinsWatch;
+    use super::*;
+
+    /// Only a cross-entropy D loss falls to 0 when D wins: a Wasserstein critic's is
+    /// negative, and a hinge D's rests at 0, so neither is watched.
+    #[test]
+    fn only_cross_entropy_runs_are_watched_for_d_winning() {
+        for (loss, watched) in [
+            (Loss::NonSaturating, true),
+            (Loss::Wasserstein, false),
+            (Loss::Hinge, false),
+        ] {
+            let mut config = TrainConfig::default();
+            config.recipe.loss = loss;
+            let mut report = Reporter::default();
+            report.new_run(&config, Path::new("run"));
+            assert_eq!(report.d_wins.is_some(), watched, "{loss:?}");
+        }
+    }
 
     #[test]
     fn warns_once_after_a_long_run_of_tiny_d_losses() {

@@ -45,8 +45,8 @@ pub fn train(
     device: &Device,
     stop: &StopFlag,
 ) -> anyhow::Result<Outcome> {
-    let report = Reporter::default();
-    let Some((opened, data)) = open(start, out, device, &report)? else {
+    let mut report = Reporter::default();
+    let Some((opened, data)) = open(start, out, device, &mut report)? else {
         return Ok(Outcome::Finished);
     };
     let mut run = Trainer::new(opened, &data, report, out, device)?;

@@ -39,7 +39,7 @@ pub fn open(
     start: Start,
     out: &Path,
     device: &Device,
-    report: &Reporter,
+    report: &mut Reporter,
 ) -> anyhow::Result<Option<(Opened, RunData)>> {
     match start {
         Start::Fresh {
@@ -50,6 +50,7 @@ pub fn open(
             let sizes = config.recipe.unconditional_architecture()?;
             let data = RunData::load(&config, &sizes, dataset_explicit)?;
             data.lines().iter().for_each(|line| report.line(line));
+            data.check_shape(&sizes)?;
             if let Some(conditioning) = config.recipe.conditional {
                 config.recipe.classes = data.classes_to_condition_on(conditioning)?;
             }
@@ -80,6 +81,7 @@ pub fn open(
             let sizes = state.config.recipe.unconditional_architecture()?;
             let data = RunData::load(&state.config, &sizes, !state.embedded_data)?;
             data.lines().iter().for_each(|line| report.line(line));
+            data.check_shape(&sizes)?;
             data.check_same_as(&state)?;
             state.data_identity = data.identity.clone();
             Ok(Some((
@@ -413,7 +415,13 @@ fn prepare_directory(out: &Path, fresh: bool) -> anyhow::Result<()> {
     }
     run_dir::PICTURES.remove_all(out)?;
     run_dir::EPOCH_GENERATORS.remove_all(out)?;
-    for name in [run_dir::CHECKPOINT, BEST_CHECKPOINT, BEST_GENERATOR] {
+    let names = [
+        run_dir::CHECKPOINT,
+        run_dir::PREVIOUS_CHECKPOINT,
+        BEST_CHECKPOINT,
+        BEST_GENERATOR,
+    ];
+    for name in names {
         let path = out.join(name);
         match std::fs::remove_file(&path) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
