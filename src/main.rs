@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     // and faulted in again they cost about a tenth of a step (docs/performance.md).
     // SAFETY: sets a process-wide allocator option before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    dcgan::device::quiet_headless_vulkan();
+    dcgan::device::prepare_process();
     match dcgan::cli::run() {
         Ok(code) => code,
         // Whoever read the output stopped reading (`dcgan devices | head -1`): done.

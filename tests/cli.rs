@@ -495,12 +495,53 @@ fn resume_keeps_the_runs_device_unless_told() {
 
     let err = fails(dcgan(home.path()).args(["train", "--resume", "--out", "run"]));
     assert!(
-        err.contains("--device wgpu") && err.contains("without GPU support"),
+        err.contains("--device wgpu") && err.contains("without wgpu support"),
         "{err}"
     );
     let out = ok(dcgan(home.path()).args(["train", "--resume", "--out", "run", "--device", "cpu"]));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("done: 1 epochs"), "{stdout}");
+}
+
+/// `--device cuda[:N]` in a build without the `cuda` feature: the flag and `config.toml`
+/// know the device, every command says how to get it, and a bad name is named.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_is_named_and_refused_without_the_feature() {
+    let home = tempfile::tempdir().unwrap();
+    let listed = ok(dcgan(home.path()).arg("devices"));
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("--device cuda: not in this build"),
+        "{listed}"
+    );
+    let err = fails(dcgan(home.path()).args(["devices", "--require-cuda"]));
+    assert!(err.contains("--require-cuda"), "{err}");
+    for device in ["cuda", "cuda:1"] {
+        let err = fails(
+            dcgan(home.path()).args(["train", "--device", device, "--epochs", "1", "--out", "run"]),
+        );
+        assert!(
+            err.contains("--device cuda:") && err.contains("--features cuda"),
+            "{err}"
+        );
+        assert!(!home.path().join("run/checkpoint.dcgan").exists());
+    }
+    let err = fails(dcgan(home.path()).args([
+        "sample",
+        "--checkpoint",
+        "run",
+        "--device",
+        "cuda:x",
+        "--out",
+        "s.png",
+    ]));
+    assert!(
+        err.contains("unknown device `cuda:x`") && err.contains("--device"),
+        "{err}"
+    );
+    let err = fails(dcgan(home.path()).args(["bench", "--device", "cuda", "--precision", "bf16"]));
+    assert!(err.contains("--precision f32"), "{err}");
 }
 
 #[test]

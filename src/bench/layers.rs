@@ -307,6 +307,8 @@ pub fn profile(
         let mut grads = loss.backward();
         let grads_g = GradientsParams::from_module(&mut grads, &g);
         let grads_d = GradientsParams::from_module(&mut grads, &d);
+        // On a GPU the backward pass is still queued: it must not count as G's step.
+        sync(device);
         let start = Instant::now();
         g = optim_g.step(lr, g, grads_g);
         sync(device);

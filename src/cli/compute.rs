@@ -10,8 +10,9 @@ use crate::kernels::precision::Precision;
 /// Where and in what number format a command computes.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct ComputeArgs {
-    /// Where to compute.
-    #[arg(long, default_value = "cpu")]
+    /// Where to compute: cpu, wgpu (a GPU through Vulkan or Metal), wgpu:cpu (wgpu's
+    /// software adapter), cuda or cuda:N (an NVIDIA GPU); `dcgan devices` lists them.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: DeviceKind,
     /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums
     /// (CPUs with AVX512-BF16).

@@ -133,8 +133,9 @@ pub struct TrainArgs {
     /// The evaluation classifier's file [default: the data set's classifier built into dcgan].
     #[arg(long, value_name = "FILE")]
     classifier: Option<PathBuf>,
-    /// Where to compute [default: cpu; with --resume, the run's own device].
-    #[arg(long)]
+    /// Where to compute: cpu, wgpu, wgpu:cpu, cuda or cuda:N, as `dcgan devices` lists them
+    /// [default: cpu; with --resume, the run's own device].
+    #[arg(long, value_name = "DEVICE")]
     device: Option<DeviceKind>,
     /// Number format of the convolutions' matrix products: f32, or bf16 with f32 sums (CPUs
     /// with AVX512-BF16) [default: f32; with --resume, the run's own].
