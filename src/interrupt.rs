@@ -13,14 +13,20 @@ pub struct StopFlag(Arc<AtomicBool>);
 
 impl StopFlag {
     /// A flag set by SIGINT, SIGTERM or SIGHUP. A second signal exits at once with status
-    /// 130, losing the work since the last checkpoint.
-    pub fn on_signals() -> anyhow::Result<Self> {
+    /// 130, losing the work since the last checkpoint. With `quiet`, neither says so (one
+    /// of several processes of a run, whose first says it for all).
+    pub fn on_signals(quiet: bool) -> anyhow::Result<Self> {
         let flag = StopFlag::default();
         let seen = flag.clone();
         ctrlc::set_handler(move || {
             if seen.0.swap(true, Ordering::SeqCst) {
-                eprintln!("\nstopped at once; the run resumes from its last checkpoint");
+                if !quiet {
+                    eprintln!("\nstopped at once; the run resumes from its last checkpoint");
+                }
                 std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+            if quiet {
+                return;
             }
             eprintln!(
                 "\nstopping after this step to save a checkpoint (press Ctrl-C again to quit at \

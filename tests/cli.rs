@@ -700,8 +700,10 @@ fn resume_refuses_any_recipe_change_and_takes_the_schedule() {
     );
 }
 
-/// Started as one of several processes by an MPI launcher, every command refuses at once,
-/// before any work: N copies would write the same files. One process of one is fine.
+/// Started as one of several processes by an MPI launcher, every command of a build
+/// without the `mpi` feature refuses at once, before any work (N copies would write the
+/// same files), and `train` names the feature. One process of one is fine.
+#[cfg(not(feature = "mpi"))]
 #[test]
 fn one_of_several_launched_processes_refuses_to_start() {
     let home = tempfile::tempdir().unwrap();
@@ -712,7 +714,9 @@ fn one_of_several_launched_processes_refuses_to_start() {
             .arg(mnist_dir()),
     );
     assert!(
-        err.contains("one of 2 processes") && err.contains("OMPI_COMM_WORLD_SIZE=2"),
+        err.contains("one of 2 processes")
+            && err.contains("OMPI_COMM_WORLD_SIZE=2")
+            && err.contains("--features mpi"),
         "{err}"
     );
     assert!(!home.path().join("run").exists(), "nothing was written");

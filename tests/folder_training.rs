@@ -5,33 +5,9 @@
 
 mod util;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use util::{dcgan, fails, ok};
-
-/// The emoji folder, installed once by the script; without it (no npm registry), says on
-/// the terminal that `test` is skipped and why, and returns `None`. `.ci/run` fails on the
-/// line: there every test must run.
-fn emoji_or_skip(test: &str) -> Option<PathBuf> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/emoji-data.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .ok();
-    let dir = out
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .filter(|dir| dir.is_dir());
-    if dir.is_none() {
-        let line = format!(
-            "SKIPPED {test}: needs the emoji images, which {} installs from the npm registry\n",
-            script.display()
-        );
-        let _ = std::io::stderr().write_all(line.as_bytes());
-    }
-    dir
-}
+use util::{dcgan, emoji_or_skip, fails, ok};
 
 /// A short seeded run on the emoji at 32×32 RGB with narrow networks.
 fn emoji_run(home: &Path, emoji: &Path, out: &str, epochs: u32) -> String {

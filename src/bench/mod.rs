@@ -7,6 +7,7 @@
 //! timed repetitions after warm-up; compare them with other tools as ratios measured in the
 //! same session (`bench/compare.sh` in issue 4's plan), never across machines or days.
 
+pub mod all_reduce;
 pub mod layers;
 pub mod peak;
 
@@ -227,7 +228,7 @@ pub fn kernels_line(config: &BenchConfig) -> String {
 
 /// Parameters of `module` that training changes: burn also counts BatchNorm's moving
 /// statistics, which PyTorch keeps as buffers.
-fn trainable_parameters<M: Module>(module: &M) -> usize {
+pub(crate) fn trainable_parameters<M: Module>(module: &M) -> usize {
     struct Count(usize);
     impl burn::module::ModuleVisitor for Count {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {

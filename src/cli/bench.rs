@@ -42,6 +42,10 @@ pub struct BenchArgs {
     /// pipeline instead: where an iteration spends its time.
     #[arg(long)]
     layers: bool,
+    /// Under mpirun (a build with --features mpi): time the average of this model's
+    /// gradients over the processes, which every training step waits for, instead.
+    #[arg(long)]
+    pub all_reduce: bool,
 }
 
 /// Runs `dcgan bench`.
@@ -58,6 +62,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     if args.layers {
         return print_layers(&config, args.json);
+    }
+    if args.all_reduce {
+        return print_all_reduce(&config, args.json);
     }
     let report = run(&config)?;
     if args.json {
@@ -87,6 +94,32 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(mib) = report.peak_memory_mib {
         crate::say!("peak memory: {mib:.0} MiB")?;
     }
+    Ok(())
+}
+
+/// Joins the processes, times the gradients' average and prints it (rank 0).
+fn print_all_reduce(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
+    let _processes = crate::processes::join()?;
+    let report = crate::bench::all_reduce::run(config)?;
+    if !crate::processes::world().writes() {
+        return Ok(());
+    }
+    if json {
+        crate::say!("{}", serde_json::to_string(&report)?)?;
+        return Ok(());
+    }
+    crate::say!(
+        "average of the gradients over {} processes: G's {} values median {:.2} ms (min \
+         {:.2}), D's {} values median {:.2} ms (min {:.2}); {:.1} MB sent per step by each",
+        report.processes,
+        report.values.0,
+        report.generator.median_ms,
+        report.generator.min_ms,
+        report.values.1,
+        report.discriminator.median_ms,
+        report.discriminator.min_ms,
+        report.bytes_sent_per_step / 1e6
+    )?;
     Ok(())
 }
 

@@ -60,7 +60,16 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let matches = last_wins(Cli::command()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
-    crate::processes::refuse_several()?;
+    // Only training, and the benchmark of its exchange, run on several processes (they join
+    // them themselves).
+    let several = match &cli.command {
+        Command::Train(_) => true,
+        Command::Bench(args) => args.all_reduce,
+        _ => false,
+    };
+    if !several {
+        crate::processes::refuse_several(matches.subcommand_name().unwrap_or("dcgan"))?;
+    }
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Sample(args) => sample::sample(args).map(|()| ExitCode::SUCCESS),

@@ -97,6 +97,10 @@ pub struct TrainArgs {
     /// value, estimated by one power iteration per step.
     #[arg(long)]
     spectral_norm: bool,
+    /// On several processes (mpirun), normalise each process's slice of the batch with its
+    /// own BatchNorm statistics instead of the whole batch's (docs/distributed.md).
+    #[arg(long)]
+    local_batch_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (e.g. 0.999);
     /// pictures, sample, eval and generator.safetensors then use it [default: none].
     #[arg(long, value_name = "DECAY")]
@@ -212,6 +216,7 @@ impl TrainArgs {
         set(&mut r.d_steps, self.d_steps);
         set(&mut r.weight_clip, self.weight_clip);
         r.spectral_norm |= self.spectral_norm;
+        r.local_batch_norm |= self.local_batch_norm;
         set(&mut r.augment, self.augment.clone());
         set_some(&mut r.ema, &self.ema);
     }
@@ -257,10 +262,16 @@ fn set_some<T: Clone>(field: &mut Option<T>, value: &Option<T>) {
     }
 }
 
-/// Runs `dcgan train`; Ctrl-C stops it after the current step with a checkpoint.
+/// Runs `dcgan train`; Ctrl-C stops it after the current step with a checkpoint. Under an
+/// MPI launcher (a build with `--features mpi`), it is one of the processes that train the
+/// run together; rank 0 takes the run's lock, writes its files and prints its lines.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let stop = StopFlag::on_signals()?;
-    let outcome = start(args, &stop)?;
+    let _processes = crate::processes::join()?;
+    if !crate::processes::world().writes() {
+        crate::logging::set_quiet();
+    }
+    let stop = StopFlag::on_signals(crate::logging::quiet())?;
+    let outcome = start(args, &stop).map_err(|e| crate::processes::world().fail(e))?;
     Ok(match outcome {
         Outcome::Finished => ExitCode::SUCCESS,
         Outcome::Stopped => ExitCode::from(EXIT_INTERRUPTED),
@@ -281,8 +292,8 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
         return resume(&args, stop);
     }
     let config = args.new_config()?;
-    let _lock = RunLock::acquire(&args.out)?;
-    if has_run(&args.out) && !args.force {
+    let _lock = lock(&args.out)?;
+    if has_run(&args.out) && !args.force && crate::processes::world().writes() {
         bail!(
             "{} already holds a run; pass --resume to continue it, --force to start over, or \
              another --out",
@@ -297,11 +308,19 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     train(start, &args.out, &device.autodiff(), stop)
 }
 
+/// The run's lock, taken by the process that writes (rank 0 of several).
+fn lock(out: &std::path::Path) -> anyhow::Result<Option<RunLock>> {
+    match crate::processes::world().writes() {
+        true => RunLock::acquire(out).map(Some),
+        false => Ok(None),
+    }
+}
+
 /// Continues the run in `--out` with its own recipe and the schedule this command asks
 /// for; a command that changes the recipe is refused, naming every change.
 fn resume(args: &TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     let out = &args.out;
-    let _lock = RunLock::acquire(out)?;
+    let _lock = lock(out)?;
     let checkpoint = checkpoint::read(out)?;
     let mut recorded = checkpoint.state().config.clone();
     // Runs from before sizes were recorded compare with the sizes they trained at.

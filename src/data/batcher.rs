@@ -1,5 +1,7 @@
 //! Shuffled mini-batches of images as `[-1, 1]` tensors.
 
+use std::ops::Range;
+
 use burn::tensor::{Device, Int, Tensor};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -14,6 +16,9 @@ pub struct Batcher<'a> {
     dataset: &'a Dataset,
     batch_size: usize,
     order: Vec<usize>,
+    /// The rows of each batch this process takes: all of them, or its slice in a run on
+    /// several processes.
+    rows: Range<usize>,
 }
 
 impl<'a> Batcher<'a> {
@@ -23,7 +28,16 @@ impl<'a> Batcher<'a> {
             dataset,
             batch_size,
             order: (0..dataset.len).collect(),
+            rows: 0..batch_size,
         }
+    }
+
+    /// Takes only `rows` of each batch (this process's slice of it in a run on several
+    /// processes); the batches, their order and their number stay those of the whole batch.
+    pub fn only_rows(mut self, rows: Range<usize>) -> Self {
+        assert!(rows.end <= self.batch_size, "rows within the batch");
+        self.rows = rows;
+        self
     }
 
     /// Number of full batches in one epoch.
@@ -39,10 +53,10 @@ impl<'a> Batcher<'a> {
         self.order.shuffle(rng);
     }
 
-    /// Batch `index` of the current order.
+    /// Batch `index` of the current order (its [`only_rows`](Batcher::only_rows)).
     ///
     /// # Shapes
-    /// - output: `[batch_size, channels, height, width]`, values in `[-1, 1]`
+    /// - output: `[rows, channels, height, width]`, values in `[-1, 1]`
     pub fn batch(&self, index: usize, device: &Device) -> Tensor<4> {
         self.dataset.images(self.ids(index), device)
     }
@@ -50,12 +64,12 @@ impl<'a> Batcher<'a> {
     /// The class labels of batch `index`.
     ///
     /// # Shapes
-    /// - output: `[batch_size]`
+    /// - output: `[rows]`
     pub fn labels(&self, index: usize, device: &Device) -> Tensor<1, Int> {
         self.dataset.label_tensor(self.ids(index), device)
     }
 
     fn ids(&self, index: usize) -> &[usize] {
-        &self.order[index * self.batch_size..(index + 1) * self.batch_size]
+        &self.order[index * self.batch_size..(index + 1) * self.batch_size][self.rows.clone()]
     }
 }

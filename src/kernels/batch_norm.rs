@@ -4,10 +4,34 @@
 //! burn's CPU BatchNorm makes about a dozen passes over the activations (transposes, means,
 //! broadcasts), and the activation after it two more each way; these kernels make two in
 //! each direction. Sums are accumulated in f64.
+//!
+//! In a run on several processes each holds a slice of the batch, and the statistics are
+//! the whole batch's (synchronised BatchNorm): the per-channel sums of the forward pass (of
+//! the values, then of the squares about the mean) and the two of the backward pass are
+//! added over the processes ([`World::sum_f64`]), unless the run asked for each
+//! process's own ([`set_local`], `--local-batch-norm`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
 use super::simd;
+use crate::processes::{World, world};
+
+static LOCAL: AtomicBool = AtomicBool::new(false);
+
+/// With `local`, training-mode BatchNorm takes its statistics over this process's slice of
+/// the batch alone, in a run on several processes; by default, over the whole batch.
+pub fn set_local(local: bool) {
+    LOCAL.store(local, Ordering::Relaxed);
+}
+
+/// The processes whose slices make the batch the statistics are taken over: `None` when
+/// this process's slice is the batch.
+fn shared() -> Option<&'static World> {
+    let world = world();
+    (world.size() > 1 && !LOCAL.load(Ordering::Relaxed)).then_some(world)
+}
 
 /// Shape and settings of one fused BatchNorm + activation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,10 +53,10 @@ impl BatchNormShape {
         self.batch * self.channels * self.positions
     }
 
-    /// Values per channel.
+    /// Values per channel, over `processes` equal slices of the batch.
     #[inline(always)]
-    fn count(&self) -> f64 {
-        (self.batch * self.positions) as f64
+    fn count(&self, processes: usize) -> f64 {
+        (self.batch * self.positions * processes) as f64
     }
 
     /// The `positions`-long planes of channel `c`, one per image.
@@ -115,23 +139,34 @@ pub fn forward_train(
     beta: &[f32],
 ) -> BatchNormOutput {
     assert_eq!(x.len(), shape.len(), "batch norm input size");
-    let (mean, variance): (Vec<f32>, Vec<f32>) = (0..shape.channels)
+    let shared = shared();
+    let count = shape.count(shared.map_or(1, World::size));
+    // Two passes (the mean, then squares about it) keep the variance exact when the mean is
+    // large against the spread.
+    let mut sums: Vec<f64> = (0..shape.channels)
+        .into_par_iter()
+        .map(|c| simd::dispatch(|| shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum()))
+        .collect();
+    if let Some(world) = shared {
+        world.sum_f64(&mut sums);
+    }
+    let mean: Vec<f32> = sums.iter().map(|&sum| (sum / count) as f32).collect();
+    let mut squares: Vec<f64> = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
             simd::dispatch(|| {
-                // Two passes (the mean, then squares about it) keep the variance exact when the
-                // mean is large against the spread.
-                let sum: f64 = shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum();
-                let mean = sum / shape.count();
-                let m = mean as f32;
-                let squares: f64 = shape
+                let m = mean[c];
+                shape
                     .planes(x, c)
                     .map(|p| lane_sum(p, |v| (v - m) * (v - m)))
-                    .sum();
-                (m, (squares / shape.count()) as f32)
+                    .sum()
             })
         })
-        .unzip();
+        .collect();
+    if let Some(world) = shared {
+        world.sum_f64(&mut squares);
+    }
+    let variance: Vec<f32> = squares.iter().map(|&sq| (sq / count) as f32).collect();
     BatchNormOutput {
         output: normalize(shape, x, [gamma, beta, &mean, &variance]),
         mean,
@@ -194,6 +229,15 @@ pub fn backward_train(
             })
         })
         .unzip();
+    // The input's gradient takes the means of both sums over the whole batch; γ's and β's
+    // are this process's, which the gradients' average over the processes completes.
+    let shared = shared();
+    let count = shape.count(shared.map_or(1, World::size));
+    let mut whole = [grad_beta.clone(), grad_gamma.clone()].concat();
+    if let Some(world) = shared {
+        world.sum_f64(&mut whole);
+    }
+    let (sum_g, sum_gx) = whole.split_at(shape.channels);
     let mut grad_x = vec![0.0f32; x.len()];
     grad_x
         .par_chunks_mut(shape.positions)
@@ -205,8 +249,8 @@ pub fn backward_train(
                 let c = plane % shape.channels;
                 let (scale, shift) =
                     scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
-                let mean_g = (grad_beta[c] / shape.count()) as f32;
-                let mean_gx = (grad_gamma[c] / shape.count()) as f32;
+                let mean_g = (sum_g[c] / count) as f32;
+                let mean_gx = (sum_gx[c] / count) as f32;
                 let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
                 for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
                     let g = g * slope(x * scale + shift, leak);

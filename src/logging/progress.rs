@@ -5,8 +5,11 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar counting images through one epoch, with a message for the losses, the rate in
-/// images per second and the time left.
+/// images per second and the time left; hidden in a [`quiet`](super::quiet) process.
 pub fn epoch_bar(images: u64, epoch: usize, epochs: usize) -> ProgressBar {
+    if super::quiet() {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(images);
     bar.set_style(
         ProgressStyle::with_template(

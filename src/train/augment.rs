@@ -8,6 +8,8 @@
 //! the side at a random place. Each image draws its own amounts from the run's RNG, so a
 //! seeded run stays repeatable.
 
+use std::ops::Range;
+
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -66,6 +68,16 @@ impl IterationAugment {
             real: BatchAugment::draw(kinds, batch, side, rng),
             fake_d: BatchAugment::draw(kinds, batch, side, rng),
             fake_g: BatchAugment::draw(kinds, batch, side, rng),
+        }
+    }
+
+    /// The draws of images `rows` alone: a process's slice of the batch in a run on several
+    /// processes, which draws the whole batch's amounts as one process does.
+    pub fn rows(&self, rows: Range<usize>) -> Self {
+        IterationAugment {
+            real: self.real.rows(rows.clone()),
+            fake_d: self.fake_d.rows(rows.clone()),
+            fake_g: self.fake_g.rows(rows),
         }
     }
 }
@@ -127,6 +139,19 @@ impl BatchAugment {
             out.mask = Some(mask);
         }
         out
+    }
+
+    /// The amounts of images `rows` alone.
+    fn rows(&self, rows: Range<usize>) -> Self {
+        let area = self.side * self.side;
+        let pixels = rows.start * area..rows.end * area;
+        BatchAugment {
+            batch: rows.len(),
+            side: self.side,
+            color: self.color.as_ref().map(|c| c[rows].to_vec()),
+            sources: self.sources.as_ref().map(|s| s[pixels.clone()].to_vec()),
+            mask: self.mask.as_ref().map(|m| m[pixels].to_vec()),
+        }
     }
 
     /// The augmented images; gradients flow through to `images`.

@@ -74,6 +74,10 @@ pub struct Recipe {
     pub augment: Vec<Augmentation>,
     /// Divide D's weight matrices by their largest singular value (`--spectral-norm`).
     pub spectral_norm: bool,
+    /// In a run on several processes (`mpirun`), BatchNorm takes each process's slice of the
+    /// batch alone (`--local-batch-norm`), as PyTorch-StudioGAN does without `-sync_bn`,
+    /// instead of the whole batch; the same in one process.
+    pub local_batch_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (`--ema`), which
     /// sampling, evaluation and `generator.safetensors` then use; unset, none.
     pub ema: Option<f64>,
@@ -139,6 +143,7 @@ impl Default for Recipe {
             d_steps: 1,
             weight_clip: 0.01,
             spectral_norm: false,
+            local_batch_norm: false,
             augment: Vec::new(),
             ema: None,
             optimizer: AdamSettings::default(),

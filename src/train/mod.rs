@@ -6,6 +6,7 @@ mod checkpoint_every;
 pub mod clip;
 mod config;
 mod data;
+pub mod distributed;
 pub mod ema;
 mod evaluation;
 pub mod inspect;

@@ -97,6 +97,20 @@ impl Reporter {
         if config.schedule.device == DeviceKind::Cpu {
             crate::tell!("{}", precision::kernels_line(config.schedule.precision));
         }
+        let processes = crate::processes::world().size();
+        if processes > 1 {
+            let batch = config.recipe.batch_size;
+            let statistics = match config.recipe.local_batch_norm {
+                true => "its own slice's",
+                false => "the whole batch's",
+            };
+            crate::tell!(
+                "{processes} processes (MPI): each trains on {} of each batch's {batch} \
+                 images, BatchNorm on {statistics} statistics, gradients averaged; rank 0 \
+                 writes",
+                batch / processes
+            );
+        }
     }
 
     /// A line of its own: what the data or the model is, or a note.
@@ -107,8 +121,12 @@ impl Reporter {
         }
     }
 
-    /// A warning on stderr, above the bar.
+    /// A warning on stderr, above the bar (none in a [`quiet`](crate::logging::quiet)
+    /// process: rank 0 gives the same).
     pub fn warn(&self, warning: &str) {
+        if crate::logging::quiet() {
+            return;
+        }
         match &self.epoch {
             Some((bar, _)) => bar.suspend(|| eprintln!("warning: {warning}")),
             None => eprintln!("warning: {warning}"),

@@ -57,14 +57,14 @@ pub fn train(
             run.iteration(epoch, batch)?;
             // Within the epoch: stop when asked, and save when due (its end saves anyway).
             if batch + 1 < batches.end {
-                if stop.is_requested() {
+                if run.stop_requested(stop) {
                     return run.stop();
                 }
                 run.checkpoint_if_due()?;
             }
         }
         run.end_epoch(epoch)?;
-        if stop.is_requested() && epoch + 1 < epochs {
+        if run.stop_requested(stop) && epoch + 1 < epochs {
             return run.stop();
         }
     }

@@ -8,7 +8,7 @@ use burn::tensor::{Int, Tensor};
 use super::augment::{BatchAugment, IterationAugment};
 use super::inspect::{self, NamedValues};
 use super::loss::{Loss, class_cross_entropy};
-use super::{Gan, clip};
+use super::{Gan, clip, distributed};
 use crate::model::spectral_norm::SpectralNorm;
 use crate::model::{Discriminator, Generator, Judgement};
 
@@ -106,6 +106,7 @@ pub fn discriminator_step(
         loss = loss + class;
     }
     let grads = GradientsParams::from_grads(loss.backward(), &discriminator);
+    let grads = distributed::average_gradients(grads, &discriminator);
     if let Some(out) = gradients {
         *out = inspect::gradients(&discriminator, &grads, "D");
     }
@@ -145,6 +146,7 @@ pub fn generator_step(
         loss = loss + class;
     }
     let grads = GradientsParams::from_grads(loss.backward(), &generator);
+    let grads = distributed::average_gradients(grads, &generator);
     if let Some(out) = gradients {
         *out = inspect::gradients(&generator, &grads, "G");
     }
@@ -162,7 +164,9 @@ pub struct Gradients {
 }
 
 /// One iteration of the seed: a D step, then a G step on the same noise (the seed feeds the
-/// same `Z` to both), with `settings`' loss and learning rates; without `train_g` (the
+/// same `Z` to both), with `settings`' loss and learning rates (in a run on several
+/// processes, on this process's slice of the batch, each step's gradients and the figures
+/// averaged over the processes); without `train_g` (the
 /// iterations between G's steps with `--d-steps`), the D step alone, and the G loss
 /// reported is G's loss on D's judgement of that step. For a conditional GAN,
 /// `labels` are the real batch's classes, and G draws its images for the same classes.
@@ -233,11 +237,12 @@ pub fn train_iteration(
         spectral_norm,
     };
     // One read-back for the four figures: each read waits for the device.
-    let figures = Tensor::cat(vec![d_step.loss, loss_g, d_step.d_real, d_step.d_fake], 0)
+    let mut figures = Tensor::cat(vec![d_step.loss, loss_g, d_step.d_real, d_step.d_fake], 0)
         .into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("f32 figures");
+    distributed::average_figures(&mut figures);
     let losses = StepLosses {
         loss_d: figures[0],
         loss_g: figures[1],

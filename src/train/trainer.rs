@@ -12,6 +12,7 @@ use burn::tensor::Device;
 use super::augment::IterationAugment;
 use super::checkpoint;
 use super::data::RunData;
+use super::distributed;
 use super::ema;
 use super::evaluation::{TrainingEvaluator, is_new_best, keep_as_best};
 use super::log::TrainingLog;
@@ -23,6 +24,7 @@ use crate::data::{Batcher, DataSource};
 use crate::model::Architecture;
 use crate::model::conditioning::labels;
 use crate::picture::{ImageGrid, images_from_tensor, uniform_noise};
+use crate::processes::world;
 use crate::run_dir::{self, BEST_CHECKPOINT, BEST_GENERATOR};
 use crate::weights;
 
@@ -111,7 +113,8 @@ pub struct Trainer<'a> {
     batches: usize,
     settings: StepSettings,
     evaluator: Option<TrainingEvaluator>,
-    log: TrainingLog,
+    /// The run's records; `None` in a process that writes nothing (a rank other than 0).
+    log: Option<TrainingLog>,
     report: Reporter,
     /// Steps and time since the last checkpoint, for `--checkpoint-every`.
     since_checkpoint: (u64, Instant),
@@ -121,7 +124,8 @@ pub struct Trainer<'a> {
 
 impl<'a> Trainer<'a> {
     /// Readies an opened run: its batches, its evaluations and its run directory. Nothing
-    /// is written or removed before every check has passed.
+    /// is written or removed before every check has passed. In a run on several processes
+    /// this process takes its slice of each batch, and only rank 0 writes.
     pub fn new(
         opened: Opened,
         data: &'a RunData,
@@ -133,7 +137,11 @@ impl<'a> Trainer<'a> {
         let config = &state.config;
         let arch = config.recipe.architecture()?;
         report.line(&format!("model: {}", arch.describe()));
-        let batcher = Batcher::new(&data.dataset, config.recipe.batch_size);
+        distributed::check(config)?;
+        crate::kernels::batch_norm::set_local(config.recipe.local_batch_norm);
+        let batch_size = config.recipe.batch_size;
+        let batcher =
+            Batcher::new(&data.dataset, batch_size).only_rows(distributed::rows(batch_size));
         let batches = batcher
             .batches_per_epoch()
             .min(config.recipe.limit_batches.unwrap_or(usize::MAX));
@@ -144,12 +152,21 @@ impl<'a> Trainer<'a> {
                 data.dataset.len
             );
         }
-        let evaluator = TrainingEvaluator::prepare(config, &arch, state.embedded_data, device)?;
-        prepare_directory(out, fresh)?;
-        crate::atomic_file::write(&out.join(run_dir::CONFIG), config.to_toml().as_bytes())
-            .context("cannot write config.toml")?;
+        let writes = world().writes();
+        let evaluator = match writes {
+            true => TrainingEvaluator::prepare(config, &arch, state.embedded_data, device)?,
+            false => None,
+        };
+        let log = if writes {
+            prepare_directory(out, fresh)?;
+            crate::atomic_file::write(&out.join(run_dir::CONFIG), config.to_toml().as_bytes())
+                .context("cannot write config.toml")?;
+            Some(TrainingLog::open(out, &state, &gan)?)
+        } else {
+            None
+        };
         Ok(Trainer {
-            log: TrainingLog::open(out, &state, &gan)?,
+            log,
             settings: config.recipe.step_settings(),
             out,
             device,
@@ -213,13 +230,19 @@ impl<'a> Trainer<'a> {
         let real = self.batcher.batch(b, device);
         // A conditional run draws its images for the real batch's classes.
         let labels = recipe.conditional.map(|_| self.batcher.labels(b, device));
-        let noise =
-            uniform_noise(recipe.batch_size, recipe.noise_dim, &mut state.rng).to_tensor(device);
+        // The whole batch's noise and augmentation, as one process draws them; this
+        // process's slice of them.
+        let noise = uniform_noise(recipe.batch_size, recipe.noise_dim, &mut state.rng);
+        let noise = distributed::slice(noise.to_tensor(device));
         let augment = (!recipe.augment.is_empty()).then(|| {
             let side = self.arch.image_size;
             IterationAugment::draw(&recipe.augment, recipe.batch_size, side, &mut state.rng)
+                .rows(distributed::rows(recipe.batch_size))
         });
-        let inspect = self.log.wants_gradients(state);
+        let inspect = self
+            .log
+            .as_ref()
+            .is_some_and(|log| log.wants_gradients(state));
         // With --d-steps k, G steps after every k-th D step.
         let train_g = (state.d_step + 1).is_multiple_of(recipe.d_steps as u64);
         let gan = self
@@ -256,7 +279,12 @@ impl<'a> Trainer<'a> {
         }
         state.epoch_loss_sums.0 += f64::from(loss_d);
         state.epoch_loss_sums.1 += f64::from(loss_g);
-        self.log.step(state, epoch, &step, gradients, &gan)?;
+        if let Some(log) = &mut self.log {
+            log.step(state, epoch, &step, gradients, &gan)?;
+        }
+        if state.d_step.is_multiple_of(distributed::COMPARE_EVERY) {
+            distributed::compare_weights(&gan, state.d_step)?;
+        }
         self.gan = Some(gan);
         let batch_size = state.config.recipe.batch_size;
         self.report.step(loss_d, loss_g, batch_size);
@@ -313,13 +341,20 @@ impl<'a> Trainer<'a> {
         Ok(())
     }
 
-    /// Draws the picture of `epoch` into `samples/` and the TensorBoard log.
+    /// Draws the picture of `epoch` into `samples/` and the TensorBoard log (in the process
+    /// that writes).
     fn picture(&mut self, epoch: usize) -> anyhow::Result<()> {
+        let Some(log) = &mut self.log else {
+            return Ok(());
+        };
         let path = run_dir::PICTURES.path(self.out, epoch);
-        let picture = sample_picture(self.gan(), &self.state, self.device);
+        let gan = self
+            .gan
+            .as_ref()
+            .expect("the networks are back after each iteration");
+        let picture = sample_picture(gan, &self.state, self.device);
         let (png, size) = picture.save_png(&path, 2)?;
-        self.log
-            .picture(self.state.d_step, &png, size, picture.channels)
+        log.picture(self.state.d_step, &png, size, picture.channels)
     }
 
     /// Scores the generator when due; true when its FID is the best so far. An evaluation
@@ -339,8 +374,16 @@ impl<'a> Trainer<'a> {
         };
         let new_best = is_new_best(&mut self.state, &scores);
         self.report.eval(&scores, new_best);
-        self.log.eval(self.state.d_step, epoch, &scores)?;
+        if let Some(log) = &mut self.log {
+            log.eval(self.state.d_step, epoch, &scores)?;
+        }
         Ok(new_best)
+    }
+
+    /// True when a stop was asked for: here, or in a run on several processes on any of
+    /// them, so that all stop after the same step.
+    pub fn stop_requested(&self, stop: &crate::interrupt::StopFlag) -> bool {
+        distributed::stop_agreed(stop.is_requested(), world())
     }
 
     /// Stops the run where it stands: a checkpoint, and how to continue.
@@ -355,6 +398,9 @@ impl<'a> Trainer<'a> {
 
     /// Ends a finished run: its report's pictures, and where everything is.
     pub fn finish(self) -> anyhow::Result<Outcome> {
+        if self.log.is_none() {
+            return Ok(Outcome::Finished);
+        }
         let report = crate::report::write_report(self.out)?;
         crate::tell!(
             "done: {} epochs; checkpoint {}, generator {}",
@@ -368,12 +414,16 @@ impl<'a> Trainer<'a> {
         Ok(Outcome::Finished)
     }
 
-    /// Writes the checkpoint and the generator's weights. With `timeline_epoch` (an
+    /// Writes the checkpoint and the generator's weights (in the process that writes). With `timeline_epoch` (an
     /// epoch's end whose picture was drawn), the generator goes first to
     /// `generators/epoch_NNN.safetensors`, the run's timeline that `dcgan serve` draws: a
     /// crash before the checkpoint leaves that epoch to be trained again, and its file
     /// written again.
     fn save(&mut self, timeline_epoch: Option<usize>) -> anyhow::Result<()> {
+        if self.log.is_none() {
+            // A process that writes nothing (a rank other than 0).
+            return Ok(());
+        }
         let (out, state, gan) = (self.out, &self.state, self.gan());
         let config = &state.config;
         let training = config.training_summary();

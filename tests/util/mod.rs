@@ -152,3 +152,26 @@ pub fn serve(replies: HashMap<String, Reply>) -> String {
     });
     format!("http://{addr}/")
 }
+
+/// The emoji folder, installed once by the script; without it (no npm registry), says on
+/// the terminal that `test` is skipped and why, and returns `None`. `.ci/run` fails on the
+/// line: there every test must run.
+pub fn emoji_or_skip(test: &str) -> Option<PathBuf> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/emoji-data.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .output()
+        .ok();
+    let dir = out
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|dir| dir.is_dir());
+    if dir.is_none() {
+        let line = format!(
+            "SKIPPED {test}: needs the emoji images, which {} installs from the npm registry\n",
+            script.display()
+        );
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+    dir
+}
