@@ -22,6 +22,9 @@ pub struct AllReduceReport {
     pub generator: Timing,
     /// D's gradients.
     pub discriminator: Timing,
+    /// 128 values, as synchronised BatchNorm sums a layer's per-channel figures (about 30
+    /// times a step for the seed's model): the exchange's latency.
+    pub small: Timing,
     /// Bytes each process sends per step (both averages): twice the gradients, less one
     /// N-th, as a reduce-scatter then an all-gather do.
     pub bytes_sent_per_step: f64,
@@ -62,6 +65,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<AllReduceReport> {
         values,
         generator: time(values.0),
         discriminator: time(values.1),
+        small: time(128),
         bytes_sent_per_step: 2.0 * (values.0 + values.1) as f64 * 4.0 * (n - 1.0) / n,
     })
 }

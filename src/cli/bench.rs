@@ -110,7 +110,8 @@ fn print_all_reduce(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
     }
     crate::say!(
         "average of the gradients over {} processes: G's {} values median {:.2} ms (min \
-         {:.2}), D's {} values median {:.2} ms (min {:.2}); {:.1} MB sent per step by each",
+         {:.2}), D's {} values median {:.2} ms (min {:.2}), 128 values median {:.3} ms; {:.1} \
+         MB sent per step by each",
         report.processes,
         report.values.0,
         report.generator.median_ms,
@@ -118,6 +119,7 @@ fn print_all_reduce(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
         report.values.1,
         report.discriminator.median_ms,
         report.discriminator.min_ms,
+        report.small.median_ms,
         report.bytes_sent_per_step / 1e6
     )?;
     Ok(())

@@ -10,6 +10,9 @@ use mpi::environment::Universe;
 use mpi::topology::{Communicator as _, SimpleCommunicator};
 use mpi::traits::CommunicatorCollectives;
 
+/// Values (over all processes) up to which a sum gathers every process's vector whole.
+const SHORT: usize = 16_384;
+
 /// MPI_COMM_WORLD, called by one thread at a time.
 pub struct Communicator {
     comm: Mutex<Handle>,
@@ -56,22 +59,36 @@ impl Communicator {
         self.size
     }
 
-    /// Sums `values` over the processes, in rank order, as a reduce-scatter and an
-    /// all-gather: process r receives everyone's r-th chunk (an all-to-all), adds the N
-    /// chunks in rank order, and the summed chunks are gathered by every process. Each
-    /// process sends and receives about twice the vector, whatever N, as a ring all-reduce
-    /// does; unlike `MPI_Allreduce`, whose order of additions the standard leaves to the
-    /// library, the order here is fixed.
+    /// Sums `values` over the processes, adding them in rank order. A short vector (a
+    /// BatchNorm layer's per-channel sums) is gathered whole by every process, which adds
+    /// the copies itself: few rounds of messages. A long one (the gradients) goes as a
+    /// reduce-scatter and an all-gather: process r receives everyone's r-th chunk (an
+    /// all-to-all), adds the N chunks in rank order, and the summed chunks are gathered by
+    /// every process; each process then sends and receives about twice the vector, whatever
+    /// N, as a ring all-reduce does. Unlike `MPI_Allreduce`, whose order of additions the
+    /// standard leaves to the library, the order here is fixed, so the sums are the same
+    /// bits on every process and in every run.
     pub fn sum_in_rank_order<T>(&self, values: &mut [T])
     where
         T: Equivalence + Copy + Default + std::ops::AddAssign,
     {
         let n = self.size;
-        let chunk = values.len().div_ceil(n).max(1);
+        let comm = self.comm.lock().expect("no MPI call panicked");
+        if values.len() * n <= SHORT {
+            let mut all = vec![T::default(); values.len() * n];
+            comm.0.all_gather_into(&*values, &mut all[..]);
+            values.copy_from_slice(&all[..values.len()]);
+            for copy in all[values.len()..].chunks_exact(values.len().max(1)) {
+                for (v, &c) in values.iter_mut().zip(copy) {
+                    *v += c;
+                }
+            }
+            return;
+        }
+        let chunk = values.len().div_ceil(n);
         let mut send = vec![T::default(); chunk * n];
         send[..values.len()].copy_from_slice(values);
         let mut pieces = vec![T::default(); chunk * n];
-        let comm = self.comm.lock().expect("no MPI call panicked");
         comm.0.all_to_all_into(&send[..], &mut pieces[..]);
         let mut sum = pieces[..chunk].to_vec();
         for piece in pieces[chunk..].chunks_exact(chunk) {
