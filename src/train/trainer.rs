@@ -192,6 +192,11 @@ impl<'a> Trainer<'a> {
         self.state.epochs_done
     }
 
+    /// True in the process that writes the run's files: the only one, or rank 0 of several.
+    fn writes(&self) -> bool {
+        self.log.is_some()
+    }
+
     fn gan(&self) -> &Gan {
         self.gan
             .as_ref()
@@ -398,7 +403,7 @@ impl<'a> Trainer<'a> {
 
     /// Ends a finished run: its report's pictures, and where everything is.
     pub fn finish(self) -> anyhow::Result<Outcome> {
-        if self.log.is_none() {
+        if !self.writes() {
             return Ok(Outcome::Finished);
         }
         let report = crate::report::write_report(self.out)?;
@@ -420,8 +425,7 @@ impl<'a> Trainer<'a> {
     /// crash before the checkpoint leaves that epoch to be trained again, and its file
     /// written again.
     fn save(&mut self, timeline_epoch: Option<usize>) -> anyhow::Result<()> {
-        if self.log.is_none() {
-            // A process that writes nothing (a rank other than 0).
+        if !self.writes() {
             return Ok(());
         }
         let (out, state, gan) = (self.out, &self.state, self.gan());
