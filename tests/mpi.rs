@@ -267,6 +267,10 @@ fn what_cannot_run_distributed_is_refused_and_a_second_launch_too() {
         .unwrap()
         .parse()
         .unwrap();
+    assert!(
+        stdout.contains("mpirun -np 2 dcgan train --out busy --resume"),
+        "{stdout}"
+    );
     let checkpoint = dcgan::train::checkpoint::read(&home.join("busy")).unwrap();
     assert_eq!(checkpoint.state().d_step, step, "{line}");
 }

@@ -199,8 +199,14 @@ impl Reporter {
     /// Where a stopped run stands and how to continue it.
     pub fn stopped(&mut self, state: &RunState, out: &Path) {
         self.abandon();
+        // A run on several processes goes on on any number of them; name the one it had.
+        let processes = crate::processes::world().size();
+        let launcher = match processes {
+            1 => String::new(),
+            n => format!("mpirun -np {n} "),
+        };
         crate::tell!(
-            "stopped after step {} (epoch {}, batch {}); checkpoint saved. Continue with:\n  dcgan train --out {} --resume",
+            "stopped after step {} (epoch {}, batch {}); checkpoint saved. Continue with:\n  {launcher}dcgan train --out {} --resume",
             state.d_step,
             state.epochs_done,
             state.batches_done,
