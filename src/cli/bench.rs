@@ -99,7 +99,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Joins the processes, times the gradients' average and prints it (rank 0).
 fn print_all_reduce(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
-    let _processes = crate::processes::join()?;
+    let _processes = crate::processes::join("bench")?;
     let report = crate::bench::all_reduce::run(config)?;
     if !crate::processes::world().writes() {
         return Ok(());

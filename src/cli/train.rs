@@ -266,7 +266,7 @@ fn set_some<T: Clone>(field: &mut Option<T>, value: &Option<T>) {
 /// MPI launcher (a build with `--features mpi`), it is one of the processes that train the
 /// run together; rank 0 takes the run's lock, writes its files and prints its lines.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let _processes = crate::processes::join()?;
+    let _processes = crate::processes::join("train")?;
     if !crate::processes::world().writes() {
         crate::logging::set_quiet();
     }

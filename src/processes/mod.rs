@@ -82,10 +82,11 @@ pub struct Membership {
     _universe: Option<::mpi::environment::Universe>,
 }
 
-/// For `dcgan train`: joins the ranks an MPI launcher started, when it started more than
-/// one and this build has the `mpi` feature (else refuses, as [`refuse_several`]). Call it
-/// once, before any training; keep what it returns until the command ends.
-pub fn join() -> anyhow::Result<Membership> {
+/// For `dcgan train` (and the benchmark of its exchange), named `command`: joins the ranks
+/// an MPI launcher started, when it started more than one and this build has the `mpi`
+/// feature (else refuses, as [`refuse_several`]). Call it once, before any work; keep what
+/// it returns until the command ends.
+pub fn join(command: &str) -> anyhow::Result<Membership> {
     let (n, _) = launched_size();
     if n <= 1 {
         return Ok(Membership {
@@ -95,11 +96,12 @@ pub fn join() -> anyhow::Result<Membership> {
     }
     #[cfg(not(feature = "mpi"))]
     {
-        refuse_several("train")?;
+        refuse_several(command)?;
         unreachable!("refused: started among {n}")
     }
     #[cfg(feature = "mpi")]
     {
+        let _ = command;
         let (universe, communicator) = mpi::start()?;
         let world = World {
             rank: communicator.rank(),
