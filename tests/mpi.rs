@@ -9,7 +9,7 @@
 mod util;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
@@ -57,10 +57,6 @@ fn seed_run(out: &str, epochs: usize) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
-}
-
-fn succeeds(cmd: &mut Command) -> Output {
-    ok(cmd)
 }
 
 /// The weights Adam trains in a run's generator, flattened (not BatchNorm's moving
@@ -119,13 +115,11 @@ fn adam_drift_bound(steps: u32) -> f32 {
 fn two_processes_compute_what_one_computes_and_repeat_exactly() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    succeeds(
-        dcgan(home)
-            .args(seed_run("one", 1))
-            .env("RAYON_NUM_THREADS", "1"),
-    );
-    let two = succeeds(mpirun(home, 2).args(seed_run("two", 1)));
-    succeeds(mpirun(home, 2).args(seed_run("again", 1)));
+    ok(dcgan(home)
+        .args(seed_run("one", 1))
+        .env("RAYON_NUM_THREADS", "1"));
+    let two = ok(mpirun(home, 2).args(seed_run("two", 1)));
+    ok(mpirun(home, 2).args(seed_run("again", 1)));
 
     // Rank 0 alone speaks and writes.
     let stdout = String::from_utf8_lossy(&two.stdout);
@@ -169,29 +163,23 @@ fn a_run_resumes_on_any_number_of_processes() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     let file = |run: &str| std::fs::read(home.join(run).join("generator.safetensors")).unwrap();
-    succeeds(mpirun(home, 2).args(seed_run("whole2", 2)));
-    succeeds(
-        dcgan(home)
-            .args(seed_run("whole1", 2))
-            .env("RAYON_NUM_THREADS", "1"),
-    );
+    ok(mpirun(home, 2).args(seed_run("whole2", 2)));
+    ok(dcgan(home)
+        .args(seed_run("whole1", 2))
+        .env("RAYON_NUM_THREADS", "1"));
     // Two processes, stopped after the first epoch, resumed on two and on one.
-    succeeds(mpirun(home, 2).args(seed_run("part2", 1)));
+    ok(mpirun(home, 2).args(seed_run("part2", 1)));
     copy_run(home, "part2", "part2on1");
-    succeeds(mpirun(home, 2).args(["train", "--out", "part2", "--resume", "--epochs", "2"]));
+    ok(mpirun(home, 2).args(["train", "--out", "part2", "--resume", "--epochs", "2"]));
     assert!(file("part2") == file("whole2"), "2 → 2: byte for byte");
-    succeeds(
-        dcgan(home)
-            .args(["train", "--out", "part2on1", "--resume", "--epochs", "2"])
-            .env("RAYON_NUM_THREADS", "1"),
-    );
+    ok(dcgan(home)
+        .args(["train", "--out", "part2on1", "--resume", "--epochs", "2"])
+        .env("RAYON_NUM_THREADS", "1"));
     // One process, resumed on two.
-    succeeds(
-        dcgan(home)
-            .args(seed_run("part1", 1))
-            .env("RAYON_NUM_THREADS", "1"),
-    );
-    succeeds(mpirun(home, 2).args(["train", "--out", "part1", "--resume", "--epochs", "2"]));
+    ok(dcgan(home)
+        .args(seed_run("part1", 1))
+        .env("RAYON_NUM_THREADS", "1"));
+    ok(mpirun(home, 2).args(["train", "--out", "part1", "--resume", "--epochs", "2"]));
     let bound = adam_drift_bound(40);
     for (run, whole) in [("part2on1", "whole2"), ("part1", "whole1")] {
         let apart = largest_difference(&weights(&home.join(run)), &weights(&home.join(whole)));
@@ -201,6 +189,14 @@ fn a_run_resumes_on_any_number_of_processes() {
             file(run) != file(whole),
             "{run}: another process count rounds otherwise"
         );
+    }
+}
+
+/// Waits, a minute at most, until the run in `out` has written its first checkpoint.
+fn first_checkpoint(out: &Path) {
+    let started = Instant::now();
+    while !out.join("checkpoint.dcgan").exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -235,12 +231,7 @@ fn what_cannot_run_distributed_is_refused_and_a_second_launch_too() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !home.join("busy/checkpoint.dcgan").exists()
-        && started.elapsed() < Duration::from_secs(60)
-    {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    first_checkpoint(&home.join("busy"));
     let out = mpirun(home, 2).args(seed_run("busy", 1)).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -284,12 +275,7 @@ fn a_killed_process_ends_the_run_and_it_resumes_exactly() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !home.join("crash/checkpoint.dcgan").exists()
-        && started.elapsed() < Duration::from_secs(60)
-    {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    first_checkpoint(&home.join("crash"));
     // kill -9 of one rank, mid-epoch: the launcher ends the other.
     let ranks = Command::new("pgrep")
         .args(["-P", &run.id().to_string(), "dcgan"])
@@ -327,11 +313,11 @@ fn a_killed_process_ends_the_run_and_it_resumes_exactly() {
         .epochs_done
         + 1;
     let epochs = epochs.to_string();
-    succeeds(mpirun(home, 2).args(["train", "--out", "crash", "--resume", "--epochs", &epochs]));
+    ok(mpirun(home, 2).args(["train", "--out", "crash", "--resume", "--epochs", &epochs]));
     let mut whole = seed_run("whole", 1);
     let at = whole.iter().position(|a| a == "--epochs").unwrap();
     whole[at + 1].clone_from(&epochs);
-    succeeds(mpirun(home, 2).args(&whole));
+    ok(mpirun(home, 2).args(&whole));
     let file = |run: &str| std::fs::read(home.join(run).join("generator.safetensors")).unwrap();
     assert!(
         file("crash") == file("whole"),
@@ -377,12 +363,10 @@ fn the_paper_family_on_a_folder_too_and_local_batch_norm_repeats() {
     };
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    succeeds(
-        dcgan(home)
-            .args(folder_run(&emoji, "one", false))
-            .env("RAYON_NUM_THREADS", "1"),
-    );
-    succeeds(mpirun(home, 2).args(folder_run(&emoji, "two", false)));
+    ok(dcgan(home)
+        .args(folder_run(&emoji, "one", false))
+        .env("RAYON_NUM_THREADS", "1"));
+    ok(mpirun(home, 2).args(folder_run(&emoji, "two", false)));
     let (one, two) = (losses(&home.join("one")), losses(&home.join("two")));
     let first = one[0]
         .iter()
@@ -395,8 +379,8 @@ fn the_paper_family_on_a_folder_too_and_local_batch_norm_repeats() {
     assert!(apart <= adam_drift_bound(3), "{apart:e}");
 
     // Each process's own statistics: another computation, repeated byte for byte.
-    succeeds(mpirun(home, 2).args(folder_run(&emoji, "local", true)));
-    succeeds(mpirun(home, 2).args(folder_run(&emoji, "local2", true)));
+    ok(mpirun(home, 2).args(folder_run(&emoji, "local", true)));
+    ok(mpirun(home, 2).args(folder_run(&emoji, "local2", true)));
     let file = |run: &str| std::fs::read(home.join(run).join("generator.safetensors")).unwrap();
     assert!(
         file("local") == file("local2"),

@@ -233,11 +233,15 @@ pub fn backward_train(
     // are this process's, which the gradients' average over the processes completes.
     let shared = shared();
     let count = shape.count(shared.map_or(1, World::size));
-    let mut whole = [grad_beta.clone(), grad_gamma.clone()].concat();
-    if let Some(world) = shared {
-        world.sum_f64(&mut whole);
-    }
-    let (sum_g, sum_gx) = whole.split_at(shape.channels);
+    let whole = shared.map(|world| {
+        let mut both = [&grad_beta[..], &grad_gamma[..]].concat();
+        world.sum_f64(&mut both);
+        both
+    });
+    let (sum_g, sum_gx) = match &whole {
+        Some(both) => both.split_at(shape.channels),
+        None => (&grad_beta[..], &grad_gamma[..]),
+    };
     let mut grad_x = vec![0.0f32; x.len()];
     grad_x
         .par_chunks_mut(shape.positions)

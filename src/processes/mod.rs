@@ -185,6 +185,9 @@ impl World {
 
     /// True on every process when `flag` is true on any.
     pub fn any(&self, flag: bool) -> bool {
+        if self.size == 1 {
+            return flag;
+        }
         self.gather(u64::from(flag)).contains(&1)
     }
 }

@@ -15,7 +15,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::TrainConfig;
 use super::state::Gan;
 use crate::device::DeviceKind;
-use crate::processes::{World, world};
+use crate::processes::world;
 
 /// Steps between two comparisons of the processes' weights.
 pub const COMPARE_EVERY: u64 = 200;
@@ -175,12 +175,4 @@ impl ModuleVisitor for Checksum {
             self.0.update(&value.to_bits().to_le_bytes());
         }
     }
-}
-
-/// True on every process when a stop was requested on any: they stop at the same step.
-pub fn stop_agreed(requested: bool, world: &World) -> bool {
-    if world.size() == 1 {
-        return requested;
-    }
-    world.any(requested)
 }

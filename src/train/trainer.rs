@@ -388,7 +388,7 @@ impl<'a> Trainer<'a> {
     /// True when a stop was asked for: here, or in a run on several processes on any of
     /// them, so that all stop after the same step.
     pub fn stop_requested(&self, stop: &crate::interrupt::StopFlag) -> bool {
-        distributed::stop_agreed(stop.is_requested(), world())
+        world().any(stop.is_requested())
     }
 
     /// Stops the run where it stands: a checkpoint, and how to continue.
