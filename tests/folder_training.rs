@@ -269,3 +269,163 @@ fn a_folder_changed_since_the_run_began_is_refused_on_resume() {
         "{err}"
     );
 }
+
+/// Six small colour pictures in `home/pictures`, and the flags of a one-epoch run on them
+/// with tiny networks.
+fn tiny_folder(home: &Path) -> Vec<&'static str> {
+    let folder = home.join("pictures");
+    std::fs::create_dir_all(&folder).unwrap();
+    for i in 0..6u8 {
+        let image = image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb([i * 40, x as u8 * 15, 255 - y as u8 * 15])
+        });
+        image.save(folder.join(format!("{i}.png"))).unwrap();
+    }
+    vec![
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        "pictures",
+        "--image-size",
+        "16",
+        "--g-width",
+        "4",
+        "--d-width",
+        "4",
+        "--batch-size",
+        "3",
+        "--epochs",
+        "1",
+        "--seed",
+        "1",
+    ]
+}
+
+fn config(home: &Path, run: &str) -> toml::Table {
+    let text = String::from_utf8(read(home, &format!("{run}/config.toml"))).unwrap();
+    toml::from_str(&text).unwrap()
+}
+
+/// A small folder trains with the small-folder preset unless the command names a preset;
+/// the choice is announced, recorded in config.toml, and single flags still override it.
+#[test]
+fn a_small_folder_gets_the_small_folder_recipe_unless_told_otherwise() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let flags = tiny_folder(home);
+
+    let out = ok(dcgan(home).args(&flags).args(["--out", "chosen"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("recipe: small-folder") && stdout.contains("folder of 6 images"),
+        "{stdout}"
+    );
+    let c = config(home, "chosen");
+    assert_eq!(c["preset"].as_str(), Some("small-folder"));
+    assert_eq!(c["loss"].as_str(), Some("hinge"));
+    assert_eq!(c["spectral_norm"].as_bool(), Some(true));
+    assert_eq!(c["ema"].as_float(), Some(0.999));
+    assert_eq!(c["augment"].as_array().map(Vec::len), Some(3));
+
+    // --preset paper: the 2016 recipe, and no announcement.
+    let out = ok(dcgan(home)
+        .args(&flags)
+        .args(["--preset", "paper", "--out", "paper"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("recipe: small-folder"), "{stdout}");
+    let c = config(home, "paper");
+    assert_eq!(c["preset"].as_str(), Some("paper"));
+    assert_eq!(c["loss"].as_str(), Some("non-saturating"));
+    assert_eq!(c["spectral_norm"].as_bool(), Some(false));
+    assert!(!c.contains_key("ema"));
+    assert_eq!(c["augment"].as_array().map(Vec::len), Some(0));
+
+    // A flag overrides one setting of the chosen preset and keeps the others.
+    ok(dcgan(home)
+        .args(&flags)
+        .args(["--loss", "non-saturating", "--out", "flag"]));
+    let c = config(home, "flag");
+    assert_eq!(c["preset"].as_str(), Some("small-folder"));
+    assert_eq!(c["loss"].as_str(), Some("non-saturating"));
+    assert_eq!(c["spectral_norm"].as_bool(), Some(true));
+
+    // A config file that names a preset (a config.toml copied from a run) keeps its own.
+    std::fs::write(home.join("paper.toml"), "preset = \"paper\"\n").unwrap();
+    ok(dcgan(home)
+        .args(&flags)
+        .args(["--config", "paper.toml", "--out", "file"]));
+    let c = config(home, "file");
+    assert_eq!(c["preset"].as_str(), Some("paper"));
+    assert_eq!(c["loss"].as_str(), Some("non-saturating"));
+
+    // The chosen recipe is the run's own on resume.
+    ok(dcgan(home)
+        .args(&flags)
+        .args(["--epochs", "2", "--out", "chosen", "--resume"]));
+    assert_eq!(
+        config(home, "chosen")["preset"].as_str(),
+        Some("small-folder")
+    );
+}
+
+/// A colour run scores itself by Inception FID with each picture when the weights are
+/// installed (so report and serve draw its FID curve); without them it says so and trains
+/// unscored; --eval-every 0 turns the scoring off.
+#[test]
+fn a_colour_run_is_scored_by_inception_when_the_weights_are_there() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let flags = tiny_folder(home);
+
+    let out = ok(dcgan(home).args(&flags).args(["--out", "bare"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("not scored as it trains") && stdout.contains("dcgan inception fetch"),
+        "{stdout}"
+    );
+    assert_eq!(config(home, "bare")["eval_every"].as_integer(), Some(0));
+    let evaluations = |run: &str| {
+        std::fs::read_to_string(home.join(run).join("eval.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert_eq!(evaluations("bare"), 0);
+
+    let Some(weights) = util::inception_weights_or_skip("a_colour_run_is_scored_by_inception")
+    else {
+        return;
+    };
+    let cache = home.join("cache/dcgan/inception");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::os::unix::fs::symlink(&weights, cache.join(weights.file_name().unwrap())).unwrap();
+    let out = ok(dcgan(home).args(&flags).args([
+        "--sample-every",
+        "2",
+        "--eval-n",
+        "20",
+        "--out",
+        "scored",
+    ]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("scoring: Inception FID of 20 images every 2 epochs"),
+        "{stdout}"
+    );
+    let c = config(home, "scored");
+    assert_eq!(
+        (c["eval_every"].as_integer(), c["eval_n"].as_integer()),
+        (Some(2), Some(20))
+    );
+    // One epoch: scored after the last.
+    assert_eq!(evaluations("scored"), 1);
+    assert!(home.join("scored/fid.png").exists());
+
+    // --eval-every 0 asks for none.
+    ok(dcgan(home)
+        .args(&flags)
+        .args(["--eval-every", "0", "--out", "off"]));
+    assert_eq!(config(home, "off")["eval_every"].as_integer(), Some(0));
+    assert_eq!(evaluations("off"), 0);
+}

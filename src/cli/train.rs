@@ -17,8 +17,13 @@ use crate::run_dir::{self, RunLock};
 use crate::train::augment::Augmentation;
 use crate::train::checkpoint;
 use crate::train::{
-    CheckpointEvery, Loss, Outcome, Preset, Recipe, Schedule, Start, TrainConfig, train,
+    CheckpointEvery, Loss, Outcome, Preset, Recipe, SMALL_FOLDER_IMAGES, Schedule, Start,
+    TrainConfig, train,
 };
+
+/// Images each evaluation of a colour run generates when dcgan turns the scoring on: an
+/// Inception FID of 1,000 images takes about 85 s on two Zen 4 cores (docs/performance.md).
+const AUTO_EVAL_N: usize = 1000;
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset, and on
 /// `--resume` the run's own.
@@ -29,7 +34,10 @@ pub struct TrainArgs {
     /// TOML file with any of the settings (the format of OUT/config.toml).
     #[arg(long, value_name = "FILE.toml")]
     config: Option<PathBuf>,
-    /// Named settings: `seed` is the tutorial's Adam (lr 1e-3, β1 0.9); `paper` the default.
+    /// Named recipe: `seed` is the tutorial's Adam (lr 1e-3, β1 0.9); `paper` the 2016
+    /// recipe, the default; `small-folder` adds DiffAugment, spectral norm, the hinge loss
+    /// and an EMA of G [default: small-folder for a folder of fewer than 10,000 images, else
+    /// paper].
     #[arg(long)]
     preset: Option<Preset>,
     /// Data set to learn [default: mnist].
@@ -128,10 +136,12 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     histogram_every: Option<usize>,
     /// Score the generator (FID, KID, …) every N epochs and after the last, keeping the
-    /// best checkpoint by FID; 0 for never [default: 0].
+    /// best checkpoint by FID; 0 for never [default: each --sample-every for colour runs
+    /// when the Inception weights are installed, else 0].
     #[arg(long, value_name = "N")]
     eval_every: Option<usize>,
-    /// Images generated for each evaluation [default: 2000].
+    /// Images generated for each evaluation [default: 1000 when dcgan turns --eval-every on,
+    /// else 2000].
     #[arg(long, value_name = "N")]
     eval_n: Option<usize>,
     /// The evaluation classifier's file [default: the data set's classifier built into dcgan].
@@ -182,12 +192,80 @@ impl TrainArgs {
     /// when neither a flag nor a file gives one, checked and resolved.
     fn new_config(&self) -> anyhow::Result<TrainConfig> {
         let mut c = self.overlay(&TrainConfig::default())?;
+        if let Some((preset, images)) = self.chosen_preset(&c) {
+            // The chosen preset takes the defaults' place: the file and the flags still
+            // override any of its settings.
+            let mut base = TrainConfig::default();
+            preset.apply(&mut base.recipe);
+            c = self.overlay(&base)?;
+            crate::tell!(
+                "recipe: {} ({}), dcgan's choice for a folder of {images} images (fewer than \
+                 {SMALL_FOLDER_IMAGES}); --preset paper trains the 2016 recipe instead",
+                preset.name(),
+                preset.describe()
+            );
+        }
         if self.seed.is_none() && self.config.is_none() {
             c.recipe.seed = rand::rng().random_range(0..1_000_000);
         }
+        self.choose_scoring(&mut c)?;
         c.validate()?;
         c.resolve()?;
         Ok(c)
+    }
+
+    /// The preset dcgan chooses for a new run whose command and config file name none,
+    /// with the folder's number of images: see [`Preset::chosen_for`]. A folder that cannot
+    /// be listed gets none here; loading it names the problem.
+    fn chosen_preset(&self, c: &TrainConfig) -> Option<(Preset, usize)> {
+        if c.recipe.preset.is_some() || c.recipe.dataset != DatasetKind::Folder {
+            return None;
+        }
+        let dir = c.schedule.data_dir.as_deref()?;
+        let images = crate::data::folder::count_images(dir).ok()?;
+        Preset::chosen_for(c.recipe.dataset, images).map(|p| (p, images))
+    }
+
+    /// A new colour run scores itself by Inception FID with every picture (each
+    /// `--sample-every` epochs, on 1,000 images) unless the command or its config file sets
+    /// `--eval-every`, so that `dcgan report` and `dcgan serve --run` draw its FID curve;
+    /// without the Inception weights it says how to get them and trains unscored.
+    fn choose_scoring(&self, c: &mut TrainConfig) -> anyhow::Result<()> {
+        let colour = c.recipe.unconditional_architecture()?.channels == 3;
+        let told = self.eval_every.is_some() || self.file_names("eval_every");
+        if !colour || told || c.recipe.dataset == DatasetKind::Fake {
+            return Ok(());
+        }
+        if let Err(err) = crate::eval::inception::locate::find(None) {
+            crate::tell!(
+                "note: this colour run is not scored as it trains ({err:#}); with the weights, \
+                 `dcgan report` and `dcgan serve --run` draw its FID every few epochs"
+            );
+            return Ok(());
+        }
+        let s = &mut c.schedule;
+        s.eval_every = s.sample_every;
+        if self.eval_n.is_none() && !self.file_names("eval_n") {
+            s.eval_n = AUTO_EVAL_N;
+        }
+        crate::tell!(
+            "scoring: Inception FID of {} images every {} epochs (--eval-every 0 for none)",
+            s.eval_n,
+            s.eval_every
+        );
+        Ok(())
+    }
+
+    /// True when `--config`'s file sets `key` (a top-level setting).
+    fn file_names(&self, key: &str) -> bool {
+        let Some(path) = &self.config else {
+            return false;
+        };
+        // The overlay has read and checked the file already.
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .is_some_and(|table| table.contains_key(key))
     }
 
     /// The flags of the data and the networks, over `r`'s.

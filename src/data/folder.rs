@@ -181,6 +181,12 @@ fn dataset(contents: folder_cache::Contents) -> Dataset {
     }
 }
 
+/// How many image files (by their [`EXTENSIONS`]) `dir` holds, in all its sub-folders: what
+/// [`load`] would try to decode, found without reading one.
+pub fn count_images(dir: &Path) -> Result<usize, DataError> {
+    Ok(scan(dir)?.len())
+}
+
 /// Whether a file name has one of the image [`EXTENSIONS`].
 pub fn is_image_name(name: &Path) -> bool {
     name.extension()

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::augment::Augmentation;
 use super::checkpoint_every::CheckpointEvery;
 use super::loss::Loss;
+use super::preset::Preset;
 use super::step::StepSettings;
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
@@ -40,6 +41,9 @@ pub struct TrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Recipe {
+    /// The named recipe the run started from (`--preset`, or the one dcgan chose for a
+    /// small folder); the settings below are what it trains with. Unset: dcgan's defaults.
+    pub preset: Option<Preset>,
     /// The data set to learn.
     pub dataset: DatasetKind,
     /// Images per batch, for both networks.
@@ -129,6 +133,7 @@ pub struct Schedule {
 impl Default for Recipe {
     fn default() -> Self {
         Recipe {
+            preset: None,
             dataset: DatasetKind::Mnist,
             batch_size: 100,
             noise_dim: 100,
@@ -196,34 +201,6 @@ impl TryFrom<ConfigTable> for TrainConfig {
             recipe: table.recipe,
             schedule: table.schedule,
         })
-    }
-}
-
-/// Named sets of settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Preset {
-    /// The seed tutorial exactly: TF's Adam defaults, lr 1e-3 and β1 0.9, and TF's plain
-    /// BatchNorm moving averages when sampling. Measured with a faithful port, these let D
-    /// win within the first epoch and G draw blank images.
-    Seed,
-    /// The DCGAN paper's Adam, lr 2e-4 and β1 0.5: dcgan's defaults.
-    Paper,
-}
-
-impl Preset {
-    /// Applies the preset to `recipe`.
-    pub fn apply(self, recipe: &mut Recipe) {
-        recipe.optimizer = match self {
-            Preset::Seed => AdamSettings {
-                lr: 1e-3,
-                beta1: 0.9,
-                ..AdamSettings::default()
-            },
-            Preset::Paper => AdamSettings::default(),
-        };
-        // Both the seed and the paper train with the non-saturating cross-entropy.
-        recipe.loss = Loss::NonSaturating;
-        recipe.debias_moving_averages = self == Preset::Paper;
     }
 }
 

@@ -12,6 +12,7 @@ mod evaluation;
 pub mod inspect;
 mod log;
 pub mod loss;
+mod preset;
 mod reporter;
 mod run;
 mod state;
@@ -19,7 +20,8 @@ pub mod step;
 mod trainer;
 
 pub use checkpoint_every::CheckpointEvery;
-pub use config::{Difference, Preset, Recipe, Schedule, TrainConfig};
+pub use config::{Difference, Recipe, Schedule, TrainConfig};
 pub use loss::Loss;
+pub use preset::{Preset, SMALL_FOLDER_IMAGES};
 pub use run::{Outcome, Start, train};
 pub use state::{Gan, RunState, SAMPLE_COLUMNS};
