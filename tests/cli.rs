@@ -726,3 +726,62 @@ fn one_of_several_launched_processes_refuses_to_start() {
         .env("OMPI_COMM_WORLD_SIZE", "1")
         .arg("devices"));
 }
+
+/// `dcgan report --compare` draws several runs' FID curves in one picture, one colour per
+/// label, and names a run it cannot draw.
+#[test]
+fn report_compares_the_fid_curves_of_several_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let run = |name: &str, fids: &[f64]| {
+        let dir = home.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let lines: Vec<String> = fids
+            .iter()
+            .enumerate()
+            .map(|(i, fid)| {
+                format!(
+                    r#"{{"step":{},"epoch":{},"fid":{fid},"features":{{"kind":"inception","sha256":"ab"}}}}"#,
+                    i * 10,
+                    i * 10 + 9
+                )
+            })
+            .collect();
+        std::fs::write(dir.join("eval.jsonl"), lines.join("\n") + "\n").unwrap();
+    };
+    run("all-seed1", &[350.0, 250.0, 190.0]);
+    run("all-seed2", &[340.0, 260.0, 180.0]);
+    run("paper-seed1", &[330.0, 300.0, 310.0]);
+    let out = ok(dcgan(home).args([
+        "report",
+        "--compare",
+        "all-seed1=all",
+        "all-seed2=all",
+        "paper-seed1",
+        "--out",
+        "curves.png",
+    ]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("curves.png"));
+    let picture = image::open(home.join("curves.png")).unwrap().to_rgb8();
+    assert_eq!(picture.width(), 1000);
+    // The two labels' colours (the report's first two), and not a third.
+    let has = |c: [u8; 3]| picture.pixels().any(|p| p.0 == c);
+    assert!(has([0, 130, 90]) && has([200, 60, 40]) && !has([40, 90, 200]));
+
+    std::fs::create_dir(home.join("unscored")).unwrap();
+    let err = fails(dcgan(home).args([
+        "report",
+        "--compare",
+        "all-seed1",
+        "unscored",
+        "--out",
+        "x.png",
+    ]));
+    assert!(
+        err.contains("unscored") && err.contains("no evaluations"),
+        "{err}"
+    );
+    let err = fails(dcgan(home).args(["report", "--compare", "all-seed1"]));
+    assert!(err.contains("--out"), "{err}");
+    assert!(!home.join("x.png").exists());
+}

@@ -1,5 +1,6 @@
 //! `fid.png`: the FID of each evaluation of a run (`--eval-every`, `eval.jsonl`) against the
-//! epoch, named by the network whose features it was computed on.
+//! epochs trained, named by the network whose features it was computed on; and the same
+//! curves of several runs in one picture (`dcgan report --compare`).
 
 use anyhow::Context;
 use plotters::prelude::*;
@@ -9,65 +10,136 @@ use crate::run_dir::EvalRecord;
 /// Size of `fid.png` in pixels.
 const SIZE: (u32, u32) = (1000, 420);
 
-/// Draws the evaluations' FIDs against the epoch as PNG bytes, a curve through dots on a
-/// log scale (early FIDs run to hundreds, late ones near ten).
+/// The colours of the labels of a comparison, in turn (a run's own curve takes the first).
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(0, 130, 90),
+    RGBColor(200, 60, 40),
+    RGBColor(40, 90, 200),
+    RGBColor(220, 150, 0),
+    RGBColor(140, 60, 170),
+    RGBColor(0, 160, 200),
+    RGBColor(120, 120, 120),
+    RGBColor(230, 90, 160),
+];
+
+/// One run's evaluations and the label the legend shows for it; runs with the same label
+/// (the seeds of one recipe) share a colour and one legend entry.
+pub struct FidCurve<'a> {
+    /// The legend's label.
+    pub label: &'a str,
+    /// The run's evaluations.
+    pub records: &'a [EvalRecord],
+}
+
+/// Draws one run's evaluations as PNG bytes: [`draw_fid_curves`] without a legend.
 pub fn draw_fid_plot(records: &[EvalRecord]) -> anyhow::Result<Vec<u8>> {
+    draw_fid_curves(&[FidCurve { label: "", records }])
+}
+
+/// Draws each curve's FIDs against the epochs trained as PNG bytes, curves through dots on
+/// a log scale (early FIDs run to hundreds, late ones near ten), with a legend of the
+/// labels when there are several.
+pub fn draw_fid_curves(curves: &[FidCurve]) -> anyhow::Result<Vec<u8>> {
     super::register_font();
-    let points: Vec<(f64, f64)> = records
+    let points: Vec<Vec<(f64, f64)>> = curves
         .iter()
-        .filter(|r| r.fid.is_finite() && r.fid > 0.0)
-        .map(|r| (r.epoch as f64, r.fid))
+        .map(|c| {
+            c.records
+                .iter()
+                .filter(|r| r.fid.is_finite() && r.fid > 0.0)
+                .map(|r| (r.epoch as f64 + 1.0, r.fid.log10()))
+                .collect()
+        })
         .collect();
-    let label = records.last().map_or("FID", EvalRecord::fid_label);
+    let mut labels: Vec<&str> = Vec::new();
+    for curve in curves {
+        if !labels.contains(&curve.label) {
+            labels.push(curve.label);
+        }
+    }
+    let colour = |label: &str| {
+        let index = labels.iter().position(|l| *l == label).unwrap_or(0);
+        COLOURS[index % COLOURS.len()]
+    };
+    let all = points.iter().flatten();
+    let first = all.clone().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let last = all.clone().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    let low = all.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let high = all.map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    let (first, last, low, high) = match first.is_finite() {
+        true => (first, last.max(first + 1.0), low, high),
+        false => (0.0, 1.0, 0.0, 1.0),
+    };
+    let name = curves
+        .iter()
+        .find_map(|c| c.records.last())
+        .map_or("FID", EvalRecord::fid_label);
     let (w, h) = SIZE;
     let mut pixels = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
         let draw_error =
             |e: DrawingAreaErrorKind<_>| anyhow::anyhow!("cannot draw the FID plot: {e}");
-        let first = points.first().map_or(0.0, |p| p.0);
-        let last = points.last().map_or(1.0, |p| p.0).max(first + 1.0);
-        let low = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-        let high = points.iter().map(|p| p.1).fold(0.0, f64::max);
-        let (low, high) = if points.is_empty() {
-            (1.0, 10.0)
-        } else {
-            (low, high)
-        };
-        let color = RGBColor(0, 130, 90);
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("{label} after each evaluated epoch (lower is better)"),
+                format!("{name} after each evaluated epoch (lower is better)"),
                 ("sans-serif", 22),
             )
             .margin(12)
             .margin_right(28)
             .x_label_area_size(36)
             .y_label_area_size(64)
-            .build_cartesian_2d(
-                first - 0.5..last + 0.5,
-                (low * 0.8..high * 1.25).log_scale(),
-            )
+            // log10 of the FID on a linear axis, labelled with the FIDs themselves: plotters'
+            // log scale labels only powers of ten, none of which may fall in the range.
+            .build_cartesian_2d(first - 0.5..last + 0.5, low - 0.1..high + 0.1)
             .map_err(draw_error)?;
         chart
             .configure_mesh()
-            .x_desc("epoch")
-            .y_desc(label)
+            .x_desc("epochs trained")
+            .y_desc(name)
             .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| significant(10f64.powf(*y)))
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(draw_error)?;
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(2),
-            ))
-            .map_err(draw_error)?;
-        let dots = points.iter().map(|&p| Circle::new(p, 4, color.filled()));
-        chart.draw_series(dots).map_err(draw_error)?;
+        let mut in_legend: Vec<&str> = Vec::new();
+        for (curve, points) in curves.iter().zip(&points) {
+            let c = colour(curve.label);
+            let line = chart
+                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
+                .map_err(draw_error)?;
+            if !in_legend.contains(&curve.label) {
+                in_legend.push(curve.label);
+                line.label(curve.label).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
+                });
+            }
+            let dots = points.iter().map(|&p| Circle::new(p, 4, c.filled()));
+            chart.draw_series(dots).map_err(draw_error)?;
+        }
+        if labels.len() > 1 {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(draw_error)?;
+        }
         root.present().context("cannot draw the FID plot")?;
     }
     super::png(pixels, SIZE, "the FID plot")
+}
+
+/// `value` with three significant digits at most, for the FID axis (`312`, `45.2`, `7.81`).
+fn significant(value: f64) -> String {
+    let decimals = match value {
+        v if v >= 100.0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    format!("{value:.decimals$}")
 }
 
 #[cfg(test)]
@@ -97,5 +169,57 @@ mod tests {
         let old: EvalRecord = serde_json::from_str(r#"{"step":5,"epoch":0,"fid":7.5}"#).unwrap();
         assert_eq!(old.fid_label(), "FID");
         assert!(draw_fid_plot(&[old]).is_ok());
+    }
+
+    #[test]
+    fn several_runs_share_a_colour_per_label() {
+        let run = |fids: &[f64]| -> Vec<EvalRecord> {
+            fids.iter()
+                .enumerate()
+                .map(|(i, fid)| {
+                    serde_json::from_value(serde_json::json!({
+                        "step": i * 10, "epoch": i * 10 + 9, "fid": fid
+                    }))
+                    .unwrap()
+                })
+                .collect()
+        };
+        let (a1, a2, b) = (
+            run(&[300.0, 200.0]),
+            run(&[310.0, 190.0]),
+            run(&[280.0, 250.0]),
+        );
+        let curves = [
+            FidCurve {
+                label: "all",
+                records: &a1,
+            },
+            FidCurve {
+                label: "all",
+                records: &a2,
+            },
+            FidCurve {
+                label: "paper",
+                records: &b,
+            },
+        ];
+        let png = draw_fid_curves(&curves).unwrap();
+        let image = image::load_from_memory(&png).unwrap().to_rgb8();
+        let has = |c: RGBColor| image.pixels().any(|p| p.0 == [c.0, c.1, c.2]);
+        // Two labels, two colours; the third stays unused.
+        assert!(has(COLOURS[0]) && has(COLOURS[1]));
+        assert!(!has(COLOURS[2]));
+        assert_eq!(
+            [significant(312.4), significant(45.25), significant(7.812)],
+            ["312", "45.2", "7.81"]
+        );
+        // No evaluation at all: still a picture.
+        assert!(
+            draw_fid_curves(&[FidCurve {
+                label: "x",
+                records: &[]
+            }])
+            .is_ok()
+        );
     }
 }

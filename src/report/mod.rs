@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 
 use crate::run_dir::{EvalRecord, MetricsRecord, read_jsonl};
 
-pub use fid_plot::draw_fid_plot;
+pub use fid_plot::{FidCurve, draw_fid_curves, draw_fid_plot};
 pub use loss_plot::draw_loss_plot;
 pub use progress_gif::draw_progress_gif;
 
@@ -81,6 +81,41 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
         fid_plot,
         progress_gif,
     })
+}
+
+/// Draws the FID curves of several runs (`dir` and its legend label each; runs with one
+/// label share a colour) into the PNG `out`, atomically. A run without evaluations is an
+/// error naming it.
+pub fn write_comparison(runs: &[(PathBuf, String)], out: &Path) -> anyhow::Result<()> {
+    let mut evaluations = Vec::with_capacity(runs.len());
+    for (dir, _) in runs {
+        if !dir.is_dir() {
+            bail!(
+                "{} is not a directory; --compare takes the --out of training runs",
+                dir.display()
+            );
+        }
+        let path = dir.join(crate::run_dir::EVALS);
+        let records: Vec<EvalRecord> = match path.exists() {
+            true => read_jsonl(&path)?,
+            false => Vec::new(),
+        };
+        if records.is_empty() {
+            bail!(
+                "{} holds no evaluations; train it with --eval-every N (colour runs score \
+                 themselves when the Inception weights are installed) or drop it",
+                dir.display()
+            );
+        }
+        evaluations.push(records);
+    }
+    let curves: Vec<FidCurve> = runs
+        .iter()
+        .zip(&evaluations)
+        .map(|((_, label), records)| FidCurve { label, records })
+        .collect();
+    let png = draw_fid_curves(&curves)?;
+    crate::atomic_file::write(out, &png).with_context(|| format!("cannot write {}", out.display()))
 }
 
 /// An RGB picture of `size` as PNG bytes; `what` names it in an error.
