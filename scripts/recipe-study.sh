@@ -7,29 +7,34 @@
 #
 #     scripts/recipe-study.sh DATA_DIR OUT [EPOCHS=100] [EVERY=10] [SEEDS="1 2"] [RECIPES=…]
 #
-# Recipes: paper (the 2016 defaults), diffaug (DiffAugment translation,color,cutout),
-# diffaug-tc (translation,color), ema (G's moving average, 0.999), sn (spectral norm on D),
-# hinge (the hinge loss), ttur (two time-scale learning rates, G 1e-4, D 4e-4), all (diffaug,
-# ema, sn and hinge together). A finished run is left as it is and an interrupted one
-# resumed, so the study can be stopped and started again. Set DCGAN to the binary
-# (default: dcgan on the PATH), EVAL_N (default 1000) and EXTRA (more flags for every run,
-# e.g. "--limit-batches 2" for a quick check).
+# Recipes: paper (the 2016 recipe, `--preset paper`), diffaug (DiffAugment
+# translation,color,cutout), diffaug-tc (translation,color), ema (G's moving average, 0.999),
+# sn (spectral norm on D), hinge (the hinge loss), ttur (two time-scale learning rates, G
+# 1e-4, D 4e-4), each added to the paper's recipe alone; all (`--preset small-folder`: diffaug,
+# ema, sn and hinge together), all-ttur (all with ttur's rates). A finished run is left as it
+# is and an interrupted one resumed, so the study can be stopped and started again. Set
+# DCGAN to the binary (default: dcgan on the PATH), EVAL_N (default 1000) and EXTRA (more
+# flags for every run, e.g. "--limit-batches 2" for a quick check). Besides the table, it
+# draws OUT/curves.png, every run's FID curve coloured by recipe (`dcgan report --compare`).
 set -euo pipefail
 data="$1" out="$2" epochs="${3:-100}" every="${4:-10}" seeds="${5:-1 2}"
 recipes="${6:-paper diffaug ema sn hinge ttur all}"
 dcgan="${DCGAN:-dcgan}" eval_n="${EVAL_N:-1000}"
 read -r -a extra <<< "${EXTRA:-}"
 
+# Each recipe names its preset, so that dcgan's own choice for a small folder
+# (small-folder) does not stand in for the paper's recipe.
 flags() {
     case "$1" in
-        paper) ;;
-        diffaug) echo --augment translation,color,cutout ;;
-        diffaug-tc) echo --augment translation,color ;;
-        ema) echo --ema 0.999 ;;
-        sn) echo --spectral-norm ;;
-        hinge) echo --loss hinge ;;
-        ttur) echo --lr-g 1e-4 --lr-d 4e-4 ;;
-        all) echo --augment translation,color,cutout --ema 0.999 --spectral-norm --loss hinge ;;
+        paper) echo --preset paper ;;
+        diffaug) echo --preset paper --augment translation,color,cutout ;;
+        diffaug-tc) echo --preset paper --augment translation,color ;;
+        ema) echo --preset paper --ema 0.999 ;;
+        sn) echo --preset paper --spectral-norm ;;
+        hinge) echo --preset paper --loss hinge ;;
+        ttur) echo --preset paper --lr-g 1e-4 --lr-d 4e-4 ;;
+        all) echo --preset small-folder ;;
+        all-ttur) echo --preset small-folder --lr-g 1e-4 --lr-d 4e-4 ;;
         *) echo "unknown recipe: $1" >&2; return 2 ;;
     esac
 }
@@ -47,6 +52,17 @@ for recipe in $recipes; do
         "${command[@]}" >&2
     done
 done
+
+# The curves: every run of these recipes that has been scored, labelled by its recipe.
+compare=()
+for recipe in $recipes; do
+    for run in "$out/$recipe"-seed*; do
+        if [[ -s "$run/eval.jsonl" ]]; then compare+=("$run=$recipe"); fi
+    done
+done
+if (( ${#compare[@]} )); then
+    "$dcgan" report --compare "${compare[@]}" --out "$out/curves.png" >&2
+fi
 
 python3 - "$out" $recipes <<'PY'
 import json, os, statistics, sys

@@ -407,6 +407,10 @@ fn resume(args: &TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     // The classes come from the data (checked against the run's when it loads), not from
     // the command: a config file copied from another run does not change them.
     asked.recipe.classes.clone_from(&recorded.recipe.classes);
+    // Runs from before presets were recorded compare by their settings alone.
+    if recorded.recipe.preset.is_none() {
+        asked.recipe.preset = None;
+    }
     let changed: Vec<String> = recorded
         .recipe
         .differences(&asked.recipe)
