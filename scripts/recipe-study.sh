@@ -11,7 +11,8 @@
 # translation,color,cutout), diffaug-tc (translation,color), ema (G's moving average, 0.999),
 # sn (spectral norm on D), hinge (the hinge loss), ttur (two time-scale learning rates, G
 # 1e-4, D 4e-4), each added to the paper's recipe alone; all (`--preset small-folder`: diffaug,
-# ema, sn and hinge together), all-ttur (all with ttur's rates). A finished run is left as it
+# ema, sn and hinge together), all-ttur (all with ttur's rates), all-b32 (all on batches of 32:
+# three times the steps per epoch). A finished run is left as it
 # is and an interrupted one resumed, so the study can be stopped and started again. Set
 # DCGAN to the binary (default: dcgan on the PATH), EVAL_N (default 1000) and EXTRA (more
 # flags for every run, e.g. "--limit-batches 2" for a quick check). Besides the table, it
@@ -35,6 +36,7 @@ flags() {
         ttur) echo --preset paper --lr-g 1e-4 --lr-d 4e-4 ;;
         all) echo --preset small-folder ;;
         all-ttur) echo --preset small-folder --lr-g 1e-4 --lr-d 4e-4 ;;
+        all-b32) echo --preset small-folder --batch-size 32 ;;
         *) echo "unknown recipe: $1" >&2; return 2 ;;
     esac
 }
