@@ -18,7 +18,7 @@ folder="${5:-$HOME/.cache/dcgan/emoji/emoji-datasource-twitter-16.0.0/img/twitte
 
 runs=(
     "seed|--dataset mnist --data-dir $mnist --preset seed --seed 7 --limit-batches 12 --sample-every 1 --log-every 2 --histogram-every 5"
-    "folder|--dataset folder --data-dir $folder --image-size 32 --seed 3 --limit-batches 6 --batch-size 32 --log-every 1"
+    "folder|--dataset folder --data-dir $folder --image-size 32 --seed 3 --limit-batches 6 --batch-size 32 --log-every 1 --preset paper --eval-every 0"
     "conditional|--dataset mnist --data-dir $mnist --image-size 32 --conditional projection --ema 0.99 --spectral-norm --seed 5 --limit-batches 8 --batch-size 50 --eval-every 1 --eval-n 200"
 )
 for bin in old new; do

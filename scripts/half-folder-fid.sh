@@ -3,31 +3,40 @@
 # path (even places to half A, odd to half B, as links in ${DCGAN_HALVES_DIR:-~/.cache/dcgan/halves}),
 # scores half B against half A (the floor: real images against real images, `dcgan fid`),
 # then each run's best generator (generator.best.safetensors, else generator.safetensors) on
-# as many images as half A holds against half A (`dcgan eval`), and prints one line per run:
+# as many images as half A holds against half A (`dcgan eval`), and prints one row per run:
 # its FID, its ratio to the floor, and whether it is within twice the floor (the target).
 #
 #     scripts/half-folder-fid.sh DATA_DIR RUN...
 #
-# Set DCGAN to the binary (default: dcgan on the PATH). Both halves' Inception statistics
-# are cached by content, so a second call scores only the generators.
+# The folder's images should already have the runs' size (as the emoji and icons of
+# scripts/emoji-data.sh and icons-data.sh have): `dcgan fid` reads them as they are, `dcgan
+# eval` at the generator's size. Only the extensions both read are taken (lower-case png,
+# jpg, jpeg, webp, bmp; hidden files left out, as dcgan does). Set DCGAN to the binary
+# (default: dcgan on the PATH). The halves are keyed by the folder's listing (names and
+# sizes), and both halves' Inception statistics are cached, so a second call scores only the
+# generators.
 set -euo pipefail
 data="$(cd "$1" && pwd -P)"
 shift
 dcgan="${DCGAN:-dcgan}"
-key="$(printf '%s' "$data" | sha256sum | cut -c1-16)"
+
+list() {
+    find "$data" -mindepth 1 -name '.*' -prune -o -type f \( -name '*.png' -o -name '*.jpg' \
+        -o -name '*.jpeg' -o -name '*.webp' -o -name '*.bmp' \) -printf '%P\t%s\n' | LC_ALL=C sort
+}
+key="$(list | sha256sum | cut -c1-16)"
 halves="${DCGAN_HALVES_DIR:-$HOME/.cache/dcgan/halves}/$(basename "$data")-$key"
 
 if [[ ! -f "$halves/.complete" ]]; then
     rm -rf "$halves"
     mkdir -p "$halves/a" "$halves/b"
     i=0
-    while IFS= read -r -d '' file; do
-        rel="${file#"$data"/}"
+    while IFS=$'\t' read -r rel _; do
         if (( i % 2 == 0 )); then side=a; else side=b; fi
-        ln -s "$file" "$halves/$side/${rel//\//_}"
+        # The place in front keeps names from different sub-folders apart.
+        ln -s "$data/$rel" "$halves/$side/$(printf '%05d' "$i")-${rel//\//_}"
         i=$((i + 1))
-    done < <(find "$data" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \
-        -o -iname '*.gif' -o -iname '*.webp' -o -iname '*.bmp' \) -print0 | sort -z)
+    done < <(list)
     touch "$halves/.complete"
 fi
 n="$(find "$halves/a" -type l | wc -l)"
@@ -35,7 +44,7 @@ echo "halves of $data: $n and $(find "$halves/b" -type l | wc -l) images in $hal
 
 floor_file="$halves/floor.txt"
 if [[ ! -s "$floor_file" ]]; then
-    "$dcgan" fid "$halves/b" "$halves/a" | grep -Eo '[0-9]+\.[0-9]+' | tail -1 > "$floor_file"
+    "$dcgan" fid "$halves/b" "$halves/a" | sed -n 's/^FID: //p' > "$floor_file"
 fi
 floor="$(cat "$floor_file")"
 echo "floor: half B against half A, FID $floor" >&2
@@ -46,8 +55,10 @@ for run in "$@"; do
     [[ -f "$generator" ]] || generator="$run/generator.safetensors"
     "$dcgan" eval --checkpoint "$generator" --dataset folder --data-dir "$halves/a" \
         --n "$n" --seed 1 --json "$halves/eval.json" > /dev/null
-    fid="$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['fid'])" "$halves/eval.json")"
-    python3 -c "import sys; f, fl = float(sys.argv[1]), float(sys.argv[2]); \
-print(f'| {sys.argv[3]} | {sys.argv[4]} | {f:.1f} | {f / fl:.2f} | {\"yes\" if f <= 2 * fl else \"no\"} |')" \
-        "$fid" "$floor" "$run" "$(basename "$generator")"
+    python3 - "$halves/eval.json" "$floor" "$run" "$(basename "$generator")" <<'PY'
+import json, sys
+fid, floor = json.load(open(sys.argv[1]))["fid"], float(sys.argv[2])
+within = "yes" if fid <= 2 * floor else "no"
+print(f"| {sys.argv[3]} | {sys.argv[4]} | {fid:.1f} | {fid / floor:.2f} | {within} |")
+PY
 done

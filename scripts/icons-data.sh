@@ -22,9 +22,7 @@ if [[ ! -f "$dest/.complete" ]]; then
     work="$(mktemp -d "$root/.tmp-XXXXXX")"
     trap 'rm -rf "$work"' EXIT
     echo "fetching oxygen-icon-theme=$version with apt-get download" >&2
-    # apt's sandbox user may not write into the cache; the download is checked either way.
-    (cd "$work" && apt-get download -q=2 "oxygen-icon-theme=$version" 2>/dev/null \
-        || (cd "$work" && apt-get download "oxygen-icon-theme=$version"))
+    (cd "$work" && apt-get download -q=2 "oxygen-icon-theme=$version")
     dpkg-deb -x "$work"/oxygen-icon-theme_*.deb "$work/root"
     from="$work/root/usr/share/icons/oxygen/base/64x64"
     mkdir -p "$work/out/64x64"

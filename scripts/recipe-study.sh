@@ -42,7 +42,9 @@ flags() {
 }
 
 for recipe in $recipes; do
-    read -r -a recipe_flags <<< "$(flags "$recipe")"
+    # A failure inside the here-string below would not stop the script: ask first.
+    recipe_flags_text="$(flags "$recipe")" || exit 2
+    read -r -a recipe_flags <<< "$recipe_flags_text"
     for seed in $seeds; do
         run="$out/$recipe-seed$seed"
         command=("$dcgan" train --dataset folder --data-dir "$data" --image-size 64
@@ -63,7 +65,8 @@ for recipe in $recipes; do
     done
 done
 if (( ${#compare[@]} )); then
-    "$dcgan" report --compare "${compare[@]}" --out "$out/curves.png" >&2
+    "$dcgan" report --compare "${compare[@]}" --out "$out/curves.png" >&2 \
+        || echo "warning: $out/curves.png not drawn" >&2
 fi
 
 python3 - "$out" $recipes <<'PY'

@@ -733,7 +733,7 @@ fn one_of_several_launched_processes_refuses_to_start() {
 fn report_compares_the_fid_curves_of_several_runs() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    let run = |name: &str, fids: &[f64]| {
+    let scored = |name: &str, fids: &[f64], kind: &str| {
         let dir = home.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let lines: Vec<String> = fids
@@ -741,7 +741,7 @@ fn report_compares_the_fid_curves_of_several_runs() {
             .enumerate()
             .map(|(i, fid)| {
                 format!(
-                    r#"{{"step":{},"epoch":{},"fid":{fid},"features":{{"kind":"inception","sha256":"ab"}}}}"#,
+                    r#"{{"step":{},"epoch":{},"fid":{fid},"features":{{"kind":"{kind}","sha256":"ab"}}}}"#,
                     i * 10,
                     i * 10 + 9
                 )
@@ -749,6 +749,7 @@ fn report_compares_the_fid_curves_of_several_runs() {
             .collect();
         std::fs::write(dir.join("eval.jsonl"), lines.join("\n") + "\n").unwrap();
     };
+    let run = |name: &str, fids: &[f64]| scored(name, fids, "inception");
     run("all-seed1", &[350.0, 250.0, 190.0]);
     run("all-seed2", &[340.0, 260.0, 180.0]);
     run("paper-seed1", &[330.0, 300.0, 310.0]);
@@ -779,6 +780,20 @@ fn report_compares_the_fid_curves_of_several_runs() {
     ]));
     assert!(
         err.contains("unscored") && err.contains("no evaluations"),
+        "{err}"
+    );
+    // A classifier's FID does not compare with Inception's.
+    scored("digits", &[30.0, 10.0], "classifier");
+    let err = fails(dcgan(home).args([
+        "report",
+        "--compare",
+        "all-seed1",
+        "digits",
+        "--out",
+        "x.png",
+    ]));
+    assert!(
+        err.contains("digits") && err.contains("different networks"),
         "{err}"
     );
     let err = fails(dcgan(home).args(["report", "--compare", "all-seed1"]));

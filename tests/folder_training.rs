@@ -341,7 +341,8 @@ fn a_small_folder_gets_the_small_folder_recipe_unless_told_otherwise() {
     assert!(!c.contains_key("ema"));
     assert_eq!(c["augment"].as_array().map(Vec::len), Some(0));
 
-    // A flag overrides one setting of the chosen preset and keeps the others.
+    // A flag overrides one setting of the chosen preset and keeps the others; each of its
+    // additions can be turned off.
     ok(dcgan(home)
         .args(&flags)
         .args(["--loss", "non-saturating", "--out", "flag"]));
@@ -349,15 +350,39 @@ fn a_small_folder_gets_the_small_folder_recipe_unless_told_otherwise() {
     assert_eq!(c["preset"].as_str(), Some("small-folder"));
     assert_eq!(c["loss"].as_str(), Some("non-saturating"));
     assert_eq!(c["spectral_norm"].as_bool(), Some(true));
+    ok(dcgan(home).args(&flags).args([
+        "--spectral-norm",
+        "false",
+        "--ema",
+        "none",
+        "--augment",
+        "none",
+        "--out",
+        "off",
+    ]));
+    let c = config(home, "off");
+    assert_eq!(c["spectral_norm"].as_bool(), Some(false));
+    assert!(!c.contains_key("ema"));
+    assert_eq!(c["augment"].as_array().map(Vec::len), Some(0));
 
-    // A config file that names a preset (a config.toml copied from a run) keeps its own.
-    std::fs::write(home.join("paper.toml"), "preset = \"paper\"\n").unwrap();
+    // A config file is a whole recipe: dcgan chooses nothing, and a preset it names is
+    // where its other keys start from.
+    std::fs::write(home.join("seed.toml"), "preset = \"seed\"\n").unwrap();
     ok(dcgan(home)
         .args(&flags)
-        .args(["--config", "paper.toml", "--out", "file"]));
+        .args(["--config", "seed.toml", "--out", "file"]));
     let c = config(home, "file");
-    assert_eq!(c["preset"].as_str(), Some("paper"));
+    assert_eq!(c["preset"].as_str(), Some("seed"));
+    assert_eq!(c["optimizer"]["lr"].as_float(), Some(1e-3));
     assert_eq!(c["loss"].as_str(), Some("non-saturating"));
+    std::fs::write(home.join("plain.toml"), "batch_size = 2\n").unwrap();
+    let out = ok(dcgan(home)
+        .args(&flags)
+        .args(["--config", "plain.toml", "--out", "plain"]));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("recipe: small-folder"));
+    let c = config(home, "plain");
+    assert_eq!(c["preset"].as_str(), Some("paper"));
+    assert_eq!(c["spectral_norm"].as_bool(), Some(false));
 
     // The chosen recipe is the run's own on resume.
     ok(dcgan(home)

@@ -1,9 +1,8 @@
 //! `dcgan report`: a run's loss curves and progress GIF, at any time; or several runs' FID
 //! curves in one picture.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::bail;
 use clap::Args;
 
 use crate::report::{write_comparison, write_report};
@@ -19,7 +18,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR[=LABEL]", num_args = 1.., conflicts_with = "run", requires = "out")]
     compare: Vec<String>,
     /// The picture of `--compare` (PNG).
-    #[arg(long, value_name = "FILE.png")]
+    #[arg(long, value_name = "FILE.png", requires = "compare")]
     out: Option<PathBuf>,
 }
 
@@ -31,19 +30,18 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let Some(out) = &args.out else {
-        bail!("--compare needs --out FILE.png, the picture to write");
-    };
+    // clap requires --out with --compare.
+    let out = args.out.as_deref().expect("--compare comes with --out");
     let runs: Vec<(PathBuf, String)> = args.compare.iter().map(|a| labelled(a)).collect();
     write_comparison(&runs, out)?;
     crate::say!("wrote {}", out.display())?;
     Ok(())
 }
 
-/// A `--compare` argument as its directory and label: `DIR=LABEL`, or `DIR` labelled by its
-/// last component.
+/// A `--compare` argument as its directory and label: an existing directory labelled by its
+/// last component, else `DIR=LABEL`.
 fn labelled(arg: &str) -> (PathBuf, String) {
-    if let Some((dir, label)) = arg.rsplit_once('=')
+    if let Some((dir, label)) = arg.rsplit_once('=').filter(|_| !Path::new(arg).is_dir())
         && !label.is_empty()
         && !label.contains('/')
     {
@@ -73,10 +71,15 @@ mod tests {
                 "paper-seed2".to_string()
             )
         );
-        // An '=' inside a path is not a label.
+        // An '=' inside a path is not a label, nor is one in an existing directory's name.
         assert_eq!(
             labelled("a=b/run"),
             (PathBuf::from("a=b/run"), "run".to_string())
         );
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("lr=2e-4");
+        std::fs::create_dir(&run).unwrap();
+        let (found, label) = labelled(run.to_str().unwrap());
+        assert_eq!((found, label.as_str()), (run, "lr=2e-4"));
     }
 }

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
-use rand::Rng;
 
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
@@ -17,13 +16,9 @@ use crate::run_dir::{self, RunLock};
 use crate::train::augment::Augmentation;
 use crate::train::checkpoint;
 use crate::train::{
-    CheckpointEvery, Loss, Outcome, Preset, Recipe, SMALL_FOLDER_IMAGES, Schedule, Start,
-    TrainConfig, train,
+    CheckpointEvery, Loss, Outcome, Preset, Recipe, SMALL_FOLDER_ADDS, SMALL_FOLDER_IMAGES,
+    Schedule, Start, TrainConfig, choices, train,
 };
-
-/// Images each evaluation of a colour run generates when dcgan turns the scoring on: an
-/// Inception FID of 1,000 images takes about 85 s on two Zen 4 cores (docs/performance.md).
-const AUTO_EVAL_N: usize = 1000;
 
 /// Flags of `dcgan train`. Unset flags keep the value of the config file or preset, and on
 /// `--resume` the run's own.
@@ -98,21 +93,24 @@ pub struct TrainArgs {
     #[arg(long, value_name = "C")]
     weight_clip: Option<f64>,
     /// DiffAugment: transform every image D sees, real and generated, with these (a
-    /// comma-separated list) [default: none].
-    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
-    augment: Option<Vec<Augmentation>>,
+    /// comma-separated list of translation, color, cutout), or `none` [default: none;
+    /// translation,color,cutout with the small-folder preset].
+    #[arg(long, value_parser = augment_list, value_name = "KINDS")]
+    augment: Option<AugmentList>,
     /// Spectral normalisation of D's weights: each matrix divided by its largest singular
-    /// value, estimated by one power iteration per step.
-    #[arg(long)]
-    spectral_norm: bool,
+    /// value, estimated by one power iteration per step; `--spectral-norm false` turns off
+    /// the small-folder preset's [default: off; on with the small-folder preset].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
+    spectral_norm: Option<bool>,
     /// On several processes (mpirun), normalise each process's slice of the batch with its
     /// own BatchNorm statistics instead of the whole batch's (docs/distributed.md).
     #[arg(long)]
     local_batch_norm: bool,
     /// Keep an exponential moving average of G's weights with this decay (e.g. 0.999);
-    /// pictures, sample, eval and generator.safetensors then use it [default: none].
-    #[arg(long, value_name = "DECAY")]
-    ema: Option<f64>,
+    /// pictures, sample, eval and generator.safetensors then use it; `none` for no average
+    /// [default: none; 0.999 with the small-folder preset].
+    #[arg(long, value_parser = ema_decay, value_name = "DECAY|none")]
+    ema: Option<EmaDecay>,
     /// Adam β1 of both networks [default: 0.5].
     #[arg(long)]
     beta1: Option<f64>,
@@ -180,7 +178,7 @@ impl TrainArgs {
             None => base.clone(),
         };
         if let Some(preset) = self.preset {
-            preset.apply(&mut c.recipe);
+            c.recipe.apply_preset(preset);
         }
         self.set_data_and_model(&mut c.recipe);
         self.set_training(&mut c.recipe);
@@ -188,84 +186,39 @@ impl TrainArgs {
         Ok(c)
     }
 
-    /// The configuration of a new run: the defaults overlaid, a seed drawn (and recorded)
-    /// when neither a flag nor a file gives one, checked and resolved.
+    /// The configuration of a new run: the defaults overlaid, checked and resolved. Where
+    /// the command names neither a preset nor a config file (a file is a whole recipe),
+    /// dcgan fills what it leaves open ([`choices`]): a seed (recorded), the small-folder
+    /// preset for a small folder, and a colour run's scoring.
     fn new_config(&self) -> anyhow::Result<TrainConfig> {
         let mut c = self.overlay(&TrainConfig::default())?;
-        if let Some((preset, images)) = self.chosen_preset(&c) {
-            // The chosen preset takes the defaults' place: the file and the flags still
-            // override any of its settings.
+        let open = self.preset.is_none() && self.config.is_none();
+        if open && let Some((preset, images)) = choices::folder_preset(&c)? {
+            // The chosen preset takes the defaults' place; the flags go over it.
             let mut base = TrainConfig::default();
-            preset.apply(&mut base.recipe);
+            base.recipe.apply_preset(preset);
             c = self.overlay(&base)?;
             crate::tell!(
-                "recipe: {} ({}), dcgan's choice for a folder of {images} images (fewer than \
-                 {SMALL_FOLDER_IMAGES}); --preset paper trains the 2016 recipe instead",
-                preset.name(),
-                preset.describe()
+                "recipe: {} ({SMALL_FOLDER_ADDS}), dcgan's choice for a folder of {images} \
+                 images (fewer than {SMALL_FOLDER_IMAGES}); --preset paper trains the 2016 \
+                 recipe instead",
+                preset.name()
             );
         }
+        c.recipe.preset.get_or_insert(Preset::Paper);
         if self.seed.is_none() && self.config.is_none() {
-            c.recipe.seed = rand::rng().random_range(0..1_000_000);
+            c.recipe.seed = choices::drawn_seed();
         }
-        self.choose_scoring(&mut c)?;
+        let scoring = match self.eval_every.is_none() && self.config.is_none() {
+            true => choices::colour_scoring(&mut c, self.eval_n.is_some())?,
+            false => None,
+        };
         c.validate()?;
+        if let Some(line) = scoring {
+            crate::tell!("{line}");
+        }
         c.resolve()?;
         Ok(c)
-    }
-
-    /// The preset dcgan chooses for a new run whose command and config file name none,
-    /// with the folder's number of images: see [`Preset::chosen_for`]. A folder that cannot
-    /// be listed gets none here; loading it names the problem.
-    fn chosen_preset(&self, c: &TrainConfig) -> Option<(Preset, usize)> {
-        if c.recipe.preset.is_some() || c.recipe.dataset != DatasetKind::Folder {
-            return None;
-        }
-        let dir = c.schedule.data_dir.as_deref()?;
-        let images = crate::data::folder::count_images(dir).ok()?;
-        Preset::chosen_for(c.recipe.dataset, images).map(|p| (p, images))
-    }
-
-    /// A new colour run scores itself by Inception FID with every picture (each
-    /// `--sample-every` epochs, on 1,000 images) unless the command or its config file sets
-    /// `--eval-every`, so that `dcgan report` and `dcgan serve --run` draw its FID curve;
-    /// without the Inception weights it says how to get them and trains unscored.
-    fn choose_scoring(&self, c: &mut TrainConfig) -> anyhow::Result<()> {
-        let colour = c.recipe.unconditional_architecture()?.channels == 3;
-        let told = self.eval_every.is_some() || self.file_names("eval_every");
-        if !colour || told || c.recipe.dataset == DatasetKind::Fake {
-            return Ok(());
-        }
-        if let Err(err) = crate::eval::inception::locate::find(None) {
-            crate::tell!(
-                "note: this colour run is not scored as it trains ({err:#}); with the weights, \
-                 `dcgan report` and `dcgan serve --run` draw its FID every few epochs"
-            );
-            return Ok(());
-        }
-        let s = &mut c.schedule;
-        s.eval_every = s.sample_every;
-        if self.eval_n.is_none() && !self.file_names("eval_n") {
-            s.eval_n = AUTO_EVAL_N;
-        }
-        crate::tell!(
-            "scoring: Inception FID of {} images every {} epochs (--eval-every 0 for none)",
-            s.eval_n,
-            s.eval_every
-        );
-        Ok(())
-    }
-
-    /// True when `--config`'s file sets `key` (a top-level setting).
-    fn file_names(&self, key: &str) -> bool {
-        let Some(path) = &self.config else {
-            return false;
-        };
-        // The overlay has read and checked the file already.
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| text.parse::<toml::Table>().ok())
-            .is_some_and(|table| table.contains_key(key))
     }
 
     /// The flags of the data and the networks, over `r`'s.
@@ -293,10 +246,13 @@ impl TrainArgs {
         set(&mut r.loss, self.loss);
         set(&mut r.d_steps, self.d_steps);
         set(&mut r.weight_clip, self.weight_clip);
-        r.spectral_norm |= self.spectral_norm;
+        set(&mut r.spectral_norm, self.spectral_norm);
         r.local_batch_norm |= self.local_batch_norm;
-        set(&mut r.augment, self.augment.clone());
-        set_some(&mut r.ema, &self.ema);
+        set(
+            &mut r.augment,
+            self.augment.clone().map(|AugmentList(kinds)| kinds),
+        );
+        set(&mut r.ema, self.ema.map(|EmaDecay(decay)| decay));
     }
 
     /// The flags of the schedule, over `s`'s.
@@ -325,6 +281,43 @@ fn setting_name(key: &str) -> String {
     } else {
         format!("`{key}` in config.toml")
     }
+}
+
+/// `--ema`'s value: a decay, or `None` for no moving average (`--ema none`).
+#[derive(Debug, Clone, Copy)]
+struct EmaDecay(Option<f64>);
+
+/// Reads `--ema`: `none`, or a number (checked with the other settings).
+fn ema_decay(text: &str) -> Result<EmaDecay, String> {
+    match text {
+        "none" => Ok(EmaDecay(None)),
+        _ => text
+            .parse()
+            .map(|decay| EmaDecay(Some(decay)))
+            .map_err(|_| format!("expected a decay such as 0.999, or none; got `{text}`")),
+    }
+}
+
+/// `--augment`'s value: the augmentations, none for `--augment none`.
+#[derive(Debug, Clone)]
+struct AugmentList(Vec<Augmentation>);
+
+/// Reads `--augment`: `none`, or a comma-separated list of augmentations.
+fn augment_list(text: &str) -> Result<AugmentList, String> {
+    use clap::ValueEnum;
+    if text == "none" {
+        return Ok(AugmentList(Vec::new()));
+    }
+    text.split(',')
+        .map(|kind| {
+            Augmentation::from_str(kind.trim(), false).map_err(|_| {
+                format!(
+                    "unknown augmentation `{kind}`: expected translation, color, cutout or none"
+                )
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(AugmentList)
 }
 
 fn set<T>(field: &mut T, value: Option<T>) {
@@ -407,7 +400,8 @@ fn resume(args: &TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     // The classes come from the data (checked against the run's when it loads), not from
     // the command: a config file copied from another run does not change them.
     asked.recipe.classes.clone_from(&recorded.recipe.classes);
-    // Runs from before presets were recorded compare by their settings alone.
+    // Runs from before dcgan recorded presets (all trained from the defaults or named
+    // presets) compare by their settings alone.
     if recorded.recipe.preset.is_none() {
         asked.recipe.preset = None;
     }

@@ -109,6 +109,21 @@ pub fn write_comparison(runs: &[(PathBuf, String)], out: &Path) -> anyhow::Resul
         }
         evaluations.push(records);
     }
+    // FIDs on different networks (Inception, a classifier, other weights) do not compare.
+    let network = |records: &[EvalRecord]| records.last().and_then(|r| r.features.clone());
+    let first = network(&evaluations[0]);
+    if let Some(other) = evaluations.iter().position(|e| network(e) != first) {
+        bail!(
+            "{} and {} were scored on different networks ({} and {}); compare runs scored \
+             alike",
+            runs[0].0.display(),
+            runs[other].0.display(),
+            evaluations[0].last().map_or("FID", EvalRecord::fid_label),
+            evaluations[other]
+                .last()
+                .map_or("FID", EvalRecord::fid_label)
+        );
+    }
     let curves: Vec<FidCurve> = runs
         .iter()
         .zip(&evaluations)

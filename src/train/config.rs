@@ -1,6 +1,8 @@
 //! The configuration of a training run: defaults, the seed preset, a TOML file, flags.
 //!
-//! Later sources override earlier ones: built-in defaults, `--config FILE.toml`,
+//! Later sources override earlier ones: built-in defaults (for a new run whose command
+//! names neither a preset nor a config file, the preset dcgan chooses, see
+//! [`super::choices`]), `--config FILE.toml` (starting from the preset it names, if any),
 //! `--preset`, then individual flags. The effective configuration is saved with the run
 //! (`OUT/config.toml`) and inside every checkpoint.
 
@@ -251,6 +253,37 @@ impl Recipe {
         }
     }
 
+    /// Puts `preset`'s settings into the recipe (the optimiser, the loss, DiffAugment,
+    /// spectral norm, the EMA and how sampling reads BatchNorm's averages) and records it.
+    pub fn apply_preset(&mut self, preset: Preset) {
+        self.preset = Some(preset);
+        self.optimizer = match preset {
+            Preset::Seed => AdamSettings {
+                lr: 1e-3,
+                beta1: 0.9,
+                ..AdamSettings::default()
+            },
+            Preset::Paper | Preset::SmallFolder => AdamSettings::default(),
+        };
+        self.debias_moving_averages = preset != Preset::Seed;
+        let small = preset == Preset::SmallFolder;
+        // The seed and the paper train with the non-saturating cross-entropy, unaided.
+        self.loss = match small {
+            true => Loss::Hinge,
+            false => Loss::NonSaturating,
+        };
+        self.augment = match small {
+            true => vec![
+                Augmentation::Translation,
+                Augmentation::Color,
+                Augmentation::Cutout,
+            ],
+            false => Vec::new(),
+        };
+        self.spectral_norm = small;
+        self.ema = small.then_some(0.999);
+    }
+
     /// The loss and the two learning rates of every training step.
     pub fn step_settings(&self) -> StepSettings {
         let adam = &self.optimizer;
@@ -311,7 +344,18 @@ impl TrainConfig {
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let file: toml::Table = toml::from_str(&text)
             .with_context(|| format!("config file {} is invalid", path.display()))?;
-        let base = toml::Table::try_from(self).expect("a TrainConfig always serialises");
+        // A file that names a preset starts from it; its other keys go over the preset's.
+        let mut start = self.clone();
+        if let Some(name) = file.get("preset") {
+            let preset = Preset::deserialize(name.clone()).with_context(|| {
+                format!(
+                    "config file {} is invalid: its setting `preset`",
+                    path.display()
+                )
+            })?;
+            start.recipe.apply_preset(preset);
+        }
+        let base = toml::Table::try_from(&start).expect("a TrainConfig always serialises");
         let overlaid = |keys: toml::Table| -> Result<TrainConfig, toml::de::Error> {
             let mut table = base.clone();
             merge(&mut table, keys);
@@ -467,7 +511,7 @@ mod tests {
         );
         assert_eq!((r.optimizer.lr, r.optimizer.beta1), (2e-4, 0.5));
         let mut seed = c.recipe.clone();
-        Preset::Seed.apply(&mut seed);
+        seed.apply_preset(Preset::Seed);
         assert_eq!((seed.optimizer.lr, seed.optimizer.beta1), (1e-3, 0.9));
         assert_eq!(seed.optimizer.epsilon, 1e-8);
     }
@@ -526,6 +570,60 @@ mod tests {
         let err = format!("{:#}", base.overlaid_with_file(&file).unwrap_err());
         assert!(
             err.contains("more.toml") && err.contains("batch_sise"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn each_preset_sets_the_whole_training_recipe() {
+        let mut r = Recipe::default();
+        r.apply_preset(Preset::SmallFolder);
+        assert_eq!(r.preset, Some(Preset::SmallFolder));
+        assert_eq!(
+            (r.loss, r.spectral_norm, r.ema),
+            (Loss::Hinge, true, Some(0.999))
+        );
+        assert_eq!(r.augment.len(), 3);
+        // Another preset over it takes every part back, not only the optimiser.
+        r.apply_preset(Preset::Paper);
+        let paper = Recipe {
+            preset: Some(Preset::Paper),
+            ..Recipe::default()
+        };
+        assert_eq!(r, paper);
+        r.apply_preset(Preset::Seed);
+        assert_eq!((r.optimizer.lr, r.optimizer.beta1), (1e-3, 0.9));
+        assert!(!r.debias_moving_averages);
+    }
+
+    #[test]
+    fn a_file_that_names_a_preset_starts_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("seed.toml");
+        std::fs::write(&file, "preset = \"seed\"\nbatch_size = 64\n").unwrap();
+        let c = TrainConfig::default().overlaid_with_file(&file).unwrap();
+        assert_eq!(c.recipe.preset, Some(Preset::Seed));
+        assert_eq!((c.recipe.optimizer.lr, c.recipe.batch_size), (1e-3, 64));
+        // The file's own keys go over its preset's.
+        std::fs::write(
+            &file,
+            "preset = \"small-folder\"\nloss = \"least-squares\"\n",
+        )
+        .unwrap();
+        let c = TrainConfig::default().overlaid_with_file(&file).unwrap();
+        assert_eq!(
+            (c.recipe.loss, c.recipe.spectral_norm),
+            (Loss::LeastSquares, true)
+        );
+        std::fs::write(&file, "preset = \"tiny\"\n").unwrap();
+        let err = format!(
+            "{:#}",
+            TrainConfig::default()
+                .overlaid_with_file(&file)
+                .unwrap_err()
+        );
+        assert!(
+            err.contains("seed.toml") && err.contains("`preset`"),
             "{err}"
         );
     }

@@ -3,6 +3,7 @@
 pub mod augment;
 pub mod checkpoint;
 mod checkpoint_every;
+pub mod choices;
 pub mod clip;
 mod config;
 mod data;
@@ -22,6 +23,6 @@ mod trainer;
 pub use checkpoint_every::CheckpointEvery;
 pub use config::{Difference, Recipe, Schedule, TrainConfig};
 pub use loss::Loss;
-pub use preset::{Preset, SMALL_FOLDER_IMAGES};
+pub use preset::{Preset, SMALL_FOLDER_ADDS, SMALL_FOLDER_IMAGES};
 pub use run::{Outcome, Start, train};
 pub use state::{Gan, RunState, SAMPLE_COLUMNS};

@@ -76,12 +76,13 @@ pub fn inception_weights_or_skip(test: &str) -> Option<PathBuf> {
     path
 }
 
-/// A `dcgan` command with a clean environment: no data directory, downloads forbidden, the
-/// cache inside `home`.
+/// A `dcgan` command with a clean environment: no data directory, no Inception weights but
+/// those in the cache, downloads forbidden, the cache inside `home`.
 pub fn dcgan(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dcgan"));
     cmd.env_remove("DCGAN_DATA_DIR")
         .env_remove("DCGAN_MIRROR")
+        .env_remove("DCGAN_INCEPTION")
         .env("DCGAN_OFFLINE", "1")
         .env("XDG_CACHE_HOME", home.join("cache"))
         .current_dir(home);

@@ -85,6 +85,12 @@ pub fn find(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     bail!("no Inception weights found; {}", how_to_install())
 }
 
+/// True when [`find`] finds a weights file (`$DCGAN_INCEPTION` or the cache), without
+/// reading it.
+pub fn installed() -> bool {
+    find(None).is_ok()
+}
+
 /// Reads the weights at `path`, refusing a file whose SHA-256 dcgan does not know.
 pub fn read_checked(path: &Path) -> anyhow::Result<InceptionWeights> {
     // Checked before a byte is parsed: only the two known files reach the reader.

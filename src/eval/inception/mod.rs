@@ -22,7 +22,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::kernels::precision;
 
 pub use cpu::CpuInception;
-pub use locate::{InceptionId, load};
+pub use locate::{InceptionId, installed, load};
 pub use network::{FEATURES, INPUT_SIZE, Inception, InceptionConfig, InceptionOutput, LOGITS};
 pub use weights::InceptionWeights;
 
