@@ -325,7 +325,8 @@ fn a_killed_process_ends_the_run_and_it_resumes_exactly() {
     );
 }
 
-/// The flags of a short seeded run of the DCGAN paper's family at 64×64 on the emoji.
+/// The flags of a short seeded run of the DCGAN paper's family at 64×64 on the emoji: a
+/// small folder, so dcgan's small-folder preset (DiffAugment, spectral norm, hinge, EMA).
 fn folder_run(emoji: &Path, out: &str, local_batch_norm: bool) -> Vec<String> {
     let mut args: Vec<String> = [
         "train",

@@ -31,8 +31,8 @@ pub struct TrainArgs {
     config: Option<PathBuf>,
     /// Named recipe: `seed` is the tutorial's Adam (lr 1e-3, β1 0.9); `paper` the 2016
     /// recipe, the default; `small-folder` adds DiffAugment, spectral norm, the hinge loss
-    /// and an EMA of G [default: small-folder for a folder of fewer than 10,000 images, else
-    /// paper].
+    /// and an EMA of G [default: small-folder for a folder of fewer than 10,000 images
+    /// without --config, else paper].
     #[arg(long)]
     preset: Option<Preset>,
     /// Data set to learn [default: mnist].
