@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::DatasetKind;
 
 /// Below this many images a folder trains with [`Preset::SmallFolder`] when the command
-/// names no preset and no config file. The study measured folders of 587 and 3,786 images;
-/// DiffAugment's paper (Zhao et al. 2020) finds its largest gains at 10 % and 20 % of
-/// CIFAR-10 (5,000 and 10,000 images), hence the bound.
+/// names no preset and no config file. The study (docs/quality.md) measured a folder of
+/// 3,786 images; DiffAugment's paper (Zhao et al. 2020) finds its largest gains at 10 % and
+/// 20 % of CIFAR-10 (5,000 and 10,000 images), hence the bound.
 pub const SMALL_FOLDER_IMAGES: usize = 10_000;
 
 /// What [`Preset::SmallFolder`] adds to the paper's recipe, for the line that announces it.
