@@ -102,14 +102,13 @@ pub fn draw_fid_curves(curves: &[FidCurve]) -> anyhow::Result<Vec<u8>> {
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(draw_error)?;
-        let mut in_legend: Vec<&str> = Vec::new();
-        for (curve, points) in curves.iter().zip(&points) {
+        for (i, (curve, points)) in curves.iter().zip(&points).enumerate() {
             let c = colour(curve.label);
             let line = chart
                 .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
                 .map_err(draw_error)?;
-            if !in_legend.contains(&curve.label) {
-                in_legend.push(curve.label);
+            // One legend entry per label, at its first curve.
+            if curves.iter().position(|c| c.label == curve.label) == Some(i) {
                 line.label(curve.label).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
                 });

@@ -64,12 +64,7 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
     let loss_plot = (!records.is_empty())
         .then(|| write_file(run, "loss.png", draw_loss_plot(&records)?))
         .transpose()?;
-    let evals = run.join(crate::run_dir::EVALS);
-    let evals: Vec<EvalRecord> = if evals.exists() {
-        read_jsonl(&evals)?
-    } else {
-        Vec::new()
-    };
+    let evals = evaluations(run)?;
     let fid_plot = (!evals.is_empty())
         .then(|| write_file(run, "fid.png", draw_fid_plot(&evals)?))
         .transpose()?;
@@ -87,7 +82,7 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
 /// label share a colour) into the PNG `out`, atomically. A run without evaluations is an
 /// error naming it.
 pub fn write_comparison(runs: &[(PathBuf, String)], out: &Path) -> anyhow::Result<()> {
-    let mut evaluations = Vec::with_capacity(runs.len());
+    let mut scored = Vec::with_capacity(runs.len());
     for (dir, _) in runs {
         if !dir.is_dir() {
             bail!(
@@ -95,11 +90,7 @@ pub fn write_comparison(runs: &[(PathBuf, String)], out: &Path) -> anyhow::Resul
                 dir.display()
             );
         }
-        let path = dir.join(crate::run_dir::EVALS);
-        let records: Vec<EvalRecord> = match path.exists() {
-            true => read_jsonl(&path)?,
-            false => Vec::new(),
-        };
+        let records = evaluations(dir)?;
         if records.is_empty() {
             bail!(
                 "{} holds no evaluations; train it with --eval-every N (colour runs score \
@@ -107,30 +98,37 @@ pub fn write_comparison(runs: &[(PathBuf, String)], out: &Path) -> anyhow::Resul
                 dir.display()
             );
         }
-        evaluations.push(records);
+        scored.push(records);
     }
     // FIDs on different networks (Inception, a classifier, other weights) do not compare.
     let network = |records: &[EvalRecord]| records.last().and_then(|r| r.features.clone());
-    let first = network(&evaluations[0]);
-    if let Some(other) = evaluations.iter().position(|e| network(e) != first) {
+    let first = network(&scored[0]);
+    if let Some(other) = scored.iter().position(|e| network(e) != first) {
         bail!(
             "{} and {} were scored on different networks ({} and {}); compare runs scored \
              alike",
             runs[0].0.display(),
             runs[other].0.display(),
-            evaluations[0].last().map_or("FID", EvalRecord::fid_label),
-            evaluations[other]
-                .last()
-                .map_or("FID", EvalRecord::fid_label)
+            scored[0].last().map_or("FID", EvalRecord::fid_label),
+            scored[other].last().map_or("FID", EvalRecord::fid_label)
         );
     }
     let curves: Vec<FidCurve> = runs
         .iter()
-        .zip(&evaluations)
+        .zip(&scored)
         .map(|((_, label), records)| FidCurve { label, records })
         .collect();
     let png = draw_fid_curves(&curves)?;
     crate::atomic_file::write(out, &png).with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// The evaluations a run has logged in `eval.jsonl`, none when it has no such file.
+fn evaluations(run: &Path) -> anyhow::Result<Vec<EvalRecord>> {
+    let path = run.join(crate::run_dir::EVALS);
+    match path.exists() {
+        true => read_jsonl(&path),
+        false => Ok(Vec::new()),
+    }
 }
 
 /// An RGB picture of `size` as PNG bytes; `what` names it in an error.
