@@ -57,10 +57,10 @@ pub fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool)
     let (m, k, n) = (lhs.rows(), lhs.cols(), rhs.cols());
     assert_eq!(rhs.rows(), k, "inner dimensions");
     assert_eq!(dst.len(), m * n, "product of {m}×{n} into {}", dst.len());
-    if !accumulate {
-        dst.fill(0.0);
-    }
     if m == 0 || n == 0 || k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -69,8 +69,28 @@ pub fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool)
         packed.lhs.resize(lhs_len, 0);
         // Safety: `available` checked the features this function is compiled for.
         unsafe { x86::pack_lhs(lhs, &mut packed.lhs[..lhs_len]) };
-        multiply_packed(dst, [m, n, k], &packed.lhs[..lhs_len], rhs, &mut packed.rhs);
+        let (lhs, mode) = (&packed.lhs[..lhs_len], Mode::of(accumulate));
+        multiply_packed(dst, [m, n, k], lhs, rhs, &mut packed.rhs, mode);
     });
+}
+
+/// Whether a product replaces its destination's values or adds to them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `dst = lhs × rhs`: the first block of inner pairs stores its sums (the destination
+    /// is neither cleared first nor read).
+    Overwrite,
+    /// `dst += lhs × rhs`.
+    Accumulate,
+}
+
+impl Mode {
+    fn of(accumulate: bool) -> Self {
+        match accumulate {
+            true => Mode::Accumulate,
+            false => Mode::Overwrite,
+        }
+    }
 }
 
 /// A left operand rounded to bf16 and packed once, for many products with it (a
@@ -116,17 +136,18 @@ pub fn matmul_packed(dst: &mut [f32], lhs: &PackedLhs, rhs: MatrixRef) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols());
     assert_eq!(rhs.rows(), k, "inner dimensions");
     assert_eq!(dst.len(), m * n, "product of {m}×{n} into {}", dst.len());
-    dst.fill(0.0);
     if m == 0 || n == 0 || k == 0 {
+        dst.fill(0.0);
         return;
     }
     #[cfg(target_arch = "x86_64")]
     PACKED.with_borrow_mut(|packed| {
-        multiply_packed(dst, [m, n, k], &lhs.data, rhs, &mut packed.rhs);
+        multiply_packed(dst, [m, n, k], &lhs.data, rhs, &mut packed.rhs, Mode::Overwrite);
     });
 }
 
-/// `dst += lhs × rhs` from the packed left operand, packing `rhs` into `buffer`.
+/// `dst = lhs × rhs` or `dst += lhs × rhs` (`mode`) from the packed left operand, packing
+/// `rhs` into `buffer`.
 #[cfg(target_arch = "x86_64")]
 fn multiply_packed(
     dst: &mut [f32],
@@ -134,6 +155,7 @@ fn multiply_packed(
     lhs: &[u32],
     rhs: MatrixRef,
     buffer: &mut Vec<u32>,
+    mode: Mode,
 ) {
     let pairs = k.div_ceil(2);
     let rhs_len = n.div_ceil(NR) * NR * pairs;
@@ -142,7 +164,7 @@ fn multiply_packed(
     // for.
     unsafe {
         x86::pack_rhs(rhs, &mut buffer[..rhs_len]);
-        x86::multiply(dst, [m, n, pairs], lhs, &buffer[..rhs_len]);
+        x86::multiply(dst, [m, n, pairs], lhs, &buffer[..rhs_len], mode);
     }
 }
 
@@ -186,7 +208,7 @@ fn or_zero(len: usize, i: usize, value: impl FnOnce() -> f32) -> f32 {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{KC, MR, MatrixRef, NR, NV, or_zero, pair};
+    use super::{KC, MR, MatrixRef, Mode, NR, NV, or_zero, pair};
 
     /// Packs `lhs` (`m` × `k`) by rows in blocks of [`MR`] (see the module's comment).
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
@@ -220,7 +242,11 @@ mod x86 {
         unsafe {
             let (k, n) = (rhs.rows, rhs.cols);
             let pairs = k.div_ceil(2);
-            packed.fill(0);
+            // Only the last panel's columns past `n` are not written below.
+            if n % NR != 0 {
+                let last = &mut packed[n / NR * pairs * NR..][..pairs * NR];
+                last.chunks_exact_mut(NR).for_each(|p| p[n % NR..].fill(0));
+            }
             if rhs.col_stride == 1 {
                 // Rows 2p and 2p + 1 side by side: 16 columns of each, rounded into one vector
                 // (the even row in its low half), then interleaved into column pairs.
@@ -297,13 +323,15 @@ mod x86 {
         }
     }
 
-    /// `dst += lhs × rhs` from the packed operands; `[m, n, pairs]` their sizes.
+    /// `dst = lhs × rhs` or `dst += lhs × rhs` (`mode`) from the packed operands; `[m, n,
+    /// pairs]` their sizes.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     pub(super) unsafe fn multiply(
         dst: &mut [f32],
         [m, n, pairs]: [usize; 3],
         lhs: &[u32],
         rhs: &[u32],
+        mode: Mode,
     ) {
         // Safety: the caller runs on a CPU with these features; the loads and stores
         // address slices of the lengths they take.
@@ -313,6 +341,8 @@ mod x86 {
                 let cols = NR.min(n - jb * NR);
                 for p0 in (0..pairs).step_by(KC) {
                     let kc = KC.min(pairs - p0);
+                    // The first block of an overwriting product stores its sums.
+                    let add = mode == Mode::Accumulate || p0 > 0;
                     for ib in 0..m.div_ceil(MR) {
                         let a = &lhs[(ib * MR * pairs + p0)..][..(MR - 1) * pairs + kc];
                         let b = &panel[p0 * NR..][..kc * NR];
@@ -320,14 +350,14 @@ mod x86 {
                         let corner = ib * MR * n + jb * NR;
                         if rows == MR && cols == NR {
                             let c = &mut dst[corner..][..(MR - 1) * n + NR];
-                            tile(a, pairs, b, kc, c, n);
+                            tile(a, pairs, b, kc, c, n, add);
                         } else {
                             let mut part = [0.0f32; MR * NR];
-                            for r in 0..rows {
+                            for r in (0..rows).filter(|_| add) {
                                 part[r * NR..][..cols]
                                     .copy_from_slice(&dst[corner + r * n..][..cols]);
                             }
-                            tile(a, pairs, b, kc, &mut part, NR);
+                            tile(a, pairs, b, kc, &mut part, NR, add);
                             for r in 0..rows {
                                 dst[corner + r * n..][..cols]
                                     .copy_from_slice(&part[r * NR..][..cols]);
@@ -339,11 +369,20 @@ mod x86 {
         }
     }
 
-    /// `c += a × b` for one [`MR`] × [`NR`] tile over `kc` inner pairs: `a` the block's rows,
-    /// `lda` pairs apart; `b` the panel's pairs, [`NR`] apart; `c` rows `ldc` apart.
+    /// `c += a × b` (`c = a × b` unless `add`) for one [`MR`] × [`NR`] tile over `kc` inner
+    /// pairs: `a` the block's rows, `lda` pairs apart; `b` the panel's pairs, [`NR`] apart;
+    /// `c` rows `ldc` apart.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[inline]
-    unsafe fn tile(a: &[u32], lda: usize, b: &[u32], kc: usize, c: &mut [f32], ldc: usize) {
+    unsafe fn tile(
+        a: &[u32],
+        lda: usize,
+        b: &[u32],
+        kc: usize,
+        c: &mut [f32],
+        ldc: usize,
+        add: bool,
+    ) {
         assert!(a.len() > (MR - 1) * lda + kc - 1 && b.len() >= kc * NR);
         assert!(c.len() >= (MR - 1) * ldc + NR);
         let (a, b) = (a.as_ptr(), b.as_ptr());
@@ -373,7 +412,10 @@ mod x86 {
                 let out = &mut c[r * ldc + 16 * v..][..16];
                 // Safety: 16 values of `out`, as sliced.
                 unsafe {
-                    let sum = _mm512_add_ps(_mm512_loadu_ps(out.as_ptr()), *acc);
+                    let sum = match add {
+                        true => _mm512_add_ps(_mm512_loadu_ps(out.as_ptr()), *acc),
+                        false => *acc,
+                    };
                     _mm512_storeu_ps(out.as_mut_ptr(), sum);
                 }
             }
