@@ -14,8 +14,6 @@
 //! convolution's backward through the same path; written out here as plain products they are
 //! several times faster (see docs/performance.md).
 
-mod by_phase;
-
 use std::cell::RefCell;
 use std::ops::Range;
 
@@ -181,50 +179,7 @@ pub fn input_grad(
     bias: Option<&[f32]>,
     precision: Precision,
 ) -> Vec<f32> {
-    input_grad_by(
-        InputGradPath::for_geometry(geometry),
-        geometry,
-        grad_y,
-        weight,
-        bias,
-        precision,
-    )
-}
-
-/// The two ways [`input_grad`] computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InputGradPath {
-    /// One product by the whole transposed weight into a patch matrix, summed back into the
-    /// map (col2im).
-    Im2col,
-    /// One stride-1 product per output phase, written straight into the map
-    /// ([`by_phase`]).
-    ByPhase,
-}
-
-/// Large-map channels from which the phase products run faster than im2col's. Below it
-/// (the seed's last layer and D's first, one channel), each phase's product is a
-/// matrix-vector product, bound by reading its patches, while im2col's product still has
-/// the small map's channels for rows.
-const BY_PHASE_MIN_CHANNELS: usize = 8;
-
-impl InputGradPath {
-    fn for_geometry(g: &ConvGeometry) -> Self {
-        match by_phase::applies(g) && g.channels_in >= BY_PHASE_MIN_CHANNELS {
-            true => InputGradPath::ByPhase,
-            false => InputGradPath::Im2col,
-        }
-    }
-}
-
-fn input_grad_by(
-    path: InputGradPath,
-    g: &ConvGeometry,
-    grad_y: &[f32],
-    weight: &[f32],
-    bias: Option<&[f32]>,
-    precision: Precision,
-) -> Vec<f32> {
+    let g = geometry;
     assert_eq!(
         grad_y.len(),
         g.batch * g.image_out(),
@@ -233,9 +188,6 @@ fn input_grad_by(
     assert_eq!(weight.len(), g.weight_len(), "conv weight size");
     if let Some(bias) = bias {
         assert_eq!(bias.len(), g.channels_in, "transposed conv bias size");
-    }
-    if path == InputGradPath::ByPhase {
-        return by_phase::input_grad(g, grad_y, weight, bias, precision);
     }
     let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
     // weightᵀ [k, channels_out] as a row-major matrix of its own: the `gemm` crate runs the
@@ -767,15 +719,6 @@ mod tests {
         }
     }
 
-    /// The ways of computing an input gradient that apply to `g`.
-    fn paths(g: &ConvGeometry) -> Vec<InputGradPath> {
-        let mut paths = vec![InputGradPath::Im2col];
-        if by_phase::applies(g) {
-            paths.push(InputGradPath::ByPhase);
-        }
-        paths
-    }
-
     /// The seed's layers' geometries, small batches, odd and even sizes.
     fn geometries() -> Vec<ConvGeometry> {
         let geometry = |batch, channels_in, size, channels_out, stride| ConvGeometry {
@@ -854,6 +797,11 @@ mod tests {
                     value
                 })
                 .collect();
+            assert_close(
+                &input_grad(&g, &r, &w, None, Precision::F32),
+                &want_x,
+                "grad x",
+            );
             // With a bias, each channel of the large map is shifted by it.
             let bias: Vec<f32> = (0..g.channels_in).map(|c| c as f32 - 0.5).collect();
             let plane = g.height_in * g.width_in;
@@ -862,15 +810,11 @@ mod tests {
                 .enumerate()
                 .map(|(i, v)| v + f64::from(bias[i / plane % g.channels_in]))
                 .collect();
-            for path in paths(&g) {
-                let grad = |bias| input_grad_by(path, &g, &r, &w, bias, Precision::F32);
-                assert_close(&grad(None), &want_x, &format!("{path:?} grad x"));
-                assert_close(
-                    &grad(Some(&bias)),
-                    &shifted,
-                    &format!("{path:?} grad x + bias"),
-                );
-            }
+            assert_close(
+                &input_grad(&g, &r, &w, Some(&bias), Precision::F32),
+                &shifted,
+                "grad x + bias",
+            );
 
             let mut unit = vec![0.0f32; w.len()];
             let want_w: Vec<f64> = (0..w.len())
@@ -937,15 +881,12 @@ mod tests {
                 forward(&g, &ax, &aw, &b, f),
                 &format!("{g:?} y"),
             );
-            for path in paths(&g) {
-                let grad = |r, w, p| input_grad_by(path, &g, r, w, None, p);
-                check(
-                    grad(&r, &w, bf),
-                    grad(&r, &w, f),
-                    grad(&ar, &aw, f),
-                    &format!("{g:?} {path:?} grad x"),
-                );
-            }
+            check(
+                input_grad(&g, &r, &w, None, bf),
+                input_grad(&g, &r, &w, None, f),
+                input_grad(&g, &ar, &aw, None, f),
+                &format!("{g:?} grad x"),
+            );
             check(
                 weight_grad(&g, &x, &r, bf),
                 weight_grad(&g, &x, &r, f),
