@@ -6,10 +6,15 @@
 # Builds dcgan (release), sets up the references' virtual environments if missing (see
 # ../shared/bench/README.md; the Python package registry only), then runs `dcgan bench` (f32, and bf16 where the
 # CPU has AVX512-BF16) and the two reference benchmarks alternately, ROUNDS times, on 2
-# threads each. Prints the CPU and the kernels dcgan dispatched to, the medians over rounds
-# of each figure (training iteration of batch 100, 1000 generated images, peak memory of the
-# whole process) and dcgan's ratio to each reference. Ratios from one run are what count;
-# absolute times on a shared machine are noisy.
+# threads each; where dcgan runs bf16, the references run with their own bf16 as well
+# (TensorFlow's Keras `mixed_bfloat16` policy, PyTorch's `torch.autocast` to bf16), so bf16
+# is compared with bf16 as well as with f32. Prints the CPU and the kernels dcgan dispatched
+# to, the medians over rounds of each figure (training iteration of batch 100, 1000
+# generated images, peak memory of the whole process) and dcgan's ratio to each reference.
+# Ratios from one run are what count; absolute times on a shared machine are noisy.
+#
+# TF_PYTHON and TORCH_PYTHON name other interpreters for the references (e.g. one over
+# Debian's python3-torch); the table names each reference's version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -31,8 +36,8 @@ venv() { # name packages...
     fi
     echo "$dir/bin/python"
 }
-tf_python="$(venv tf tensorflow-cpu)"
-torch_python="$(venv torch torch)"
+tf_python="${TF_PYTHON:-$(venv tf tensorflow-cpu)}"
+torch_python="${TORCH_PYTHON:-$(venv torch torch)}"
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
@@ -55,10 +60,14 @@ for round in $(seq 1 "$rounds"); do
         measure "dcgan-$precision" "$round" env RAYON_NUM_THREADS=2 "$dcgan" bench \
             --iters "$iters" --warmup "$warmup" --precision "$precision" --json
     done
-    measure tf "$round" "$tf_python" "$bench_dir/dcgan_tf.py" bench --threads 2 --inter 1 \
-        --iters "$iters" --warmup "$warmup" --json
-    measure torch "$round" "$torch_python" "$bench_dir/dcgan_torch.py" bench --threads 2 \
-        --iters "$iters" --warmup "$warmup" --padding tf --json
+    for precision in $precisions; do
+        measure "tf-$precision" "$round" "$tf_python" "$bench_dir/dcgan_tf.py" bench \
+            --threads 2 --inter 1 --iters "$iters" --warmup "$warmup" --precision "$precision" \
+            --json
+        measure "torch-$precision" "$round" "$torch_python" "$bench_dir/dcgan_torch.py" bench \
+            --threads 2 --iters "$iters" --warmup "$warmup" --padding tf \
+            --precision "$precision" --json
+    done
 done
 
 python3 - "$out" "$rounds" "$precisions" <<'PY'
@@ -77,16 +86,20 @@ def figures(name):
 for p in precisions:
     j = json.load(open(f"{out}/dcgan-{p}.1.json"))
     print(f"dcgan {p}: {j['kernels']}")
+for ref in ("tf", "torch"):
+    print(f"{ref}: {json.load(open(f'{out}/{ref}-f32.1.json'))['framework']}")
 names = {f"dcgan-{p}": f"dcgan {p}" for p in precisions}
-names.update({"tf": "TensorFlow 2", "torch": "PyTorch"})
+for p in precisions:
+    names.update({f"tf-{p}": f"TensorFlow 2 {p}", f"torch-{p}": f"PyTorch {p}"})
 f = {n: figures(n) for n in names}
 print(f"medians of {rounds} alternating rounds; ratio = dcgan / reference (below 1: dcgan faster)")
-print(f"{'':26}{'train iter (ms)':>16}{'1000 images (ms)':>18}{'peak RSS (MiB)':>16}")
+print(f"{'':30}{'train iter (ms)':>16}{'1000 images (ms)':>18}{'peak RSS (MiB)':>16}")
 for n, label in names.items():
-    print(f"{label:26}" + "".join(f"{v:>{w}.1f}" for v, w in zip(f[n], (16, 18, 16))))
+    print(f"{label:30}" + "".join(f"{v:>{w}.1f}" for v, w in zip(f[n], (16, 18, 16))))
+# dcgan f32 against the f32 references; dcgan bf16 against both precisions of each.
 for p in precisions:
-    for ref in ("tf", "torch"):
+    for ref in (f"{r}-{q}" for r in ("tf", "torch") for q in precisions if p == "bf16" or q == p):
         ratios = [d / r for d, r in zip(f[f"dcgan-{p}"], f[ref])]
         label = f"dcgan {p} / {names[ref]}"
-        print(f"{label:26}" + "".join(f"{v:>{w}.2f}" for v, w in zip(ratios, (16, 18, 16))))
+        print(f"{label:30}" + "".join(f"{v:>{w}.2f}" for v, w in zip(ratios, (16, 18, 16))))
 PY
