@@ -128,6 +128,11 @@ try {
   const points = () => page.evaluate(() => Number(document.getElementById("loss-chart").dataset.points));
   const pointsBefore = await points();
   check(pointsBefore > 0, `the loss curve is drawn (${pointsBefore} points)`);
+  // The run's evaluation after its first epoch is drawn at 1 epoch trained, as fid.png and
+  // `dcgan report` draw it.
+  await page.waitForFunction(() => !document.getElementById("eval-box").hidden);
+  const evalFirst = await page.evaluate(() => document.getElementById("eval-chart").dataset.xFirst);
+  check(evalFirst === "1", `the FID chart counts epochs trained (first point at ${evalFirst})`);
   const resume = process.env.DCGAN_TRAIN_ON;
   if (resume) {
     // Trains the run on by an epoch while the page is open: no reload, no polling.

@@ -15,7 +15,7 @@ work=$(mktemp -d)
 server=
 trap 'if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 "$dcgan" train --data-dir "$mnist" --epochs 1 --limit-batches 100 --seed 1 --conditional acgan \
-    --out "$work/run" >/dev/null
+    --eval-every 1 --eval-n 200 --out "$work/run" >/dev/null
 "$dcgan" serve --run "$work/run" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do

@@ -163,6 +163,7 @@ function chart(canvas, series, xName) {
   let [x0, x1, y0, y1] = points.reduce(([a, b, c, d], [x, y]) =>
     [Math.min(a, x), Math.max(b, x), Math.min(c, y), Math.max(d, y)],
   [Infinity, -Infinity, Infinity, -Infinity]);
+  canvas.dataset.xFirst = String(x0);
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) { y0 -= 1; y1 += 1; }
   const px = (x) => pad.left + (x - x0) / (x1 - x0) * (width - pad.left - pad.right);
@@ -215,8 +216,10 @@ function drawCharts() {
     if (run.evals.length) {
       const last = run.evals[run.evals.length - 1];
       chart($("eval-chart"), [
-        { name: "FID", colour: "#81c995", dots: true, points: run.evals.map((e) => [e.epoch, e.fid]) },
-      ], "epoch");
+        // Against the epochs trained (an evaluation after epoch 0 has trained one), as
+        // fid.png and `dcgan report` draw it.
+        { name: "FID", colour: "#81c995", dots: true, points: run.evals.map((e) => [e.epoch + 1, e.fid]) },
+      ], "epochs trained");
       // A figure the evaluation could not compute arrives as null.
       const figure = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
       let text = `latest (epoch ${last.epoch}): FID ${figure(last.fid, 2)}, KID ${figure(last.kid, 4)}, ` +
