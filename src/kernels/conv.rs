@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::matmul::{MatrixRef, matmul, matmul_add};
+use super::matmul::{self, MatrixRef, matmul, matmul_add};
 use super::precision::Precision;
 use super::simd;
 use crate::geometry::tf_same_padding;
@@ -139,16 +139,26 @@ pub fn forward(
                 with_scratch(|scratch| {
                     let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                     let n = images.len() * p;
-                    let cols = prefix(&mut scratch.cols, k * n);
-                    im2col(g, x, images.clone(), cols, &mut scratch.planes);
                     // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
                     let product = prefix(&mut scratch.product, g.channels_out * n);
-                    matmul(
-                        product,
-                        MatrixRef::row_major(weight, g.channels_out, k),
-                        MatrixRef::row_major(&scratch.cols[..k * n], k, n),
-                        precision,
-                    );
+                    let weight = MatrixRef::row_major(weight, g.channels_out, k);
+                    match precision {
+                        // The patches go straight into the packed bf16 panels, a row at a
+                        // time: no f32 patch matrix.
+                        Precision::Bf16 => {
+                            fill_phase_planes(g, x, images.clone(), &mut scratch.planes);
+                            let planes = &scratch.planes;
+                            matmul::bf16::matmul_rows(product, weight, [k, n], |row, out| {
+                                patch_row(g, planes, row, out)
+                            });
+                        }
+                        Precision::F32 => {
+                            let cols = prefix(&mut scratch.cols, k * n);
+                            im2col(g, x, images.clone(), cols, &mut scratch.planes);
+                            let cols = MatrixRef::row_major(&scratch.cols[..k * n], k, n);
+                            matmul::matmul(product, weight, cols, precision);
+                        }
+                    }
                     for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
                         for (c, y) in y.chunks_mut(p).enumerate() {
                             let (row, b) = (&product[c * n + i * p..][..p], bias[c]);
@@ -265,23 +275,31 @@ pub fn weight_grad(
                     for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
                         let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                         let n = images.len() * p;
-                        let cols = prefix(&mut scratch.cols, k * n);
-                        im2col(g, x, images.clone(), cols, &mut scratch.planes);
                         let gathered = prefix(&mut scratch.product, g.channels_out * n);
-                        gather_channels_first(g, grad_y, images, gathered);
+                        gather_channels_first(g, grad_y, images.clone(), gathered);
+                        let grad_y_t =
+                            MatrixRef::row_major(gathered, g.channels_out, n).transposed();
                         // sumᵀ [k, channels_out] += cols [k, n] × grad_yᵀ [n, channels_out]; the
                         // `gemm` crate runs this form faster than sum += grad_y × colsᵀ.
-                        matmul_add(
-                            &mut sum_t,
-                            MatrixRef::row_major(&scratch.cols[..k * n], k, n),
-                            MatrixRef::row_major(
-                                &scratch.product[..g.channels_out * n],
-                                g.channels_out,
-                                n,
-                            )
-                            .transposed(),
-                            precision,
-                        );
+                        match precision {
+                            // The patches go straight into the packed bf16 rows.
+                            Precision::Bf16 => {
+                                fill_phase_planes(g, x, images, &mut scratch.planes);
+                                let planes = &scratch.planes;
+                                matmul::bf16::matmul_add_rows(
+                                    &mut sum_t,
+                                    [k, n],
+                                    |row, out| patch_row(g, planes, row, out),
+                                    grad_y_t,
+                                );
+                            }
+                            Precision::F32 => {
+                                let cols = prefix(&mut scratch.cols, k * n);
+                                im2col(g, x, images, cols, &mut scratch.planes);
+                                let cols = MatrixRef::row_major(&scratch.cols[..k * n], k, n);
+                                matmul_add(&mut sum_t, cols, grad_y_t, precision);
+                            }
+                        }
                     }
                 })
             });
@@ -513,27 +531,42 @@ fn im2col(
     cols: &mut [f32],
     scratch: &mut Vec<f32>,
 ) {
+    fill_phase_planes(g, x, images.clone(), scratch);
+    let n = images.len() * g.positions();
+    for (row, cols) in cols.chunks_mut(n).enumerate() {
+        patch_row(g, scratch, row, cols);
+    }
+}
+
+/// The phase planes ([`Phases`]) of `images` of the large map `x`, in `planes`.
+#[inline(always)]
+fn fill_phase_planes(g: &ConvGeometry, x: &[f32], images: Range<usize>, planes: &mut Vec<f32>) {
     let phases = Phases::of(g);
     let (h, w, s) = (g.height_in, g.width_in, g.stride);
     let channel = phases.channel_len();
-    scratch.clear();
-    scratch.resize(images.len() * g.channels_in * channel, 0.0);
+    planes.clear();
+    planes.resize(images.len() * g.channels_in * channel, 0.0);
     let x = &x[images.start * g.image_in()..][..images.len() * g.image_in()];
     for_each_input_row(g, &phases, images.len(), |ic, iy, run| {
         let line = &x[(ic * h + iy) * w..][..w];
-        split_row(line, s, run, &mut scratch[ic * channel..][..channel]);
+        split_row(line, s, run, &mut planes[ic * channel..][..channel]);
     });
-    // Row (c, ky, kx) of the patch matrix, image i: the window of phase plane
-    // (ky mod s, kx mod s) at (ky / s, kx / s), `ho` rows of `wo`.
-    let (ho, wo, kernel) = (g.height_out(), g.width_out(), g.kernel);
-    let n = images.len() * ho * wo;
-    for (row, cols) in cols.chunks_mut(n).enumerate() {
-        let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
-        let window = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
-        for (i, cols) in cols.chunks_mut(ho * wo).enumerate() {
-            let planes = &scratch[(i * g.channels_in + c) * channel + window..];
-            zip_rows(cols, wo, planes, phases.cols, [ho, wo], |_, plane| plane);
-        }
+}
+
+/// Row `row` = `(c, ky, kx)` of the patch matrix of the images whose phase planes
+/// [`fill_phase_planes`] left in `planes`, into `out` (`images · positions` values): for
+/// each image the window of phase plane `(ky mod s, kx mod s)` at `(ky / s, kx / s)`, `ho`
+/// rows of `wo`.
+#[inline(always)]
+fn patch_row(g: &ConvGeometry, planes: &[f32], row: usize, out: &mut [f32]) {
+    let phases = Phases::of(g);
+    let (ho, wo, kernel, s) = (g.height_out(), g.width_out(), g.kernel, g.stride);
+    let channel = phases.channel_len();
+    let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
+    let window = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
+    for (i, out) in out.chunks_mut(ho * wo).enumerate() {
+        let planes = &planes[(i * g.channels_in + c) * channel + window..];
+        zip_rows(out, wo, planes, phases.cols, [ho, wo], |_, plane| plane);
     }
 }
 

@@ -93,6 +93,91 @@ impl Mode {
     }
 }
 
+/// `dst = lhs × rhs`, `dst` row-major, where `rhs` is `k` × `n` and `row(r, out)` writes
+/// its row `r` into `out` (`n` values): the right operand is rounded and packed two rows at
+/// a time, so it never exists whole in f32 (a convolution's patches, gathered row by row).
+///
+/// # Panics
+/// On a CPU without AVX512-BF16 ([`available`]).
+pub fn matmul_rows(
+    dst: &mut [f32],
+    lhs: MatrixRef,
+    [k, n]: [usize; 2],
+    row: impl FnMut(usize, &mut [f32]),
+) {
+    assert!(available(), "bf16 products need a CPU with AVX512-BF16");
+    let m = lhs.rows();
+    assert_eq!(lhs.cols(), k, "inner dimensions");
+    assert_eq!(dst.len(), m * n, "product of {m}×{n} into {}", dst.len());
+    if m == 0 || n == 0 || k == 0 {
+        dst.fill(0.0);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    PACKED.with_borrow_mut(|packed| {
+        let Packed {
+            lhs: packed_lhs,
+            rhs: packed_rhs,
+            staging,
+        } = packed;
+        let pairs = k.div_ceil(2);
+        packed_lhs.resize(m.div_ceil(MR) * MR * pairs, 0);
+        packed_rhs.resize(n.div_ceil(NR) * NR * pairs, 0);
+        // Safety: `available` checked the features these functions are compiled for.
+        unsafe {
+            x86::pack_lhs(lhs, packed_lhs);
+            x86::pack_rhs_rows([k, n], row, staging, packed_rhs);
+            x86::multiply(dst, [m, n, pairs], packed_lhs, packed_rhs, Mode::Overwrite);
+        }
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
+/// `dst += lhs × rhs`, `dst` row-major, where `lhs` is `m` × `k` and `row(r, out)` writes
+/// its row `r` into `out` (`k` values): the left operand is rounded and packed a row at a
+/// time, so it never exists whole in f32 (a convolution's patches, for its weights'
+/// gradient).
+///
+/// # Panics
+/// On a CPU without AVX512-BF16 ([`available`]).
+pub fn matmul_add_rows(
+    dst: &mut [f32],
+    [m, k]: [usize; 2],
+    row: impl FnMut(usize, &mut [f32]),
+    rhs: MatrixRef,
+) {
+    assert!(available(), "bf16 products need a CPU with AVX512-BF16");
+    let n = rhs.cols();
+    assert_eq!(rhs.rows(), k, "inner dimensions");
+    assert_eq!(dst.len(), m * n, "product of {m}×{n} into {}", dst.len());
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    PACKED.with_borrow_mut(|packed| {
+        let Packed {
+            lhs: packed_lhs,
+            rhs: packed_rhs,
+            staging,
+        } = packed;
+        let pairs = k.div_ceil(2);
+        packed_lhs.resize(m.div_ceil(MR) * MR * pairs, 0);
+        // Safety: `available` checked the features these functions are compiled for.
+        unsafe { x86::pack_lhs_rows([m, k], row, staging, packed_lhs) };
+        multiply_packed(
+            dst,
+            [m, n, k],
+            packed_lhs,
+            rhs,
+            packed_rhs,
+            Mode::Accumulate,
+        );
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
 /// A left operand rounded to bf16 and packed once, for many products with it (a
 /// convolution's weights, multiplied by every image's patches): see [`matmul_packed`].
 #[derive(Debug, Clone)]
@@ -142,7 +227,14 @@ pub fn matmul_packed(dst: &mut [f32], lhs: &PackedLhs, rhs: MatrixRef) {
     }
     #[cfg(target_arch = "x86_64")]
     PACKED.with_borrow_mut(|packed| {
-        multiply_packed(dst, [m, n, k], &lhs.data, rhs, &mut packed.rhs, Mode::Overwrite);
+        multiply_packed(
+            dst,
+            [m, n, k],
+            &lhs.data,
+            rhs,
+            &mut packed.rhs,
+            Mode::Overwrite,
+        );
     });
 }
 
@@ -173,6 +265,8 @@ fn multiply_packed(
 struct Packed {
     lhs: Vec<u32>,
     rhs: Vec<u32>,
+    /// Two rows of a right operand on their way into `rhs` ([`matmul_rows`]).
+    staging: Vec<f32>,
 }
 
 thread_local! {
@@ -234,6 +328,29 @@ mod x86 {
         }
     }
 
+    /// Packs the `m` × `k` left operand whose row `r` `row(r, out)` writes into `out` (`k`
+    /// values), a row at a time through `staging` (see the module's comment).
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(super) unsafe fn pack_lhs_rows(
+        [m, k]: [usize; 2],
+        mut row: impl FnMut(usize, &mut [f32]),
+        staging: &mut Vec<f32>,
+        packed: &mut [u32],
+    ) {
+        // Safety: the caller runs on a CPU with these features.
+        unsafe {
+            staging.resize(k, 0.0);
+            for (r, out) in packed.chunks_exact_mut(k.div_ceil(2)).enumerate() {
+                if r < m {
+                    row(r, staging);
+                    convert_run(staging, out);
+                } else {
+                    out.fill(0);
+                }
+            }
+        }
+    }
+
     /// Packs `rhs` (`k` × `n`) in panels of [`NR`] columns (see the module's comment).
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     pub(super) unsafe fn pack_rhs(rhs: MatrixRef, packed: &mut [u32]) {
@@ -242,40 +359,15 @@ mod x86 {
         unsafe {
             let (k, n) = (rhs.rows, rhs.cols);
             let pairs = k.div_ceil(2);
-            // Only the last panel's columns past `n` are not written below.
-            if n % NR != 0 {
-                let last = &mut packed[n / NR * pairs * NR..][..pairs * NR];
-                last.chunks_exact_mut(NR).for_each(|p| p[n % NR..].fill(0));
-            }
+            clear_padding(n, pairs, packed);
             if rhs.col_stride == 1 {
-                // Rows 2p and 2p + 1 side by side: 16 columns of each, rounded into one vector
-                // (the even row in its low half), then interleaved into column pairs.
-                let interleave = _mm512_set_epi16(
-                    31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
-                    5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0,
-                );
                 for p in 0..pairs {
                     let even = &rhs.data[2 * p * rhs.row_stride..][..n];
                     let odd = match 2 * p + 1 < k {
                         true => &rhs.data[(2 * p + 1) * rhs.row_stride..][..n],
                         false => &[][..],
                     };
-                    let whole = n / 16 * 16;
-                    for j in (0..whole).step_by(16) {
-                        let lo = _mm512_loadu_ps(even[j..][..16].as_ptr());
-                        let hi = match odd.is_empty() {
-                            true => _mm512_setzero_ps(),
-                            false => _mm512_loadu_ps(odd[j..][..16].as_ptr()),
-                        };
-                        let rounded: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
-                        let pairs_of_16 = _mm512_permutexvar_epi16(interleave, rounded);
-                        let at = (j / NR * pairs + p) * NR + j % NR;
-                        _mm512_storeu_si512(packed[at..][..16].as_mut_ptr().cast(), pairs_of_16);
-                    }
-                    for j in whole..n {
-                        let hi = odd.get(j).copied().unwrap_or(0.0);
-                        packed[(j / NR * pairs + p) * NR + j % NR] = pair(even[j], hi);
-                    }
+                    pack_row_pair(even, odd, p, pairs, packed);
                 }
             } else {
                 // Each column's pairs in order (contiguous in a transposed view), then spread
@@ -296,6 +388,76 @@ mod x86 {
                         panel[p * NR + j % NR] = value;
                     }
                 }
+            }
+        }
+    }
+
+    /// Packs the `k` × `n` right operand whose row `r` `row(r, out)` writes into `out` (`n`
+    /// values), two rows at a time through `staging`: the operand never exists whole.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(super) unsafe fn pack_rhs_rows(
+        [k, n]: [usize; 2],
+        mut row: impl FnMut(usize, &mut [f32]),
+        staging: &mut Vec<f32>,
+        packed: &mut [u32],
+    ) {
+        // Safety: the caller runs on a CPU with these features.
+        unsafe {
+            let pairs = k.div_ceil(2);
+            clear_padding(n, pairs, packed);
+            staging.resize(2 * n, 0.0);
+            let (even, odd) = staging.split_at_mut(n);
+            for p in 0..pairs {
+                row(2 * p, even);
+                let odd = match 2 * p + 1 < k {
+                    true => {
+                        row(2 * p + 1, &mut odd[..]);
+                        &odd[..]
+                    }
+                    false => &[][..],
+                };
+                pack_row_pair(even, odd, p, pairs, packed);
+            }
+        }
+    }
+
+    /// Clears the last panel's columns past `n`, the only ones packing does not write.
+    fn clear_padding(n: usize, pairs: usize, packed: &mut [u32]) {
+        if !n.is_multiple_of(NR) {
+            let last = &mut packed[n / NR * pairs * NR..][..pairs * NR];
+            last.chunks_exact_mut(NR).for_each(|p| p[n % NR..].fill(0));
+        }
+    }
+
+    /// Packs rows `2p` (`even`) and `2p + 1` (`odd`, empty past the last row) of a right
+    /// operand with `pairs` inner pairs: 16 columns of each rounded into one vector (the even
+    /// row in its low half), then interleaved into column pairs.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    #[inline]
+    unsafe fn pack_row_pair(even: &[f32], odd: &[f32], p: usize, pairs: usize, packed: &mut [u32]) {
+        // Safety: the caller runs on a CPU with these features; the loads and stores
+        // address slices of the lengths they take.
+        unsafe {
+            let interleave = _mm512_set_epi16(
+                31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                20, 4, 19, 3, 18, 2, 17, 1, 16, 0,
+            );
+            let n = even.len();
+            let whole = n / 16 * 16;
+            for j in (0..whole).step_by(16) {
+                let lo = _mm512_loadu_ps(even[j..][..16].as_ptr());
+                let hi = match odd.is_empty() {
+                    true => _mm512_setzero_ps(),
+                    false => _mm512_loadu_ps(odd[j..][..16].as_ptr()),
+                };
+                let rounded: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                let pairs_of_16 = _mm512_permutexvar_epi16(interleave, rounded);
+                let at = (j / NR * pairs + p) * NR + j % NR;
+                _mm512_storeu_si512(packed[at..][..16].as_mut_ptr().cast(), pairs_of_16);
+            }
+            for j in whole..n {
+                let hi = odd.get(j).copied().unwrap_or(0.0);
+                packed[(j / NR * pairs + p) * NR + j % NR] = pair(even[j], hi);
             }
         }
     }
@@ -508,6 +670,28 @@ mod tests {
                     let mut packed = vec![f32::NAN; m * n];
                     matmul_packed(&mut packed, &PackedLhs::new(lhs), rhs);
                     assert_eq!(packed, dst, "{m}×{k}×{n}: packed once, the same product");
+                    let mut lhs_rows = start.clone();
+                    matmul_add_rows(
+                        &mut lhs_rows,
+                        [m, k],
+                        |r, out| {
+                            out.iter_mut()
+                                .enumerate()
+                                .for_each(|(j, v)| *v = lhs.at(r, j))
+                        },
+                        rhs,
+                    );
+                    let mut plain = start.clone();
+                    matmul(&mut plain, lhs, rhs, true);
+                    assert_eq!(lhs_rows, plain, "{m}×{k}×{n}: the left operand row by row");
+                    let mut by_rows = vec![f32::NAN; m * n];
+                    matmul_rows(&mut by_rows, lhs, [k, n], |r, out| {
+                        assert_eq!(out.len(), n, "a row's length");
+                        out.iter_mut()
+                            .enumerate()
+                            .for_each(|(j, v)| *v = rhs.at(r, j));
+                    });
+                    assert_eq!(by_rows, dst, "{m}×{k}×{n}: the right operand row by row");
                 }
                 for i in 0..m {
                     for j in 0..n {
