@@ -17,6 +17,7 @@
 //! it, and a count at the end; files with other extensions are ignored.
 
 use std::fs::File;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -181,10 +182,20 @@ fn dataset(contents: folder_cache::Contents) -> Dataset {
     }
 }
 
-/// How many image files (by their [`EXTENSIONS`]) `dir` holds, in all its sub-folders: what
-/// [`load`] would try to decode, found without reading one.
-pub fn count_images(dir: &Path) -> Result<usize, DataError> {
-    Ok(scan(dir)?.len())
+/// How many image files (by their [`EXTENSIONS`]) `dir` holds in all its sub-folders, what
+/// [`load`] would try to decode, counted up to `limit` (the walk stops there) without
+/// reading one; quietly (a sub-folder that cannot be read is left out here, and [`load`]
+/// warns about it).
+pub fn count_images(dir: &Path, limit: usize) -> Result<usize, DataError> {
+    let mut count = 0;
+    walk(dir, Warnings::Quiet, |_, _| {
+        count += 1;
+        match count >= limit {
+            true => ControlFlow::Break(()),
+            false => ControlFlow::Continue(()),
+        }
+    })?;
+    Ok(count)
 }
 
 /// Whether a file name has one of the image [`EXTENSIONS`].
@@ -197,6 +208,35 @@ pub fn is_image_name(name: &Path) -> bool {
 /// Every image file under `dir`, sorted by path.
 fn scan(dir: &Path) -> Result<Vec<Entry>, DataError> {
     let mut out = Vec::new();
+    walk(dir, Warnings::Print, |rel, item| {
+        // Follows a symbolic link to a file; a broken one is an unreadable image.
+        let (len, modified) = match std::fs::metadata(item.path()) {
+            Ok(meta) if meta.is_dir() => return ControlFlow::Continue(()),
+            Ok(meta) => (meta.len(), modified(&meta)),
+            Err(_) => (0, (0, 0)),
+        };
+        out.push(Entry { rel, len, modified });
+        ControlFlow::Continue(())
+    })?;
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+/// Whether [`walk`] says which sub-folders it could not read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Warnings {
+    Print,
+    Quiet,
+}
+
+/// Calls `visit(rel, item)` for every file under `dir` with an image name, in no particular
+/// order, until it breaks; hidden files and folders are left out. Only `dir` itself must be
+/// readable.
+fn walk(
+    dir: &Path,
+    warnings: Warnings,
+    mut visit: impl FnMut(PathBuf, &std::fs::DirEntry) -> ControlFlow<()>,
+) -> Result<(), DataError> {
     let mut pending = vec![PathBuf::new()];
     while let Some(rel) = pending.pop() {
         let here = dir.join(&rel);
@@ -206,7 +246,9 @@ fn scan(dir: &Path) -> Result<Vec<Entry>, DataError> {
                 return Err(DataError::Io { path: here, source });
             }
             Err(err) => {
-                eprintln!("warning: skipped the folder {} ({err})", here.display());
+                if warnings == Warnings::Print {
+                    eprintln!("warning: skipped the folder {} ({err})", here.display());
+                }
                 continue;
             }
         };
@@ -223,19 +265,12 @@ fn scan(dir: &Path) -> Result<Vec<Entry>, DataError> {
             let Ok(kind) = item.file_type() else { continue };
             if kind.is_dir() {
                 pending.push(rel);
-            } else if is_image_name(&rel) {
-                // Follows a symbolic link to a file; a broken one is an unreadable image.
-                let (len, modified) = match std::fs::metadata(item.path()) {
-                    Ok(meta) if meta.is_dir() => continue,
-                    Ok(meta) => (meta.len(), modified(&meta)),
-                    Err(_) => (0, (0, 0)),
-                };
-                out.push(Entry { rel, len, modified });
+            } else if is_image_name(&rel) && visit(rel, &item).is_break() {
+                return Ok(());
             }
         }
     }
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(out)
+    Ok(())
 }
 
 fn modified(meta: &std::fs::Metadata) -> (u64, u32) {

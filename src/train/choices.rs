@@ -5,7 +5,7 @@
 use anyhow::bail;
 
 use super::config::TrainConfig;
-use super::preset::Preset;
+use super::preset::{Preset, SMALL_FOLDER_IMAGES};
 use crate::data::DatasetKind;
 use crate::processes::world;
 
@@ -22,14 +22,17 @@ pub fn drawn_seed() -> u64 {
 }
 
 /// The preset for a new run on a folder, with the folder's number of images:
-/// [`Preset::chosen_for`]. A folder that cannot be listed gets none here (loading it names
-/// the problem); processes that see different numbers of images are refused.
+/// [`Preset::chosen_for`], the images counted up to [`SMALL_FOLDER_IMAGES`] (a big folder is
+/// not listed to its end twice). A folder that cannot be listed gets none here (loading it
+/// names the problem); processes that see different numbers of images (below that bound)
+/// are refused.
 pub fn folder_preset(config: &TrainConfig) -> anyhow::Result<Option<(Preset, usize)>> {
     let (dataset, dir) = (config.recipe.dataset, &config.schedule.data_dir);
     let Some(dir) = dir.as_deref().filter(|_| dataset == DatasetKind::Folder) else {
         return Ok(None);
     };
-    let images = crate::data::folder::count_images(dir).map_or(u64::MAX, |n| n as u64);
+    let images =
+        crate::data::folder::count_images(dir, SMALL_FOLDER_IMAGES).map_or(u64::MAX, |n| n as u64);
     let seen = world().gather(images);
     if let Some(rank) = seen.iter().position(|&n| n != seen[0]) {
         bail!(

@@ -302,3 +302,26 @@ fn two_builds_of_one_folder_give_the_same_bytes() {
     assert_eq!(a.file_name(), b.file_name());
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
+
+#[test]
+fn images_are_counted_by_name_in_every_sub_folder_up_to_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    std::fs::create_dir(dir.path().join(".hidden")).unwrap();
+    for name in ["1.png", "2.JPG", "a/3.webp", "a/b/4.bmp", "a/b/5.gif"] {
+        std::fs::write(dir.path().join(name), b"not decoded").unwrap();
+    }
+    for name in ["notes.txt", ".6.png", ".hidden/7.png", "a/b/8"] {
+        std::fs::write(dir.path().join(name), b"left out").unwrap();
+    }
+    assert_eq!(count_images(dir.path(), 100).unwrap(), 5);
+    assert_eq!(count_images(dir.path(), 5).unwrap(), 5);
+    assert_eq!(
+        count_images(dir.path(), 2).unwrap(),
+        2,
+        "the walk stops at the limit"
+    );
+    let missing = dir.path().join("missing");
+    let err = count_images(&missing, 100).unwrap_err().to_string();
+    assert!(err.contains("missing"), "{err}");
+}
