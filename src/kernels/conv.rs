@@ -19,7 +19,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::matmul::{self, MatrixRef, matmul, matmul_add};
+use super::matmul::bf16::PackedLhs;
+use super::matmul::{self, Lhs, MatrixRef, matmul_add, matmul_lhs};
 use super::precision::Precision;
 use super::simd;
 use crate::geometry::tf_same_padding;
@@ -131,6 +132,9 @@ pub fn forward(
     assert_eq!(weight.len(), g.weight_len(), "conv weight size");
     assert_eq!(bias.len(), g.channels_out, "conv bias size");
     let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+    let weight = MatrixRef::row_major(weight, g.channels_out, k);
+    // In bf16 the weights are rounded and packed once for all chunks.
+    let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight));
     let mut y = vec![0.0f32; g.batch * g.image_out()];
     y.par_chunks_mut(nb * g.image_out())
         .enumerate()
@@ -141,18 +145,17 @@ pub fn forward(
                     let n = images.len() * p;
                     // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
                     let product = prefix(&mut scratch.product, g.channels_out * n);
-                    let weight = MatrixRef::row_major(weight, g.channels_out, k);
-                    match precision {
+                    match &packed {
                         // The patches go straight into the packed bf16 panels, a row at a
                         // time: no f32 patch matrix.
-                        Precision::Bf16 => {
+                        Some(packed) => {
                             fill_phase_planes(g, x, images.clone(), &mut scratch.planes);
                             let planes = &scratch.planes;
-                            matmul::bf16::matmul_rows(product, weight, [k, n], |row, out| {
+                            matmul::bf16::matmul_rows(product, packed, n, |row, out| {
                                 patch_row(g, planes, row, out)
                             });
                         }
-                        Precision::F32 => {
+                        None => {
                             let cols = prefix(&mut scratch.cols, k * n);
                             im2col(g, x, images.clone(), cols, &mut scratch.planes);
                             let cols = MatrixRef::row_major(&scratch.cols[..k * n], k, n);
@@ -203,6 +206,13 @@ pub fn input_grad(
     // weightᵀ [k, channels_out] as a row-major matrix of its own: the `gemm` crate runs the
     // products faster on it than on a column-major view of `weight` (docs/performance.md).
     let weight_t = &transpose(weight, g.channels_out, k);
+    let weight_t = MatrixRef::row_major(weight_t, k, g.channels_out);
+    // In bf16 rounded and packed once for all chunks.
+    let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight_t));
+    let lhs = match &packed {
+        Some(packed) => Lhs::Bf16(packed),
+        None => Lhs::F32(weight_t),
+    };
     let mut grad_x = vec![0.0f32; g.batch * g.image_in()];
     grad_x
         .par_chunks_mut(nb * g.image_in())
@@ -216,15 +226,14 @@ pub fn input_grad(
                     gather_channels_first(g, grad_y, images, gathered);
                     // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n]
                     let cols = prefix(&mut scratch.cols, k * n);
-                    matmul(
+                    matmul_lhs(
                         cols,
-                        MatrixRef::row_major(weight_t, k, g.channels_out),
+                        lhs,
                         MatrixRef::row_major(
                             &scratch.product[..g.channels_out * n],
                             g.channels_out,
                             n,
                         ),
-                        precision,
                     );
                     col2im(
                         g,

@@ -93,21 +93,12 @@ impl Mode {
     }
 }
 
-/// `dst = lhs × rhs`, `dst` row-major, where `rhs` is `k` × `n` and `row(r, out)` writes
-/// its row `r` into `out` (`n` values): the right operand is rounded and packed two rows at
-/// a time, so it never exists whole in f32 (a convolution's patches, gathered row by row).
-///
-/// # Panics
-/// On a CPU without AVX512-BF16 ([`available`]).
-pub fn matmul_rows(
-    dst: &mut [f32],
-    lhs: MatrixRef,
-    [k, n]: [usize; 2],
-    row: impl FnMut(usize, &mut [f32]),
-) {
-    assert!(available(), "bf16 products need a CPU with AVX512-BF16");
-    let m = lhs.rows();
-    assert_eq!(lhs.cols(), k, "inner dimensions");
+/// `dst = lhs × rhs`, `dst` row-major, `lhs` packed by [`PackedLhs::new`], where `rhs` is
+/// `lhs.cols()` × `n` and `row(r, out)` writes its row `r` into `out` (`n` values): the
+/// right operand is rounded and packed two rows at a time, so it never exists whole in f32
+/// (a convolution's patches, gathered row by row).
+pub fn matmul_rows(dst: &mut [f32], lhs: &PackedLhs, n: usize, row: impl FnMut(usize, &mut [f32])) {
+    let (m, k) = (lhs.rows, lhs.cols);
     assert_eq!(dst.len(), m * n, "product of {m}×{n} into {}", dst.len());
     if m == 0 || n == 0 || k == 0 {
         dst.fill(0.0);
@@ -115,19 +106,14 @@ pub fn matmul_rows(
     }
     #[cfg(target_arch = "x86_64")]
     PACKED.with_borrow_mut(|packed| {
-        let Packed {
-            lhs: packed_lhs,
-            rhs: packed_rhs,
-            staging,
-        } = packed;
+        let Packed { rhs, staging, .. } = packed;
         let pairs = k.div_ceil(2);
-        packed_lhs.resize(m.div_ceil(MR) * MR * pairs, 0);
-        packed_rhs.resize(n.div_ceil(NR) * NR * pairs, 0);
-        // Safety: `available` checked the features these functions are compiled for.
+        rhs.resize(n.div_ceil(NR) * NR * pairs, 0);
+        // Safety: `PackedLhs::new` checked `available`, the features these functions are
+        // compiled for.
         unsafe {
-            x86::pack_lhs(lhs, packed_lhs);
-            x86::pack_rhs_rows([k, n], row, staging, packed_rhs);
-            x86::multiply(dst, [m, n, pairs], packed_lhs, packed_rhs, Mode::Overwrite);
+            x86::pack_rhs_rows([k, n], row, staging, rhs);
+            x86::multiply(dst, [m, n, pairs], &lhs.data, rhs, Mode::Overwrite);
         }
     });
     #[cfg(not(target_arch = "x86_64"))]
@@ -685,7 +671,7 @@ mod tests {
                     matmul(&mut plain, lhs, rhs, true);
                     assert_eq!(lhs_rows, plain, "{m}×{k}×{n}: the left operand row by row");
                     let mut by_rows = vec![f32::NAN; m * n];
-                    matmul_rows(&mut by_rows, lhs, [k, n], |r, out| {
+                    matmul_rows(&mut by_rows, &PackedLhs::new(lhs), n, |r, out| {
                         assert_eq!(out.len(), n, "a row's length");
                         out.iter_mut()
                             .enumerate()
