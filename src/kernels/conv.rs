@@ -317,29 +317,50 @@ pub fn weight_grad(
         .collect();
     let mut partials = partials.into_iter();
     let mut total_t = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
-    for partial in partials {
-        total_t.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
-    }
+    let rest: Vec<Vec<f32>> = partials.collect();
+    // Each value's partial sums added in group order, the values shared among the threads:
+    // the paper family's weights hold millions.
+    total_t
+        .par_chunks_mut(PARALLEL_BLOCK)
+        .enumerate()
+        .for_each(|(block, total)| {
+            for partial in &rest {
+                let partial = &partial[block * PARALLEL_BLOCK..][..total.len()];
+                total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+            }
+        });
     transpose(&total_t, k, g.channels_out)
 }
+
+/// Values per piece of work when a whole weight is added or moved on all threads.
+const PARALLEL_BLOCK: usize = 1 << 14;
 
 /// The transpose of a row-major `rows` × `cols` matrix, row-major.
 ///
 /// In tiles of 32 × 32, so that both the rows read and the rows written stay in
 /// cache: the paper family's weights (up to 512 × 256 × 16 values) are larger than L2, and
-/// an element-by-element transpose missed it on every write.
+/// an element-by-element transpose missed it on every write. Bands of 32 output rows are
+/// shared among the threads (a transpose of millions of values on one thread left the
+/// other idle for milliseconds).
 fn transpose(matrix: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const TILE: usize = 32;
     let mut out = vec![0.0f32; matrix.len()];
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
+    let band = TILE * rows.max(1);
+    let work = |(b, out): (usize, &mut [f32])| {
+        let c0 = b * TILE;
+        for r0 in (0..rows).step_by(TILE) {
             for r in r0..(r0 + TILE).min(rows) {
                 let row = &matrix[r * cols..][c0..(c0 + TILE).min(cols)];
-                for (c, &value) in (c0..).zip(row) {
+                for (c, &value) in row.iter().enumerate() {
                     out[c * rows + r] = value;
                 }
             }
         }
+    };
+    if matrix.len() >= PARALLEL_BLOCK {
+        out.par_chunks_mut(band).enumerate().for_each(work);
+    } else {
+        out.chunks_mut(band).enumerate().for_each(work);
     }
     out
 }
@@ -689,7 +710,8 @@ mod tests {
 
     #[test]
     fn tiled_transpose_moves_every_element() {
-        for (rows, cols) in [(1, 1), (3, 70), (65, 33), (64, 32)] {
+        // The last two are shared among threads in bands.
+        for (rows, cols) in [(1, 1), (3, 70), (65, 33), (64, 32), (300, 70), (129, 257)] {
             let m: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
             let t = transpose(&m, rows, cols);
             for r in 0..rows {
