@@ -10,9 +10,9 @@
 
 use std::time::Instant;
 
+use crate::model::tanh;
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::activation::tanh;
 use burn::tensor::{Device, Distribution, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

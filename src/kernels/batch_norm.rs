@@ -242,7 +242,7 @@ pub fn backward_train(
         Some(both) => both.split_at(shape.channels),
         None => (&grad_beta[..], &grad_gamma[..]),
     };
-    let mut grad_x = vec![0.0f32; x.len()];
+    let mut grad_x = super::buffer::zeroed(x.len());
     grad_x
         .par_chunks_mut(shape.positions)
         .zip(x.par_chunks(shape.positions))
@@ -288,7 +288,7 @@ fn normalize(
     x: &[f32],
     [gamma, beta, mean, variance]: [&[f32]; 4],
 ) -> Vec<f32> {
-    let mut output = vec![0.0f32; x.len()];
+    let mut output = super::buffer::zeroed(x.len());
     output
         .par_chunks_mut(shape.positions)
         .zip(x.par_chunks(shape.positions))
@@ -321,7 +321,7 @@ pub fn backward_inference(
         shape.len(),
         "batch norm output gradient size"
     );
-    let mut grad_x = vec![0.0f32; x.len()];
+    let mut grad_x = super::buffer::zeroed(x.len());
     let (mut grad_gamma, mut grad_beta) =
         (vec![0.0f64; shape.channels], vec![0.0f64; shape.channels]);
     for (plane, ((out, x), g)) in grad_x

@@ -135,7 +135,7 @@ pub fn forward(
     let weight = MatrixRef::row_major(weight, g.channels_out, k);
     // In bf16 the weights are rounded and packed once for all chunks.
     let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight));
-    let mut y = vec![0.0f32; g.batch * g.image_out()];
+    let mut y = super::buffer::zeroed(g.batch * g.image_out());
     y.par_chunks_mut(nb * g.image_out())
         .enumerate()
         .for_each(|(chunk, y)| {
@@ -213,7 +213,7 @@ pub fn input_grad(
         Some(packed) => Lhs::Bf16(packed),
         None => Lhs::F32(weight_t),
     };
-    let mut grad_x = vec![0.0f32; g.batch * g.image_in()];
+    let mut grad_x = super::buffer::zeroed(g.batch * g.image_in());
     grad_x
         .par_chunks_mut(nb * g.image_in())
         .enumerate()
@@ -344,7 +344,7 @@ const PARALLEL_BLOCK: usize = 1 << 14;
 /// other idle for milliseconds).
 fn transpose(matrix: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const TILE: usize = 32;
-    let mut out = vec![0.0f32; matrix.len()];
+    let mut out = super::buffer::zeroed(matrix.len());
     let band = TILE * rows.max(1);
     let work = |(b, out): (usize, &mut [f32])| {
         let c0 = b * TILE;

@@ -2,11 +2,13 @@
 //! mechanism: TF 'SAME' convolutions and transposed convolutions ([`conv`]) over matrix
 //! products in f32 or bf16 ([`matmul`], [`precision`]), BatchNorm fused with its activation
 //! ([`batch_norm`]), each forward and backward, on plain slices, and the burn operations over
-//! them ([`ops`]); and the inference layers of the FID's Inception-v3 on one image's maps
+//! them, `tanh` and the leaky ReLU among them ([`ops`]); and the inference layers of the FID's Inception-v3 on one image's maps
 //! ([`conv_relu`], [`pool`]). Loops are compiled for every SIMD level and chosen at run time
-//! ([`simd`], [`cpu`]). See `docs/performance.md` for why and how much faster.
+//! ([`simd`], [`cpu`]); output buffers are cleared on all threads ([`buffer`]). See
+//! `docs/performance.md` for why and how much faster.
 
 pub mod batch_norm;
+pub mod buffer;
 pub mod conv;
 pub mod conv_relu;
 pub mod cpu;

@@ -22,6 +22,16 @@ pub use discriminator::{Discriminator, DiscriminatorNet, Judgement};
 pub use generator::{Generator, GeneratorNet};
 pub use padding::{TfConvTranspose2d, tf_conv2d};
 
+/// `tanh`, the generators' last activation: dcgan's kernel on the CPU backend (the same
+/// values as burn's, on all threads), burn's elsewhere.
+pub fn tanh(x: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<4> {
+    if crate::kernels::ops::supported(&x) {
+        crate::kernels::ops::tanh(x)
+    } else {
+        burn::tensor::activation::tanh(x)
+    }
+}
+
 /// A leaky ReLU (`x`, or `slope · x` below zero): dcgan's one-pass kernel on the CPU
 /// backend (burn's takes several passes each way), burn's elsewhere.
 pub fn leaky_relu(x: burn::tensor::Tensor<4>, slope: f64) -> burn::tensor::Tensor<4> {

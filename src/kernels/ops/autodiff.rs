@@ -14,7 +14,7 @@ use burn::tensor::TensorData;
 use super::flex::{
     conv_geometry, flex_tensor, flex_vector, in_dims, out_dims, transposed_geometry, values,
 };
-use super::{CpuKernelOps, batch_norm_shape};
+use super::{CpuKernelOps, batch_norm_shape, elementwise};
 use crate::kernels::batch_norm;
 use crate::kernels::{conv, precision};
 
@@ -34,11 +34,29 @@ impl Backward<Flex, 1> for LeakyReluBackward {
         let (dims, output) = values(&output);
         let (_, grad) = values(&grad);
         let slope = slope as f32;
-        let grad_x = output
-            .iter()
-            .zip(grad.iter())
-            .map(|(&y, &g)| if y > 0.0 { g } else { g * slope })
-            .collect();
+        let grad_x = elementwise(&output, &grad, |y, g| if y > 0.0 { g } else { g * slope });
+        grads.register::<Flex>(
+            node.id,
+            FlexTensor::from_data(TensorData::new(grad_x, dims)),
+        );
+    }
+}
+
+/// The backward pass of [`CpuKernelOps::tf_tanh`] from its output `y`: `g · (1 − y²)`,
+/// computed as burn's is.
+#[derive(Debug)]
+struct TanhBackward;
+
+impl Backward<Flex, 1> for TanhBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let Some(node) = node_x else { return };
+        let (dims, output) = values(&ops.state);
+        let (_, grad) = values(&grad);
+        let grad_x = elementwise(&output, &grad, |y, g| g * (1.0 - y * y));
         grads.register::<Flex>(
             node.id,
             FlexTensor::from_data(TensorData::new(grad_x, dims)),
@@ -280,6 +298,20 @@ impl<C: CheckpointStrategy> CpuKernelOps for Autodiff<Flex, C> {
                 prep.finish((out.clone(), slope), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::tf_leaky_relu(x.into_primitive(), slope)),
+        }
+    }
+
+    fn tf_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match TanhBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = Flex::tf_tanh(x.into_primitive());
+                prep.finish(out.clone(), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::tf_tanh(x.into_primitive())),
         }
     }
 

@@ -7,9 +7,9 @@ use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData};
 
-use super::{CpuKernelOps, batch_norm_shape};
+use super::{CpuKernelOps, batch_norm_shape, elementwise};
 use crate::kernels::conv::{self, ConvGeometry};
-use crate::kernels::{batch_norm, precision, simd};
+use crate::kernels::{batch_norm, precision};
 
 /// A flex tensor's dimensions and its values in row-major order.
 pub(super) fn values(tensor: &FlexTensor) -> (Vec<usize>, Cow<'_, [f32]>) {
@@ -134,11 +134,13 @@ impl CpuKernelOps for Flex {
     fn tf_leaky_relu(x: FlexTensor, slope: f64) -> FlexTensor {
         let (dims, x) = values(&x);
         let slope = slope as f32;
-        let out = simd::dispatch(|| {
-            x.iter()
-                .map(|&v| if v > 0.0 { v } else { v * slope })
-                .collect()
-        });
+        let out = elementwise(&x, &[], |v, _| if v > 0.0 { v } else { v * slope });
+        FlexTensor::from_data(TensorData::new(out, dims))
+    }
+
+    fn tf_tanh(x: FlexTensor) -> FlexTensor {
+        let (dims, x) = values(&x);
+        let out = elementwise(&x, &[], |v, _| v.tanh());
         FlexTensor::from_data(TensorData::new(out, dims))
     }
 

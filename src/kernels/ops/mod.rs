@@ -49,6 +49,10 @@ pub trait CpuKernelOps: Backend {
     /// A leaky ReLU: `x`, or `slope · x` below zero.
     fn tf_leaky_relu(x: FloatTensor<Self>, slope: f64) -> FloatTensor<Self>;
 
+    /// `tanh(x)`, on all threads; the same values as burn's (`f32::tanh` each way, its
+    /// gradient `g · (1 − y²)`).
+    fn tf_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// BatchNorm of `x` `[batch, channels, h, w]` with given statistics (the moving
     /// averages), followed by a leaky ReLU of slope `leak` (0: ReLU).
     #[allow(clippy::too_many_arguments)]
@@ -144,6 +148,39 @@ pub fn leaky_relu(x: Tensor<4>, slope: f64) -> Tensor<4> {
         x.into_dispatch(),
         slope,
     ))
+}
+
+/// `tanh` on all threads (see [`CpuKernelOps::tf_tanh`]); only where [`supported`].
+pub fn tanh(x: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernelOps>::tf_tanh(x.into_dispatch()))
+}
+
+/// Values of an elementwise operation each thread takes at a time.
+const ELEMENTWISE_BLOCK: usize = 1 << 14;
+
+/// `out[i] = f(a[i], b[i])` on all threads (`b` may be empty, then `f` sees zeros), compiled
+/// for the CPU's SIMD level: the activations of a batch are megabytes, and burn's CPU
+/// backend (and these kernels before) ran them on one thread while the other waited.
+pub(super) fn elementwise(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    use rayon::prelude::*;
+    assert!(b.is_empty() || b.len() == a.len(), "elementwise operands");
+    let mut out = super::buffer::zeroed(a.len());
+    out.par_chunks_mut(ELEMENTWISE_BLOCK)
+        .enumerate()
+        .for_each(|(block, out)| {
+            let at = block * ELEMENTWISE_BLOCK;
+            let a = &a[at..][..out.len()];
+            super::simd::dispatch(|| match b.is_empty() {
+                true => out.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a, 0.0)),
+                false => {
+                    let b = &b[at..][..out.len()];
+                    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                        *o = f(a, b);
+                    }
+                }
+            })
+        });
+    out
 }
 
 /// The shape of a fused BatchNorm from its input's dimensions.

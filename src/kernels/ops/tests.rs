@@ -221,11 +221,41 @@ fn inference_batch_norm_act_matches_burns() {
     );
 }
 
+/// The elementwise kernels share their values among threads in blocks: shapes of a few
+/// blocks and a partial one.
+const ELEMENTWISE_DIMS: [usize; 4] = [5, 8, 30, 31];
+
+#[test]
+fn tanh_is_burns_bit_for_bit() {
+    let device = Device::flex().autodiff();
+    let x = random::<4>(ELEMENTWISE_DIMS, &device).mul_scalar(3.0);
+    let r = random::<4>(ELEMENTWISE_DIMS, &device);
+    let run = |ours: bool| {
+        let x = Tensor::from_data(x.to_data(), &device).require_grad();
+        let y = if ours {
+            tanh(x.clone())
+        } else {
+            burn::tensor::activation::tanh(x.clone())
+        };
+        let grads = (y.clone() * r.clone()).sum().backward();
+        [y.inner(), x.grad(&grads).expect("dx")]
+    };
+    for ((ours, theirs), what) in run(true).into_iter().zip(run(false)).zip(["y", "dx"]) {
+        assert_eq!(ours.to_data(), theirs.to_data(), "tanh {what}");
+    }
+    // Without autodiff too.
+    let plain = random::<4>([2, 3, 4, 5], &Device::flex());
+    assert_eq!(
+        tanh(plain.clone()).to_data(),
+        burn::tensor::activation::tanh(plain).to_data()
+    );
+}
+
 #[test]
 fn leaky_relu_matches_burns() {
     let device = Device::flex().autodiff();
-    let x = random::<4>([3, 4, 5, 5], &device);
-    let r = random::<4>([3, 4, 5, 5], &device);
+    let x = random::<4>(ELEMENTWISE_DIMS, &device);
+    let r = random::<4>(ELEMENTWISE_DIMS, &device);
     let run = |ours: bool| {
         let x = Tensor::from_data(x.to_data(), &device).require_grad();
         let y = if ours {

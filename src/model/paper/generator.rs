@@ -1,10 +1,10 @@
 //! The DCGAN paper's generator: noise to a `side × side` image in `[-1, 1]`.
 
+use crate::model::tanh;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::ConvTranspose2dConfig;
 use burn::nn::{BatchNorm, Linear};
-use burn::tensor::activation::tanh;
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
