@@ -1,5 +1,6 @@
 //! dcgan's own loops give the same bits at every SIMD level this CPU has (AVX-512, AVX2 +
-//! FMA, baseline): the convolution kernels' patch copies and sums, and BatchNorm's passes.
+//! FMA, baseline): the convolution kernels' patch copies and sums (with f32 products, and
+//! with bf16 ones where the CPU has them), and BatchNorm's passes.
 //! The products are the `gemm` crate's in f32, whose level the test cannot choose; they are
 //! the same at every level of ours. Levels the CPU lacks are named as skipped.
 //!
@@ -7,6 +8,7 @@
 
 use dcgan::kernels::batch_norm::{self, BatchNormShape};
 use dcgan::kernels::conv::{self, ConvGeometry};
+use dcgan::kernels::matmul::bf16;
 use dcgan::kernels::precision::Precision;
 use dcgan::kernels::simd;
 use dcgan::kernels::simd::SimdLevel;
@@ -43,6 +45,14 @@ fn outputs() -> Vec<Vec<f32>> {
         let bias_in = random(channels_in);
         all.push(conv::input_grad(&g, &y, &w, Some(&bias_in), Precision::F32));
         all.push(conv::weight_grad(&g, &x, &y, Precision::F32));
+        // With bf16 products (where the CPU has them), whose patches our loops gather
+        // straight into the packed operands.
+        if bf16::available() {
+            let bf = Precision::Bf16;
+            all.push(conv::forward(&g, &x, &w, &b, bf));
+            all.push(conv::input_grad(&g, &y, &w, Some(&bias_in), bf));
+            all.push(conv::weight_grad(&g, &x, &y, bf));
+        }
         all.push(y);
     }
     let shape = BatchNormShape {
