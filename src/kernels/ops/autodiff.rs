@@ -34,7 +34,11 @@ impl Backward<Flex, 1> for LeakyReluBackward {
         let (dims, output) = values(&output);
         let (_, grad) = values(&grad);
         let slope = slope as f32;
-        let grad_x = elementwise(&output, &grad, |y, g| if y > 0.0 { g } else { g * slope });
+        let grad_x = elementwise(
+            &output,
+            &grad,
+            move |y, g| if y > 0.0 { g } else { g * slope },
+        );
         grads.register::<Flex>(
             node.id,
             FlexTensor::from_data(TensorData::new(grad_x, dims)),

@@ -134,7 +134,7 @@ impl CpuKernelOps for Flex {
     fn tf_leaky_relu(x: FlexTensor, slope: f64) -> FlexTensor {
         let (dims, x) = values(&x);
         let slope = slope as f32;
-        let out = elementwise(&x, &[], |v, _| if v > 0.0 { v } else { v * slope });
+        let out = elementwise(&x, &[], move |v, _| if v > 0.0 { v } else { v * slope });
         FlexTensor::from_data(TensorData::new(out, dims))
     }
 

@@ -161,6 +161,10 @@ const ELEMENTWISE_BLOCK: usize = 1 << 14;
 /// `out[i] = f(a[i], b[i])` on all threads (`b` may be empty, then `f` sees zeros), compiled
 /// for the CPU's SIMD level: the activations of a batch are megabytes, and burn's CPU
 /// backend (and these kernels before) ran them on one thread while the other waited.
+///
+/// `f` should hold its constants by value (a `move` closure): one read through a reference
+/// is made again for every value, and the loop is not vectorised (a leaky ReLU's backward
+/// pass took 2.5 times as long as on one thread that way).
 pub(super) fn elementwise(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     use rayon::prelude::*;
     assert!(b.is_empty() || b.len() == a.len(), "elementwise operands");
