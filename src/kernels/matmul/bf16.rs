@@ -251,7 +251,8 @@ fn multiply_packed(
 struct Packed {
     lhs: Vec<u32>,
     rhs: Vec<u32>,
-    /// Two rows of a right operand on their way into `rhs` ([`matmul_rows`]).
+    /// Rows of an operand on their way into `lhs` or `rhs`, gathered by the caller
+    /// ([`matmul_rows`], [`matmul_add_rows`]).
     staging: Vec<f32>,
 }
 
