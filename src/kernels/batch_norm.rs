@@ -127,50 +127,50 @@ pub struct BatchNormOutput {
     pub variance: Vec<f32>,
 }
 
-/// The forward pass with batch statistics.
-///
-/// # Shapes
-/// - x: `[batch, channels, positions]`
-/// - gamma, beta: `[channels]`
-pub fn forward_train(
-    shape: &BatchNormShape,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-) -> BatchNormOutput {
-    assert_eq!(x.len(), shape.len(), "batch norm input size");
-    let shared = shared();
-    let count = shape.count(shared.map_or(1, World::size));
-    // Two passes (the mean, then squares about it) keep the variance exact when the mean is
-    // large against the spread.
-    let mut sums: Vec<f64> = (0..shape.channels)
-        .into_par_iter()
-        .map(|c| simd::dispatch(|| shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum()))
-        .collect();
-    if let Some(world) = shared {
-        world.sum_f64(&mut sums);
-    }
-    let mean: Vec<f32> = sums.iter().map(|&sum| (sum / count) as f32).collect();
-    let mut squares: Vec<f64> = (0..shape.channels)
-        .into_par_iter()
-        .map(|c| {
-            simd::dispatch(|| {
+simd::multiversion! {
+    /// The forward pass with batch statistics.
+    ///
+    /// # Shapes
+    /// - x: `[batch, channels, positions]`
+    /// - gamma, beta: `[channels]`
+    pub fn forward_train(
+        shape: &BatchNormShape,
+        x: &[f32],
+        gamma: &[f32],
+        beta: &[f32],
+    ) -> BatchNormOutput {
+        assert_eq!(x.len(), shape.len(), "batch norm input size");
+        let shared = shared();
+        let count = shape.count(shared.map_or(1, World::size));
+        // Two passes (the mean, then squares about it) keep the variance exact when the mean is
+        // large against the spread.
+        let mut sums: Vec<f64> = (0..shape.channels)
+            .into_par_iter()
+            .map(|c| shape.planes(x, c).map(|p| lane_sum(p, |v| v)).sum())
+            .collect();
+        if let Some(world) = shared {
+            world.sum_f64(&mut sums);
+        }
+        let mean: Vec<f32> = sums.iter().map(|&sum| (sum / count) as f32).collect();
+        let mut squares: Vec<f64> = (0..shape.channels)
+            .into_par_iter()
+            .map(|c| {
                 let m = mean[c];
                 shape
                     .planes(x, c)
                     .map(|p| lane_sum(p, |v| (v - m) * (v - m)))
                     .sum()
             })
-        })
-        .collect();
-    if let Some(world) = shared {
-        world.sum_f64(&mut squares);
-    }
-    let variance: Vec<f32> = squares.iter().map(|&sq| (sq / count) as f32).collect();
-    BatchNormOutput {
-        output: normalize(shape, x, [gamma, beta, &mean, &variance]),
-        mean,
-        variance,
+            .collect();
+        if let Some(world) = shared {
+            world.sum_f64(&mut squares);
+        }
+        let variance: Vec<f32> = squares.iter().map(|&sq| (sq / count) as f32).collect();
+        BatchNormOutput {
+            output: normalize(shape, x, [gamma, beta, &mean, &variance]),
+            mean,
+            variance,
+        }
     }
 }
 
@@ -192,29 +192,30 @@ fn scale_and_shift(
     )
 }
 
-/// The gradients of [`forward_train`] with respect to `x`, `gamma` and `beta`, given the
-/// gradient of its output and the statistics it returned.
-pub fn backward_train(
-    shape: &BatchNormShape,
-    x: &[f32],
-    [gamma, beta, mean, variance]: [&[f32]; 4],
-    grad_output: &[f32],
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    assert_eq!(x.len(), shape.len(), "batch norm input size");
-    assert_eq!(
-        grad_output.len(),
-        shape.len(),
-        "batch norm output gradient size"
-    );
-    let inv_std: Vec<f64> = variance
-        .iter()
-        .map(|&v| 1.0 / (f64::from(v) + shape.epsilon).sqrt())
-        .collect();
-    // Per channel: Σ g and Σ g·x̂, with g the gradient before the activation.
-    let (grad_beta, grad_gamma): (Vec<f64>, Vec<f64>) = (0..shape.channels)
-        .into_par_iter()
-        .map(|c| {
-            simd::dispatch(|| {
+simd::multiversion! {
+    /// The gradients of [`forward_train`] with respect to `x`, `gamma` and `beta`, given the
+    /// gradient of its output and the statistics it returned.
+    pub fn backward_train(
+        shape: &BatchNormShape,
+        x: &[f32],
+        statistics: [&[f32]; 4],
+        grad_output: &[f32],
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let [gamma, beta, mean, variance] = statistics;
+        assert_eq!(x.len(), shape.len(), "batch norm input size");
+        assert_eq!(
+            grad_output.len(),
+            shape.len(),
+            "batch norm output gradient size"
+        );
+        let inv_std: Vec<f64> = variance
+            .iter()
+            .map(|&v| 1.0 / (f64::from(v) + shape.epsilon).sqrt())
+            .collect();
+        // Per channel: Σ g and Σ g·x̂, with g the gradient before the activation.
+        let (grad_beta, grad_gamma): (Vec<f64>, Vec<f64>) = (0..shape.channels)
+            .into_par_iter()
+            .map(|c| {
                 let (scale, shift) =
                     scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
                 let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
@@ -227,29 +228,27 @@ pub fn backward_train(
                 }
                 (sum, sum_normalized)
             })
-        })
-        .unzip();
-    // The input's gradient takes the means of both sums over the whole batch; γ's and β's
-    // are this process's, which the gradients' average over the processes completes.
-    let shared = shared();
-    let count = shape.count(shared.map_or(1, World::size));
-    let whole = shared.map(|world| {
-        let mut both = [&grad_beta[..], &grad_gamma[..]].concat();
-        world.sum_f64(&mut both);
-        both
-    });
-    let (sum_g, sum_gx) = match &whole {
-        Some(both) => both.split_at(shape.channels),
-        None => (&grad_beta[..], &grad_gamma[..]),
-    };
-    let mut grad_x = super::buffer::zeroed(x.len());
-    grad_x
-        .par_chunks_mut(shape.positions)
-        .zip(x.par_chunks(shape.positions))
-        .zip(grad_output.par_chunks(shape.positions))
-        .enumerate()
-        .for_each(|(plane, ((out, x), g))| {
-            simd::dispatch(|| {
+            .unzip();
+        // The input's gradient takes the means of both sums over the whole batch; γ's and β's
+        // are this process's, which the gradients' average over the processes completes.
+        let shared = shared();
+        let count = shape.count(shared.map_or(1, World::size));
+        let whole = shared.map(|world| {
+            let mut both = [&grad_beta[..], &grad_gamma[..]].concat();
+            world.sum_f64(&mut both);
+            both
+        });
+        let (sum_g, sum_gx) = match &whole {
+            Some(both) => both.split_at(shape.channels),
+            None => (&grad_beta[..], &grad_gamma[..]),
+        };
+        let mut grad_x = super::buffer::zeroed(x.len());
+        grad_x
+            .par_chunks_mut(shape.positions)
+            .zip(x.par_chunks(shape.positions))
+            .zip(grad_output.par_chunks(shape.positions))
+            .enumerate()
+            .for_each(|(plane, ((out, x), g))| {
                 let c = plane % shape.channels;
                 let (scale, shift) =
                     scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
@@ -261,10 +260,10 @@ pub fn backward_train(
                     let normalized = (x - mu) * inv;
                     *out = scale * (g - mean_g - normalized * mean_gx);
                 }
-            })
-        });
-    let to_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
-    (grad_x, to_f32(grad_gamma), to_f32(grad_beta))
+            });
+        let to_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
+        (grad_x, to_f32(grad_gamma), to_f32(grad_beta))
+    }
 }
 
 /// The forward pass with given statistics (the moving averages, at inference):
@@ -282,19 +281,20 @@ pub fn forward_inference(
     normalize(shape, x, [gamma, beta, mean, variance])
 }
 
-/// `act(γ (x − mean) / √(var + ε) + β)` for every value, with the statistics given.
-fn normalize(
-    shape: &BatchNormShape,
-    x: &[f32],
-    [gamma, beta, mean, variance]: [&[f32]; 4],
-) -> Vec<f32> {
-    let mut output = super::buffer::zeroed(x.len());
-    output
-        .par_chunks_mut(shape.positions)
-        .zip(x.par_chunks(shape.positions))
-        .enumerate()
-        .for_each(|(plane, (out, x))| {
-            simd::dispatch(|| {
+simd::multiversion! {
+    /// `act(γ (x − mean) / √(var + ε) + β)` for every value, with the statistics given.
+    fn normalize(
+        shape: &BatchNormShape,
+        x: &[f32],
+        statistics: [&[f32]; 4],
+    ) -> Vec<f32> {
+        let [gamma, beta, mean, variance] = statistics;
+        let mut output = super::buffer::zeroed(x.len());
+        output
+            .par_chunks_mut(shape.positions)
+            .zip(x.par_chunks(shape.positions))
+            .enumerate()
+            .for_each(|(plane, (out, x))| {
                 let c = plane % shape.channels;
                 let (scale, shift) =
                     scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
@@ -302,9 +302,9 @@ fn normalize(
                 for (out, &x) in out.iter_mut().zip(x) {
                     *out = activate(x * scale + shift, leak);
                 }
-            })
-        });
-    output
+            });
+        output
+    }
 }
 
 /// The gradients of [`forward_inference`] with respect to `x`, `gamma` and `beta` (the

@@ -20,7 +20,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::matmul::bf16::PackedLhs;
-use super::matmul::{self, Lhs, MatrixRef, matmul_add, matmul_lhs};
+use super::matmul::{self, Lhs, MatrixRef, matmul_add, matmul_lhs_bands};
 use super::precision::Precision;
 use super::simd;
 use crate::geometry::tf_same_padding;
@@ -113,33 +113,33 @@ impl ConvGeometry {
     }
 }
 
-/// The strided convolution: `y = conv(x, weight) + bias`, its products in `precision`.
-///
-/// # Shapes
-/// - x: `[batch, channels_in, height_in, width_in]`
-/// - weight: `[channels_out, channels_in, kernel, kernel]`
-/// - bias: `[channels_out]`
-/// - output: `[batch, channels_out, height_out, width_out]`
-pub fn forward(
-    geometry: &ConvGeometry,
-    x: &[f32],
-    weight: &[f32],
-    bias: &[f32],
-    precision: Precision,
-) -> Vec<f32> {
-    let g = geometry;
-    assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
-    assert_eq!(weight.len(), g.weight_len(), "conv weight size");
-    assert_eq!(bias.len(), g.channels_out, "conv bias size");
-    let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
-    let weight = MatrixRef::row_major(weight, g.channels_out, k);
-    // In bf16 the weights are rounded and packed once for all chunks.
-    let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight));
-    let mut y = super::buffer::zeroed(g.batch * g.image_out());
-    y.par_chunks_mut(nb * g.image_out())
-        .enumerate()
-        .for_each(|(chunk, y)| {
-            simd::dispatch(|| {
+simd::multiversion! {
+    /// The strided convolution: `y = conv(x, weight) + bias`, its products in `precision`.
+    ///
+    /// # Shapes
+    /// - x: `[batch, channels_in, height_in, width_in]`
+    /// - weight: `[channels_out, channels_in, kernel, kernel]`
+    /// - bias: `[channels_out]`
+    /// - output: `[batch, channels_out, height_out, width_out]`
+    pub fn forward(
+        geometry: &ConvGeometry,
+        x: &[f32],
+        weight: &[f32],
+        bias: &[f32],
+        precision: Precision,
+    ) -> Vec<f32> {
+        let g = geometry;
+        assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
+        assert_eq!(weight.len(), g.weight_len(), "conv weight size");
+        assert_eq!(bias.len(), g.channels_out, "conv bias size");
+        let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+        let weight = MatrixRef::row_major(weight, g.channels_out, k);
+        // In bf16 the weights are rounded and packed once for all chunks.
+        let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight));
+        let mut y = super::buffer::zeroed(g.batch * g.image_out());
+        y.par_chunks_mut(nb * g.image_out())
+            .enumerate()
+            .for_each(|(chunk, y)| {
                 with_scratch(|scratch| {
                     let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                     let n = images.len() * p;
@@ -171,115 +171,110 @@ pub fn forward(
                         }
                     }
                 })
-            })
-        });
-    y
+            });
+        y
+    }
 }
 
-/// The gradient of [`forward`] with respect to `x`, given the gradient `grad_y` of its
-/// output; also the forward pass of the transposed convolution with the same weight, which
-/// adds `bias` (per channel of the large map) on the way. Products in `precision`.
-///
-/// # Shapes
-/// - grad_y: `[batch, channels_out, height_out, width_out]`
-/// - weight: `[channels_out, channels_in, kernel, kernel]`
-/// - bias: `[channels_in]`
-/// - output: `[batch, channels_in, height_in, width_in]`
-pub fn input_grad(
-    geometry: &ConvGeometry,
-    grad_y: &[f32],
-    weight: &[f32],
-    bias: Option<&[f32]>,
-    precision: Precision,
-) -> Vec<f32> {
-    let g = geometry;
-    assert_eq!(
-        grad_y.len(),
-        g.batch * g.image_out(),
-        "conv output gradient size"
-    );
-    assert_eq!(weight.len(), g.weight_len(), "conv weight size");
-    if let Some(bias) = bias {
-        assert_eq!(bias.len(), g.channels_in, "transposed conv bias size");
-    }
-    let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
-    // weightᵀ [k, channels_out] as a row-major matrix of its own: the `gemm` crate runs the
-    // products faster on it than on a column-major view of `weight` (docs/performance.md).
-    let weight_t = &transpose(weight, g.channels_out, k);
-    let weight_t = MatrixRef::row_major(weight_t, k, g.channels_out);
-    // In bf16 rounded and packed once for all chunks.
-    let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight_t));
-    let lhs = match &packed {
-        Some(packed) => Lhs::Bf16(packed),
-        None => Lhs::F32(weight_t),
-    };
-    let mut grad_x = super::buffer::zeroed(g.batch * g.image_in());
-    grad_x
-        .par_chunks_mut(nb * g.image_in())
-        .enumerate()
-        .for_each(|(chunk, grad_x)| {
-            simd::dispatch(|| {
+simd::multiversion! {
+    /// The gradient of [`forward`] with respect to `x`, given the gradient `grad_y` of its
+    /// output; also the forward pass of the transposed convolution with the same weight, which
+    /// adds `bias` (per channel of the large map) on the way. Products in `precision`.
+    ///
+    /// # Shapes
+    /// - grad_y: `[batch, channels_out, height_out, width_out]`
+    /// - weight: `[channels_out, channels_in, kernel, kernel]`
+    /// - bias: `[channels_in]`
+    /// - output: `[batch, channels_in, height_in, width_in]`
+    pub fn input_grad(
+        geometry: &ConvGeometry,
+        grad_y: &[f32],
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        precision: Precision,
+    ) -> Vec<f32> {
+        let g = geometry;
+        assert_eq!(
+            grad_y.len(),
+            g.batch * g.image_out(),
+            "conv output gradient size"
+        );
+        assert_eq!(weight.len(), g.weight_len(), "conv weight size");
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), g.channels_in, "transposed conv bias size");
+        }
+        let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+        // weightᵀ [k, channels_out] as a row-major matrix of its own: the `gemm` crate runs the
+        // products faster on it than on a column-major view of `weight` (docs/performance.md).
+        let weight_t = &transpose(weight, g.channels_out, k);
+        let weight_t = MatrixRef::row_major(weight_t, k, g.channels_out);
+        // In bf16 rounded and packed once for all chunks.
+        let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight_t));
+        let lhs = match &packed {
+            Some(packed) => Lhs::Bf16(packed),
+            None => Lhs::F32(weight_t),
+        };
+        let mut grad_x = super::buffer::zeroed(g.batch * g.image_in());
+        grad_x
+            .par_chunks_mut(nb * g.image_in())
+            .enumerate()
+            .for_each(|(chunk, grad_x)| {
                 with_scratch(|scratch| {
+                    let Scratch {
+                        cols,
+                        product,
+                        planes,
+                    } = scratch;
                     let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                     let n = images.len() * p;
-                    let gathered = prefix(&mut scratch.product, g.channels_out * n);
-                    gather_channels_first(g, grad_y, images, gathered);
-                    // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n]
-                    let cols = prefix(&mut scratch.cols, k * n);
-                    matmul_lhs(
-                        cols,
-                        lhs,
-                        MatrixRef::row_major(
-                            &scratch.product[..g.channels_out * n],
-                            g.channels_out,
-                            n,
-                        ),
-                    );
-                    col2im(
-                        g,
-                        &scratch.cols[..k * n],
-                        n,
-                        bias,
-                        grad_x,
-                        &mut scratch.planes,
-                    );
+                    let gathered = prefix(product, g.channels_out * n);
+                    gather_channels_first(g, grad_y, images.clone(), gathered);
+                    let grad_y = MatrixRef::row_major(gathered, g.channels_out, n);
+                    // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n], a
+                    // band of rows at a time, each summed into the phase planes while it is
+                    // in cache (col2im).
+                    clear_phase_planes(g, images.len(), planes);
+                    matmul_lhs_bands(lhs, grad_y, band_rows(n), cols, |rows, band| {
+                        add_patch_rows(g, rows, band, n, planes)
+                    });
+                    join_phase_planes(g, planes, images.len(), bias, grad_x);
                 })
-            })
-        });
-    grad_x
+            });
+        grad_x
+    }
 }
 
-/// The gradient of [`forward`] with respect to its weight, given its input `x` and the
-/// gradient `grad_y` of its output, its products in `precision`.
-///
-/// # Shapes
-/// - x: `[batch, channels_in, height_in, width_in]`
-/// - grad_y: `[batch, channels_out, height_out, width_out]`
-/// - output: `[channels_out, channels_in, kernel, kernel]`
-pub fn weight_grad(
-    geometry: &ConvGeometry,
-    x: &[f32],
-    grad_y: &[f32],
-    precision: Precision,
-) -> Vec<f32> {
-    let g = geometry;
-    assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
-    assert_eq!(
-        grad_y.len(),
-        g.batch * g.image_out(),
-        "conv output gradient size"
-    );
-    let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
-    let chunks = g.batch.div_ceil(nb);
-    // A fixed number of groups of consecutive chunks, each summed in order and the groups
-    // then added in order: the same rounding whatever the threads do, so seeded runs repeat
-    // exactly.
-    let groups = chunks.min(WEIGHT_GRAD_GROUPS);
-    let partials: Vec<Vec<f32>> = (0..groups)
-        .into_par_iter()
-        .map(|group| {
-            let mut sum_t = vec![0.0f32; g.weight_len()];
-            simd::dispatch(|| {
+simd::multiversion! {
+    /// The gradient of [`forward`] with respect to its weight, given its input `x` and the
+    /// gradient `grad_y` of its output, its products in `precision`.
+    ///
+    /// # Shapes
+    /// - x: `[batch, channels_in, height_in, width_in]`
+    /// - grad_y: `[batch, channels_out, height_out, width_out]`
+    /// - output: `[channels_out, channels_in, kernel, kernel]`
+    pub fn weight_grad(
+        geometry: &ConvGeometry,
+        x: &[f32],
+        grad_y: &[f32],
+        precision: Precision,
+    ) -> Vec<f32> {
+        let g = geometry;
+        assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
+        assert_eq!(
+            grad_y.len(),
+            g.batch * g.image_out(),
+            "conv output gradient size"
+        );
+        let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+        let chunks = g.batch.div_ceil(nb);
+        // A fixed number of groups of consecutive chunks, each summed in order and the groups
+        // then added in order: the same rounding whatever the threads do, so seeded runs repeat
+        // exactly.
+        let groups = chunks.min(WEIGHT_GRAD_GROUPS);
+        let partials: Vec<Vec<f32>> = (0..groups)
+            .into_par_iter()
+            .map(|group| {
+                let mut sum_t = vec![0.0f32; g.weight_len()];
                 with_scratch(|scratch| {
                     for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
                         let images = chunk * nb..(chunk * nb + nb).min(g.batch);
@@ -310,26 +305,26 @@ pub fn weight_grad(
                             }
                         }
                     }
-                })
+                });
+                sum_t
+            })
+            .collect();
+        let mut partials = partials.into_iter();
+        let mut total_t = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
+        let rest: Vec<Vec<f32>> = partials.collect();
+        // Each value's partial sums added in group order, the values shared among the threads:
+        // the paper family's weights hold millions.
+        total_t
+            .par_chunks_mut(PARALLEL_BLOCK)
+            .enumerate()
+            .for_each(|(block, total)| {
+                for partial in &rest {
+                    let partial = &partial[block * PARALLEL_BLOCK..][..total.len()];
+                    total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+                }
             });
-            sum_t
-        })
-        .collect();
-    let mut partials = partials.into_iter();
-    let mut total_t = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
-    let rest: Vec<Vec<f32>> = partials.collect();
-    // Each value's partial sums added in group order, the values shared among the threads:
-    // the paper family's weights hold millions.
-    total_t
-        .par_chunks_mut(PARALLEL_BLOCK)
-        .enumerate()
-        .for_each(|(block, total)| {
-            for partial in &rest {
-                let partial = &partial[block * PARALLEL_BLOCK..][..total.len()];
-                total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
-            }
-        });
-    transpose(&total_t, k, g.channels_out)
+        transpose(&total_t, k, g.channels_out)
+    }
 }
 
 /// Values per piece of work when a whole weight is added or moved on all threads.
@@ -650,41 +645,70 @@ fn zip_rows(
     }
 }
 
-/// The adjoint of [`im2col`] for one chunk: adds each entry of `cols` (`[patch_len, n]`)
-/// into `grad_x`, the chunk's images of the large map, overwritten with the sums plus
-/// `bias` of their channel (if any). `scratch` holds the phase planes ([`Phases`]), where
-/// the sums are made with contiguous additions.
+/// Values of the input gradient's product made at once: a band of its rows (128 KiB) is
+/// summed into the phase planes while it is still in the level-2 cache. Made whole, the
+/// product of a chunk (1.2-1.6 MB for the seed's generator) went out to the level-3 cache
+/// and came back for col2im.
+const BAND_VALUES: usize = 32 * 1024;
+
+/// Rows per band of a product with `n` columns: [`BAND_VALUES`] in a multiple of 8 rows.
+fn band_rows(n: usize) -> usize {
+    (BAND_VALUES / n.max(1) / 8).max(1) * 8
+}
+
+/// Zeroed phase planes ([`Phases`]) for the large map of `images` images, in `planes`: the
+/// sums of [`add_patch_rows`].
 #[inline(always)]
-fn col2im(
+fn clear_phase_planes(g: &ConvGeometry, images: usize, planes: &mut Vec<f32>) {
+    planes.clear();
+    planes.resize(images * g.channels_in * Phases::of(g).channel_len(), 0.0);
+}
+
+/// The adjoint of [`im2col`] for rows `rows` of a chunk's patch matrix (`band`, `rows.len()`
+/// × `n`): adds each entry into its place in the chunk's phase planes ([`Phases`]), where
+/// the sums are made with contiguous additions. The rows' bands come in order, so each
+/// position's terms are added in the order of the patch matrix's rows.
+#[inline(always)]
+fn add_patch_rows(
     g: &ConvGeometry,
-    cols: &[f32],
+    rows: Range<usize>,
+    band: &[f32],
     n: usize,
-    bias: Option<&[f32]>,
-    grad_x: &mut [f32],
-    scratch: &mut Vec<f32>,
+    planes: &mut [f32],
 ) {
     let phases = Phases::of(g);
     let (ho, wo, s, kernel) = (g.height_out(), g.width_out(), g.stride, g.kernel);
-    let (h, w) = (g.height_in, g.width_in);
-    let images = n / (ho * wo);
     let channel = phases.channel_len();
-    scratch.clear();
-    scratch.resize(images * g.channels_in * channel, 0.0);
-    for (row, cols) in cols.chunks(n).enumerate() {
+    for (row, values) in rows.zip(band.chunks(n)) {
         let (c, ky, kx) = (row / (kernel * kernel), row / kernel % kernel, row % kernel);
         let plane = phases.plane(ky % s, kx % s) + (ky / s) * phases.cols + kx / s;
-        for (i, values) in cols.chunks(ho * wo).enumerate() {
-            let planes = &mut scratch[(i * g.channels_in + c) * channel + plane..];
+        for (i, values) in values.chunks(ho * wo).enumerate() {
+            let planes = &mut planes[(i * g.channels_in + c) * channel + plane..];
             zip_rows(planes, phases.cols, values, wo, [ho, wo], |sum, value| {
                 sum + value
             });
         }
     }
+}
+
+/// Writes the sums in the phase planes of `images` images into `grad_x`, the chunk's images
+/// of the large map, plus `bias` of their channel (if any): col2im's last step.
+#[inline(always)]
+fn join_phase_planes(
+    g: &ConvGeometry,
+    planes: &mut [f32],
+    images: usize,
+    bias: Option<&[f32]>,
+    grad_x: &mut [f32],
+) {
+    let phases = Phases::of(g);
+    let (h, w, s) = (g.height_in, g.width_in, g.stride);
+    let channel = phases.channel_len();
     // Every input position is one phase-plane position.
     for_each_input_row(g, &phases, images, |ic, iy, run| {
         let line = &mut grad_x[(ic * h + iy) * w..][..w];
         let b = bias.map_or(0.0, |b| b[ic % g.channels_in]);
-        join_row(&mut scratch[ic * channel..][..channel], s, run, b, line);
+        join_row(&mut planes[ic * channel..][..channel], s, run, b, line);
     });
 }
 

@@ -111,62 +111,26 @@ pub fn image_relu(
     blocked_image_relu(g, x, weight, bias, out, scratch, BLOCK_POSITIONS);
 }
 
-/// [`image_relu`] in blocks of at most `max_block` positions.
-fn blocked_image_relu(
-    g: &PaddedConv,
-    x: &[f32],
-    weight: Lhs,
-    bias: &[f32],
-    out: &mut [f32],
-    scratch: &mut ConvScratch,
-    max_block: usize,
-) {
-    assert_eq!(x.len(), g.image_in(), "conv input size");
-    assert_eq!(
-        weight.shape(),
-        [g.channels_out, g.patch_len()],
-        "conv weight shape"
-    );
-    assert_eq!(bias.len(), g.channels_out, "conv bias size");
-    assert_eq!(out.len(), g.image_out(), "conv output size");
-    let op = Blocks {
-        g,
-        x,
-        weight,
-        bias,
-        out,
-        scratch,
-        max_block,
-    };
-    simd::dispatch_op(op)
-}
-
-/// [`blocked_image_relu`]'s loops, compiled for each SIMD level (the products dispatch
-/// themselves).
-struct Blocks<'a> {
-    g: &'a PaddedConv,
-    x: &'a [f32],
-    weight: Lhs<'a>,
-    bias: &'a [f32],
-    out: &'a mut [f32],
-    scratch: &'a mut ConvScratch,
-    max_block: usize,
-}
-
-impl pulp::WithSimd for Blocks<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        let Blocks {
-            g,
-            x,
-            weight,
-            bias,
-            out,
-            scratch,
-            max_block,
-        } = self;
+simd::multiversion! {
+    /// [`image_relu`] in blocks of at most `max_block` positions; its loops compiled for each
+    /// SIMD level (the products dispatch themselves).
+    fn blocked_image_relu(
+        g: &PaddedConv,
+        x: &[f32],
+        weight: Lhs,
+        bias: &[f32],
+        out: &mut [f32],
+        scratch: &mut ConvScratch,
+        max_block: usize,
+    ) {
+        assert_eq!(x.len(), g.image_in(), "conv input size");
+        assert_eq!(
+            weight.shape(),
+            [g.channels_out, g.patch_len()],
+            "conv weight shape"
+        );
+        assert_eq!(bias.len(), g.channels_out, "conv bias size");
+        assert_eq!(out.len(), g.image_out(), "conv output size");
         let (k, p) = (g.patch_len(), g.positions());
         // Equal blocks: a 35×35 map in two of 613 columns rather than 1024 and 201.
         let block = p.div_ceil(p.div_ceil(max_block));

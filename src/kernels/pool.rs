@@ -19,34 +19,16 @@ pub fn reduced_size([h, w]: [usize; 2]) -> [usize; 2] {
     [(h - 3) / 2 + 1, (w - 3) / 2 + 1]
 }
 
-/// 3×3 max pool, stride 2, no padding: `x` `[channels, h, w]` into `out` `[channels,
-/// (h − 3) / 2 + 1, (w − 3) / 2 + 1]`.
-pub fn max_3x3_stride_2(x: &[f32], channels: usize, size: [usize; 2], out: &mut [f32]) {
-    let [h, w] = size;
-    let [ho, wo] = reduced_size(size);
-    assert_eq!(x.len(), channels * h * w, "pool input size");
-    assert_eq!(out.len(), channels * ho * wo, "pool output size");
-    let rows = &mut vec![0.0; w];
-    simd::dispatch_op(MaxStride2 { x, size, out, rows })
-}
-
-/// [`max_3x3_stride_2`]'s loops, compiled for each SIMD level.
-struct MaxStride2<'a> {
-    x: &'a [f32],
-    size: [usize; 2],
-    out: &'a mut [f32],
-    /// One output row's maxima over its three input rows, column by column.
-    rows: &'a mut [f32],
-}
-
-impl pulp::WithSimd for MaxStride2<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        let MaxStride2 { x, size, out, rows } = self;
+simd::multiversion! {
+    /// 3×3 max pool, stride 2, no padding: `x` `[channels, h, w]` into `out` `[channels,
+    /// (h − 3) / 2 + 1, (w − 3) / 2 + 1]`.
+    pub fn max_3x3_stride_2(x: &[f32], channels: usize, size: [usize; 2], out: &mut [f32]) {
         let [h, w] = size;
         let [ho, wo] = reduced_size(size);
+        assert_eq!(x.len(), channels * h * w, "pool input size");
+        assert_eq!(out.len(), channels * ho * wo, "pool output size");
+        // One output row's maxima over its three input rows, column by column.
+        let rows = &mut vec![0.0; w];
         for (plane, out) in x.chunks(h * w).zip(out.chunks_mut(ho * wo)) {
             for (oy, out) in out.chunks_mut(wo).enumerate() {
                 // The three input rows' maxima, column by column, then each window's.
@@ -74,29 +56,12 @@ pub enum Pool {
     Average,
 }
 
-/// 3×3 pool, stride 1, padding 1: `x` `[channels, h, w]` into `out` of the same shape.
-pub fn same_3x3(pool: Pool, x: &[f32], channels: usize, size: [usize; 2], out: &mut [f32]) {
-    let [h, w] = size;
-    assert_eq!(x.len(), channels * h * w, "pool input size");
-    assert_eq!(out.len(), x.len(), "pool output size");
-    simd::dispatch_op(Same { pool, x, size, out })
-}
-
-/// [`same_3x3`]'s loops, compiled for each SIMD level.
-struct Same<'a> {
-    pool: Pool,
-    x: &'a [f32],
-    size: [usize; 2],
-    out: &'a mut [f32],
-}
-
-impl pulp::WithSimd for Same<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        let Same { pool, x, size, out } = self;
+simd::multiversion! {
+    /// 3×3 pool, stride 1, padding 1: `x` `[channels, h, w]` into `out` of the same shape.
+    pub fn same_3x3(pool: Pool, x: &[f32], channels: usize, size: [usize; 2], out: &mut [f32]) {
         let [h, w] = size;
+        assert_eq!(x.len(), channels * h * w, "pool input size");
+        assert_eq!(out.len(), x.len(), "pool output size");
         for (plane, out) in x.chunks(h * w).zip(out.chunks_mut(h * w)) {
             for (oy, out) in out.chunks_mut(w).enumerate() {
                 let rows = oy.saturating_sub(1)..(oy + 2).min(h);

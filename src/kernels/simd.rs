@@ -1,7 +1,8 @@
-//! Run-time SIMD dispatch for dcgan's own loops (im2col, col2im, BatchNorm, activations),
-//! through `pulp`, the crate the `gemm` crate dispatches with: the binary stays baseline
-//! x86-64 and each loop runs compiled for AVX-512, AVX2 + FMA or SSE2, whichever the CPU
-//! has. Rust never contracts or reorders floating-point arithmetic, so every level gives
+//! Run-time SIMD dispatch for dcgan's own loops (im2col, col2im, BatchNorm, activations):
+//! the binary stays baseline x86-64 and each loop runs compiled for AVX-512, AVX2 + FMA or
+//! SSE2, whichever the CPU has ([`multiversion`]), as detected by `pulp`, the crate the
+//! `gemm` crate dispatches with.
+//! Rust never contracts or reorders floating-point arithmetic, so every level gives
 //! the same bits (tests/simd_levels.rs checks it on every level the CPU has).
 
 use std::fmt;
@@ -11,8 +12,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use serde::Serialize;
 
 /// The widest vector instructions a loop runs with, chosen at run time: by the `gemm`
-/// crate (its `x86-v4` feature) for the f32 products, by [`dispatch`] for
-/// dcgan's own loops. Ordered from narrowest to widest.
+/// crate (its `x86-v4` feature) for the f32 products, by [`multiversion`] for dcgan's own
+/// loops. Ordered from narrowest to widest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[repr(u8)]
@@ -46,7 +47,7 @@ impl fmt::Display for SimdLevel {
     }
 }
 
-/// The highest level [`dispatch`] may use; `u8::MAX`: no limit.
+/// The highest level [`multiversion`]'s functions may use; `u8::MAX`: no limit.
 static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
 
 /// The widest level this CPU offers, as `pulp` detects it, detected once.
@@ -68,49 +69,67 @@ fn detect() -> SimdLevel {
     SimdLevel::Baseline
 }
 
-/// Limits [`dispatch`] to `level` at most in this process (to test and measure each level).
+/// Limits [`multiversion`]'s functions to `level` at most in this process (to test and
+/// measure each level).
 pub fn cap(level: SimdLevel) {
     CAP.store(level as u8, Ordering::Relaxed);
 }
 
-/// The level [`dispatch`] runs at: the CPU's widest (detected once), within the [`cap`].
+/// The level [`multiversion`]'s functions run at: the CPU's widest (detected once),
+/// within the [`cap`].
 pub fn level() -> SimdLevel {
     let cap = SimdLevel::from_u8(CAP.load(Ordering::Relaxed));
     detected().min(cap)
 }
 
-/// Runs `f` compiled for [`level`]. The body is inlined into one function per level;
-/// whatever it calls that is not inlined runs at the baseline, so the loops it reaches are
-/// `#[inline(always)]`.
-#[inline(always)]
-pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {
-    arch().dispatch(f)
+/// Defines a function whose whole body is compiled once for each [`SimdLevel`] and run at
+/// [`level`]:
+///
+/// ```ignore
+/// simd::multiversion! {
+///     /// Docs.
+///     pub fn scaled[F: Fn(f32) -> f32 + Sync](x: &[f32], f: F) -> Vec<f32> {
+///         x.par_iter().map(|&v| f(v)).collect()
+///     }
+/// }
+/// ```
+///
+/// (generic parameters, if any, in square brackets; each argument a plain name). The body
+/// is written out inside one `#[target_feature]` function per level, so that the closures
+/// it defines (the loops rayon hands to its threads, the callbacks of a matrix product)
+/// are compiled for that level too: a closure inherits the target features of the function
+/// it is written in. A closure handed to a dispatching function from outside would be
+/// compiled for the baseline, and LLVM inlines only small ones: that is how dcgan's
+/// convolution and BatchNorm loops ran SSE2 code on AVX-512 CPUs until this macro.
+macro_rules! multiversion {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $([$($generics:tt)*])? ($($arg:ident: $ty:ty),* $(,)?)
+            $(-> $ret:ty)? $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name<$($($generics)*)?>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(
+                    enable = "sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,bmi1,bmi2,fma,lzcnt",
+                    enable = "avx512f,avx512bw,avx512cd,avx512dq,avx512vl"
+                )]
+                fn v4<$($($generics)*)?>($($arg: $ty),*) $(-> $ret)? $body
+                #[target_feature(
+                    enable = "sse3,ssse3,sse4.1,sse4.2,popcnt,avx,avx2,bmi1,bmi2,fma,lzcnt"
+                )]
+                fn v3<$($($generics)*)?>($($arg: $ty),*) $(-> $ret)? $body
+                match $crate::kernels::simd::level() {
+                    // Safety: `level` is never above the level `pulp` detected, which
+                    // checked these features (its `V4` and `V3`).
+                    $crate::kernels::simd::SimdLevel::Avx512 => return unsafe { v4($($arg),*) },
+                    $crate::kernels::simd::SimdLevel::Avx2Fma => return unsafe { v3($($arg),*) },
+                    $crate::kernels::simd::SimdLevel::Baseline => {}
+                }
+            }
+            $body
+        }
+    };
 }
-
-/// The `pulp` architecture of [`level`].
-#[inline(always)]
-fn arch() -> pulp::Arch {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let arch = match level() {
-            SimdLevel::Avx512 => pulp::x86::V4::try_new().map(pulp::Arch::V4),
-            SimdLevel::Avx2Fma => pulp::x86::V3::try_new().map(pulp::Arch::V3),
-            SimdLevel::Baseline => None,
-        };
-        arch.unwrap_or(pulp::Arch::Scalar)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        pulp::Arch::new()
-    }
-}
-
-/// Runs `op` compiled for [`level`], as [`dispatch`] does, for loops too large for a closure
-/// to be inlined into the dispatching function (LLVM leaves such a closure out of line,
-/// compiled for the baseline): `op.with_simd` is generic over the level and
-/// `#[inline(always)]`, so it and the `#[inline(always)]` functions it calls are compiled
-/// once for each level.
-#[inline(always)]
-pub fn dispatch_op<Op: pulp::WithSimd>(op: Op) -> Op::Output {
-    arch().dispatch(op)
-}
+pub(crate) use multiversion;

@@ -17,6 +17,7 @@
 //! copy and written back in part.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use super::MatrixRef;
 
@@ -221,6 +222,62 @@ pub fn matmul_packed(dst: &mut [f32], lhs: &PackedLhs, rhs: MatrixRef) {
             &mut packed.rhs,
             Mode::Overwrite,
         );
+    });
+}
+
+/// [`matmul_packed`] a band of `band_rows` rows (a multiple of [`MR`]) at a time, each band
+/// made in `buffer` and passed to `band(rows, values)` in order: see
+/// [`super::matmul_lhs_bands`]. The right operand is packed once for all bands.
+pub fn matmul_packed_bands(
+    lhs: &PackedLhs,
+    rhs: MatrixRef,
+    band_rows: usize,
+    buffer: &mut Vec<f32>,
+    mut band: impl FnMut(Range<usize>, &[f32]),
+) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols());
+    assert_eq!(rhs.rows(), k, "inner dimensions");
+    assert!(
+        band_rows > 0 && band_rows.is_multiple_of(MR),
+        "bands of {band_rows} rows"
+    );
+    let pairs = k.div_ceil(2);
+    let mut bands = |multiply_band: &mut dyn FnMut(Range<usize>, &mut [f32])| {
+        for first in (0..m).step_by(band_rows) {
+            let rows = first..(first + band_rows).min(m);
+            if buffer.len() < rows.len() * n {
+                buffer.resize(rows.len() * n, 0.0);
+            }
+            let values = &mut buffer[..rows.len() * n];
+            multiply_band(rows.clone(), values);
+            band(rows, values);
+        }
+    };
+    if k == 0 || n == 0 {
+        bands(&mut |_, values| values.fill(0.0));
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    PACKED.with_borrow_mut(|packed| {
+        let rhs_len = n.div_ceil(NR) * NR * pairs;
+        packed.rhs.resize(rhs_len, 0);
+        let packed_rhs = &mut packed.rhs[..rhs_len];
+        // Safety: `PackedLhs::new` checked `available`, the features these functions are
+        // compiled for. A band starts at a multiple of `MR` rows, so its packed rows are
+        // the blocks from `first · pairs` on.
+        unsafe {
+            x86::pack_rhs(rhs, packed_rhs);
+            bands(&mut |rows, values| {
+                let lhs = &lhs.data[rows.start * pairs..];
+                x86::multiply(
+                    values,
+                    [rows.len(), n, pairs],
+                    lhs,
+                    packed_rhs,
+                    Mode::Overwrite,
+                )
+            });
+        }
     });
 }
 
@@ -679,6 +736,20 @@ mod tests {
                             .for_each(|(j, v)| *v = rhs.at(r, j));
                     });
                     assert_eq!(by_rows, dst, "{m}×{k}×{n}: the right operand row by row");
+                    let (mut banded, mut buffer, mut next) = (vec![f32::NAN; m * n], vec![], 0);
+                    matmul_packed_bands(
+                        &PackedLhs::new(lhs),
+                        rhs,
+                        16,
+                        &mut buffer,
+                        |rows, band| {
+                            assert_eq!(rows.start, next, "bands in order");
+                            next = rows.end;
+                            banded[rows.start * n..rows.end * n].copy_from_slice(band);
+                        },
+                    );
+                    assert_eq!(next, m, "{m}×{k}×{n}: every row in a band");
+                    assert_eq!(banded, dst, "{m}×{k}×{n}: a band of rows at a time");
                 }
                 for i in 0..m {
                     for j in 0..n {

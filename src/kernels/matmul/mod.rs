@@ -6,6 +6,8 @@
 
 pub mod bf16;
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 /// Number format of the convolutions' matrix products.
@@ -128,6 +130,38 @@ pub fn matmul_lhs(dst: &mut [f32], lhs: Lhs, rhs: MatrixRef) {
     }
 }
 
+/// `lhs × rhs` a band of rows at a time, in the precision `lhs` was made for: calls
+/// `band(rows, values)` with each band's rows (row-major, `rhs.cols()` values each) in
+/// order, made in `buffer`. In bf16 the bands are `band_rows` rows (a multiple of 8) and the
+/// product never exists whole: a consumer that sums each band away (a transposed
+/// convolution's col2im) reads it from cache. In f32 the whole product is one band: the
+/// `gemm` crate would pack `rhs` again for every band, which cost more than the bands saved.
+/// Each value is the same, bit for bit, as [`matmul_lhs`]'s.
+pub fn matmul_lhs_bands(
+    lhs: Lhs,
+    rhs: MatrixRef,
+    band_rows: usize,
+    buffer: &mut Vec<f32>,
+    mut band: impl FnMut(Range<usize>, &[f32]),
+) {
+    assert!(
+        band_rows > 0 && band_rows.is_multiple_of(8),
+        "bands of {band_rows} rows"
+    );
+    match lhs {
+        Lhs::F32(lhs) => {
+            let (m, n) = (lhs.rows(), rhs.cols());
+            if buffer.len() < m * n {
+                buffer.resize(m * n, 0.0);
+            }
+            let values = &mut buffer[..m * n];
+            gemm_f32(values, lhs, rhs, false);
+            band(0..m, values);
+        }
+        Lhs::Bf16(lhs) => bf16::matmul_packed_bands(lhs, rhs, band_rows, buffer, band),
+    }
+}
+
 /// `dst = lhs × rhs`, `dst` row-major.
 pub fn matmul(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, precision: Precision) {
     product(dst, lhs, rhs, false, precision);
@@ -176,5 +210,57 @@ fn gemm_f32(dst: &mut [f32], lhs: MatrixRef, rhs: MatrixRef, accumulate: bool) {
             false,
             gemm::Parallelism::None,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Bands of a product are its rows, bit for bit, in order, in f32 and in bf16 where the
+    /// CPU has it.
+    #[test]
+    fn products_in_bands_are_the_whole_products_rows() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        // The seed's and the paper family's transposed convolutions, and edge sizes.
+        for (m, k, n, band_rows) in [
+            (1600, 128, 245, 128),
+            (800, 64, 392, 80),
+            (25, 32, 392, 8),
+            (13, 7, 5, 8),
+            (3200, 512, 256, 128),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let (lhs, rhs) = (
+                MatrixRef::row_major(&a, m, k),
+                MatrixRef::row_major(&b, k, n),
+            );
+            let packed = bf16::available().then(|| bf16::PackedLhs::new(lhs));
+            let lhs_kinds = [Some(Lhs::F32(lhs)), packed.as_ref().map(Lhs::Bf16)];
+            for lhs in lhs_kinds.into_iter().flatten() {
+                let mut whole = vec![f32::NAN; m * n];
+                matmul_lhs(&mut whole, lhs, rhs);
+                let (mut banded, mut buffer, mut next) = (vec![f32::NAN; m * n], vec![], 0);
+                matmul_lhs_bands(lhs, rhs, band_rows, &mut buffer, |rows, band| {
+                    assert_eq!(rows.start, next, "bands in order");
+                    let most = if let Lhs::F32(_) = lhs { m } else { band_rows };
+                    assert!(rows.len() <= most, "a band of {} rows", rows.len());
+                    next = rows.end;
+                    banded[rows.start * n..rows.end * n].copy_from_slice(band);
+                });
+                assert_eq!(next, m, "{m}×{k}×{n}: every row in a band");
+                let same = whole
+                    .iter()
+                    .zip(&banded)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{m}×{k}×{n} ({lhs:?}): bands differ from the whole product"
+                );
+            }
+        }
     }
 }

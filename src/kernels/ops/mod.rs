@@ -158,33 +158,40 @@ pub fn tanh(x: Tensor<4>) -> Tensor<4> {
 /// Values of an elementwise operation each thread takes at a time.
 const ELEMENTWISE_BLOCK: usize = 1 << 14;
 
-/// `out[i] = f(a[i], b[i])` on all threads (`b` may be empty, then `f` sees zeros), compiled
-/// for the CPU's SIMD level: the activations of a batch are megabytes, and burn's CPU
-/// backend (and these kernels before) ran them on one thread while the other waited.
-///
-/// `f` should hold its constants by value (a `move` closure): one read through a reference
-/// is made again for every value, and the loop is not vectorised (a leaky ReLU's backward
-/// pass took 2.5 times as long as on one thread that way).
-pub(super) fn elementwise(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
-    use rayon::prelude::*;
-    assert!(b.is_empty() || b.len() == a.len(), "elementwise operands");
-    let mut out = super::buffer::zeroed(a.len());
-    out.par_chunks_mut(ELEMENTWISE_BLOCK)
-        .enumerate()
-        .for_each(|(block, out)| {
-            let at = block * ELEMENTWISE_BLOCK;
-            let a = &a[at..][..out.len()];
-            super::simd::dispatch(|| match b.is_empty() {
-                true => out.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a, 0.0)),
-                false => {
-                    let b = &b[at..][..out.len()];
-                    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-                        *o = f(a, b);
+super::simd::multiversion! {
+    /// `out[i] = f(a[i], b[i])` on all threads (`b` may be empty, then `f` sees zeros),
+    /// compiled for the CPU's SIMD level: the activations of a batch are megabytes, and
+    /// burn's CPU backend (and these kernels before) ran them on one thread while the other
+    /// waited.
+    ///
+    /// `f` should hold its constants by value (a `move` closure): one read through a
+    /// reference is made again for every value, and the loop is not vectorised (a leaky
+    /// ReLU's backward pass took 2.5 times as long as on one thread that way).
+    pub(super) fn elementwise[F: Fn(f32, f32) -> f32 + Sync](
+        a: &[f32],
+        b: &[f32],
+        f: F,
+    ) -> Vec<f32> {
+        use rayon::prelude::*;
+        assert!(b.is_empty() || b.len() == a.len(), "elementwise operands");
+        let mut out = super::buffer::zeroed(a.len());
+        out.par_chunks_mut(ELEMENTWISE_BLOCK)
+            .enumerate()
+            .for_each(|(block, out)| {
+                let at = block * ELEMENTWISE_BLOCK;
+                let a = &a[at..][..out.len()];
+                match b.is_empty() {
+                    true => out.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a, 0.0)),
+                    false => {
+                        let b = &b[at..][..out.len()];
+                        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                            *o = f(a, b);
+                        }
                     }
                 }
-            })
-        });
-    out
+            });
+        out
+    }
 }
 
 /// The shape of a fused BatchNorm from its input's dimensions.
