@@ -408,6 +408,7 @@ fn prefix(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 /// of a channel holds `x[u·s + py − top, v·s + px − left]` at `(u, v)` (zero outside the
 /// map), and patch element `(ky, kx)` of output `(oy, ox)` is phase plane
 /// `(ky mod s, kx mod s)` at `(oy + ky / s, ox + kx / s)`.
+#[derive(Clone, Copy)]
 struct Phases {
     stride: usize,
     /// Rows and columns of one phase plane.
@@ -448,34 +449,48 @@ impl Phases {
     }
 }
 
-/// For each image and channel of a chunk and each of its input rows: calls `visit(ic, iy,
-/// run)`, where value `x` of row `iy` of image-channel `ic` sits in that channel's phase
-/// planes at `run(x mod s) + x / s`.
-#[inline(always)]
-fn for_each_input_row(
-    g: &ConvGeometry,
-    phases: &Phases,
-    images: usize,
-    mut visit: impl FnMut(usize, usize, &dyn Fn(usize) -> usize),
-) {
-    let (top, left) = g.padding();
-    let s = g.stride;
-    for image_channel in 0..images * g.channels_in {
-        for iy in 0..g.height_in {
-            let (py, u) = ((iy + top) % s, (iy + top) / s);
-            // x = x' + r with x' a multiple of s: (x + left) / s = x' / s + (r + left) / s.
-            let run =
-                |r: usize| phases.plane(py, (r + left) % s) + u * phases.cols + (r + left) / s;
-            visit(image_channel, iy, &run);
+/// Where the values of one input row sit in its channel's phase planes: value `x` at
+/// `at(x mod s) + x / s`. (A plain value rather than a closure: dcgan's loops are compiled
+/// for the CPU's SIMD level by `simd::multiversion!`, which a closure written in a helper
+/// would escape.)
+#[derive(Clone, Copy)]
+struct RowRuns {
+    phases: Phases,
+    /// The row's phase and row within its phase planes.
+    py: usize,
+    u: usize,
+    /// Padding before the first column.
+    left: usize,
+}
+
+impl RowRuns {
+    /// Input row `iy`'s runs.
+    #[inline(always)]
+    fn of(g: &ConvGeometry, phases: Phases, iy: usize) -> Self {
+        let (top, left) = g.padding();
+        let s = g.stride;
+        RowRuns {
+            phases,
+            py: (iy + top) % s,
+            u: (iy + top) / s,
+            left,
         }
+    }
+
+    /// Where the run of the row's values `x ≡ r (mod s)` begins.
+    #[inline(always)]
+    fn at(&self, r: usize) -> usize {
+        // x = x' + r with x' a multiple of s: (x + left) / s = x' / s + (r + left) / s.
+        let (p, s) = (&self.phases, self.phases.stride);
+        p.plane(self.py, (r + self.left) % s) + self.u * p.cols + (r + self.left) / s
     }
 }
 
-/// `planes[run(x mod s) + x / s] = line[x]` for every `x`: an input row split by phase.
+/// `planes[run.at(x mod s) + x / s] = line[x]` for every `x`: an input row split by phase.
 #[inline(always)]
-fn split_row(line: &[f32], s: usize, run: &dyn Fn(usize) -> usize, planes: &mut [f32]) {
+fn split_row(line: &[f32], s: usize, run: RowRuns, planes: &mut [f32]) {
     match s {
-        1 => planes[run(0)..][..line.len()].copy_from_slice(line),
+        1 => planes[run.at(0)..][..line.len()].copy_from_slice(line),
         2 => {
             let (even, odd) = phase_pair(planes, run, line.len());
             for ((e, o), pair) in even
@@ -491,25 +506,19 @@ fn split_row(line: &[f32], s: usize, run: &dyn Fn(usize) -> usize, planes: &mut 
         }
         _ => {
             for (x, &value) in line.iter().enumerate() {
-                planes[run(x % s) + x / s] = value;
+                planes[run.at(x % s) + x / s] = value;
             }
         }
     }
 }
 
-/// `line[x] = planes[run(x mod s) + x / s] + bias` for every `x`: the inverse of
+/// `line[x] = planes[run.at(x mod s) + x / s] + bias` for every `x`: the inverse of
 /// [`split_row`], adding `bias`.
 #[inline(always)]
-fn join_row(
-    planes: &mut [f32],
-    s: usize,
-    run: &dyn Fn(usize) -> usize,
-    bias: f32,
-    line: &mut [f32],
-) {
+fn join_row(planes: &mut [f32], s: usize, run: RowRuns, bias: f32, line: &mut [f32]) {
     match s {
         1 => {
-            for (target, value) in line.iter_mut().zip(&planes[run(0)..]) {
+            for (target, value) in line.iter_mut().zip(&planes[run.at(0)..]) {
                 *target = value + bias;
             }
         }
@@ -524,7 +533,7 @@ fn join_row(
         }
         _ => {
             for (x, target) in line.iter_mut().enumerate() {
-                *target = planes[run(x % s) + x / s] + bias;
+                *target = planes[run.at(x % s) + x / s] + bias;
             }
         }
     }
@@ -533,12 +542,8 @@ fn join_row(
 /// The runs of a row's even and odd values in the phase planes (stride 2), each in its own
 /// plane.
 #[inline(always)]
-fn phase_pair<'a>(
-    planes: &'a mut [f32],
-    run: &dyn Fn(usize) -> usize,
-    width: usize,
-) -> (&'a mut [f32], &'a mut [f32]) {
-    let (even, odd) = (run(0), run(1));
+fn phase_pair(planes: &mut [f32], run: RowRuns, width: usize) -> (&mut [f32], &mut [f32]) {
+    let (even, odd) = (run.at(0), run.at(1));
     let [even, odd] = planes
         .get_disjoint_mut([even..even + width.div_ceil(2), odd..odd + width / 2])
         .expect("the even and odd values of a row lie in different phase planes");
@@ -572,10 +577,13 @@ fn fill_phase_planes(g: &ConvGeometry, x: &[f32], images: Range<usize>, planes: 
     planes.clear();
     planes.resize(images.len() * g.channels_in * channel, 0.0);
     let x = &x[images.start * g.image_in()..][..images.len() * g.image_in()];
-    for_each_input_row(g, &phases, images.len(), |ic, iy, run| {
-        let line = &x[(ic * h + iy) * w..][..w];
-        split_row(line, s, run, &mut planes[ic * channel..][..channel]);
-    });
+    for ic in 0..images.len() * g.channels_in {
+        for iy in 0..h {
+            let line = &x[(ic * h + iy) * w..][..w];
+            let run = RowRuns::of(g, phases, iy);
+            split_row(line, s, run, &mut planes[ic * channel..][..channel]);
+        }
+    }
 }
 
 /// Row `row` = `(c, ky, kx)` of the patch matrix of the images whose phase planes
@@ -705,11 +713,14 @@ fn join_phase_planes(
     let (h, w, s) = (g.height_in, g.width_in, g.stride);
     let channel = phases.channel_len();
     // Every input position is one phase-plane position.
-    for_each_input_row(g, &phases, images, |ic, iy, run| {
-        let line = &mut grad_x[(ic * h + iy) * w..][..w];
+    for ic in 0..images * g.channels_in {
         let b = bias.map_or(0.0, |b| b[ic % g.channels_in]);
-        join_row(&mut planes[ic * channel..][..channel], s, run, b, line);
-    });
+        for iy in 0..h {
+            let line = &mut grad_x[(ic * h + iy) * w..][..w];
+            let run = RowRuns::of(g, phases, iy);
+            join_row(&mut planes[ic * channel..][..channel], s, run, b, line);
+        }
+    }
 }
 
 /// Copies `images` of `y` (`[batch, channels_out, positions]`) into `out`
