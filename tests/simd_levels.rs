@@ -21,12 +21,14 @@ fn outputs() -> Vec<Vec<f32>> {
     let mut random =
         |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
     let mut all = Vec::new();
-    // The seed's layers at batch 8, and an odd geometry for the general paths.
+    // The seed's layers at batch 8, a paper-family layer's kernel on a map whose phase
+    // planes are wider than one AVX-512 vector, and an odd geometry for the general paths.
     for (channels_in, size, channels_out, stride, kernel) in [
         (1, 28, 32, 2, 5),
         (32, 14, 64, 2, 5),
         (64, 7, 128, 2, 5),
         (32, 28, 1, 1, 5),
+        (8, 40, 16, 2, 4),
         (3, 11, 5, 3, 3),
     ] {
         let g = ConvGeometry {
