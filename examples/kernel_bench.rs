@@ -30,7 +30,8 @@ fn median_ms(mut f: impl FnMut()) -> f64 {
     ms[4]
 }
 
-/// A strided convolution of the seed's shapes: `channels_in` × `size`² to `channels_out`.
+/// A strided convolution of the seed's shapes (5×5 kernels, batch 100): `channels_in` ×
+/// `size`² to `channels_out`.
 fn geometry(channels_in: usize, size: usize, channels_out: usize, stride: usize) -> ConvGeometry {
     ConvGeometry {
         batch: 100,
@@ -40,6 +41,15 @@ fn geometry(channels_in: usize, size: usize, channels_out: usize, stride: usize)
         channels_out,
         kernel: 5,
         stride,
+    }
+}
+
+/// A layer of the DCGAN paper's family at 64×64 (4×4 kernels, stride 2, batch 64).
+fn paper_geometry(channels_in: usize, size: usize, channels_out: usize) -> ConvGeometry {
+    ConvGeometry {
+        batch: 64,
+        kernel: 4,
+        ..geometry(channels_in, size, channels_out, 2)
     }
 }
 
@@ -56,6 +66,8 @@ fn main() {
         ("D conv1 (1×28² → 32×14²)", geometry(1, 28, 32, 2)),
         ("D conv2 (32×14² → 64×7²)", geometry(32, 14, 64, 2)),
         ("D conv3 (64×7² → 128×4²)", geometry(64, 7, 128, 2)),
+        ("64² D conv1 / G up4 (3×64² ↔ 64×32²)", paper_geometry(3, 64, 64)),
+        ("64² D conv3 (128×16² → 256×8²)", paper_geometry(128, 16, 256)),
     ];
     for &precision in &precisions {
         println!(
