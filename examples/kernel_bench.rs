@@ -66,8 +66,14 @@ fn main() {
         ("D conv1 (1×28² → 32×14²)", geometry(1, 28, 32, 2)),
         ("D conv2 (32×14² → 64×7²)", geometry(32, 14, 64, 2)),
         ("D conv3 (64×7² → 128×4²)", geometry(64, 7, 128, 2)),
-        ("64² D conv1 / G up4 (3×64² ↔ 64×32²)", paper_geometry(3, 64, 64)),
-        ("64² D conv3 (128×16² → 256×8²)", paper_geometry(128, 16, 256)),
+        (
+            "64² D conv1 / G up4 (3×64² ↔ 64×32²)",
+            paper_geometry(3, 64, 64),
+        ),
+        (
+            "64² D conv3 (128×16² → 256×8²)",
+            paper_geometry(128, 16, 256),
+        ),
     ];
     for &precision in &precisions {
         println!(
