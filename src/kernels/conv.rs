@@ -149,7 +149,7 @@ simd::multiversion! {
                         // The patches go straight into the packed bf16 panels, a row at a
                         // time: no f32 patch matrix.
                         Some(packed) => {
-                            fill_phase_planes(g, x, images.clone(), &mut scratch.planes);
+                            fill_phase_planes(g, x, images.clone(), 0..g.channels_in, &mut scratch.planes);
                             let planes = &scratch.planes;
                             matmul::bf16::matmul_rows(product, packed, n, |row, out| {
                                 patch_row(g, planes, row, out)
@@ -244,19 +244,32 @@ simd::multiversion! {
     }
 }
 
+/// The gradient of [`forward`] with respect to its weight, given its input `x` and the
+/// gradient `grad_y` of its output, its products in `precision`.
+///
+/// # Shapes
+/// - x: `[batch, channels_in, height_in, width_in]`
+/// - grad_y: `[batch, channels_out, height_out, width_out]`
+/// - output: `[channels_out, channels_in, kernel, kernel]`
+pub fn weight_grad(
+    geometry: &ConvGeometry,
+    x: &[f32],
+    grad_y: &[f32],
+    precision: Precision,
+) -> Vec<f32> {
+    let banded = geometry.weight_len() >= BANDED_WEIGHT;
+    summed_weight_grad(geometry, x, grad_y, precision, banded)
+}
+
 simd::multiversion! {
-    /// The gradient of [`forward`] with respect to its weight, given its input `x` and the
-    /// gradient `grad_y` of its output, its products in `precision`.
-    ///
-    /// # Shapes
-    /// - x: `[batch, channels_in, height_in, width_in]`
-    /// - grad_y: `[batch, channels_out, height_out, width_out]`
-    /// - output: `[channels_out, channels_in, kernel, kernel]`
-    pub fn weight_grad(
+    /// [`weight_grad`], its sums shared among the threads by bands of patch rows (`banded`)
+    /// or by groups of images: the same bits either way.
+    fn summed_weight_grad(
         geometry: &ConvGeometry,
         x: &[f32],
         grad_y: &[f32],
         precision: Precision,
+        banded: bool,
     ) -> Vec<f32> {
         let g = geometry;
         assert_eq!(x.len(), g.batch * g.image_in(), "conv input size");
@@ -265,67 +278,114 @@ simd::multiversion! {
             g.batch * g.image_out(),
             "conv output gradient size"
         );
-        let (k, p, nb) = (g.patch_len(), g.positions(), g.chunk_images());
+        let (k, p, nb, c) = (g.patch_len(), g.positions(), g.chunk_images(), g.channels_out);
         let chunks = g.batch.div_ceil(nb);
         // A fixed number of groups of consecutive chunks, each summed in order and the groups
-        // then added in order: the same rounding whatever the threads do, so seeded runs repeat
-        // exactly.
+        // then added in order: the same rounding whatever the threads do, so seeded runs
+        // repeat exactly.
         let groups = chunks.min(WEIGHT_GRAD_GROUPS);
-        let partials: Vec<Vec<f32>> = (0..groups)
-            .into_par_iter()
-            .map(|group| {
-                let mut sum_t = vec![0.0f32; g.weight_len()];
-                with_scratch(|scratch| {
-                    for chunk in (group * chunks / groups)..((group + 1) * chunks / groups) {
-                        let images = chunk * nb..(chunk * nb + nb).min(g.batch);
-                        let n = images.len() * p;
-                        let gathered = prefix(&mut scratch.product, g.channels_out * n);
-                        gather_channels_first(g, grad_y, images.clone(), gathered);
-                        let grad_y_t =
-                            MatrixRef::row_major(gathered, g.channels_out, n).transposed();
-                        // sumᵀ [k, channels_out] += cols [k, n] × grad_yᵀ [n, channels_out]; the
-                        // `gemm` crate runs this form faster than sum += grad_y × colsᵀ.
-                        match precision {
-                            // The patches go straight into the packed bf16 rows.
-                            Precision::Bf16 => {
-                                fill_phase_planes(g, x, images, &mut scratch.planes);
-                                let planes = &scratch.planes;
-                                matmul::bf16::matmul_add_rows(
-                                    &mut sum_t,
-                                    [k, n],
-                                    |row, out| patch_row(g, planes, row, out),
-                                    grad_y_t,
-                                );
-                            }
-                            Precision::F32 => {
-                                let cols = prefix(&mut scratch.cols, k * n);
-                                im2col(g, x, images, cols, &mut scratch.planes);
-                                let cols = MatrixRef::row_major(&scratch.cols[..k * n], k, n);
-                                matmul_add(&mut sum_t, cols, grad_y_t, precision);
-                            }
+        let group_chunks = |group: usize| (group * chunks / groups)..((group + 1) * chunks / groups);
+        // sum [rows, c] += the patch rows `rows` of the chunks `chunk_range` times their
+        // grad_yᵀ: sumᵀ [k, c] += cols [k, n] × grad_yᵀ [n, c] a band of rows at a time (the
+        // `gemm` crate runs this form faster than sum += grad_y × colsᵀ). Each row's sums are
+        // the same, bit for bit, whatever the band (`matmul_lhs_bands`' test).
+        let add_chunks = |rows: Range<usize>,
+                          chunk_range: Range<usize>,
+                          sum: &mut [f32],
+                          scratch: &mut Scratch| {
+            let Scratch {
+                cols,
+                product,
+                planes,
+            } = scratch;
+            for chunk in chunk_range {
+                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                let n = images.len() * p;
+                let gathered = prefix(product, c * n);
+                gather_channels_first(g, grad_y, images.clone(), gathered);
+                let grad_y_t = MatrixRef::row_major(gathered, c, n).transposed();
+                // The planes of the channels whose patch rows these are.
+                let kk = g.kernel * g.kernel;
+                let channels = rows.start / kk..rows.end.div_ceil(kk);
+                fill_phase_planes(g, x, images, channels, planes);
+                let planes = &planes[..];
+                match precision {
+                    // The patches go straight into the packed bf16 rows.
+                    Precision::Bf16 => matmul::bf16::matmul_add_rows(
+                        sum,
+                        [rows.len(), n],
+                        |row, out| patch_row(g, planes, rows.start + row, out),
+                        grad_y_t,
+                    ),
+                    Precision::F32 => {
+                        let cols = prefix(cols, rows.len() * n);
+                        for (row, out) in rows.clone().zip(cols.chunks_mut(n)) {
+                            patch_row(g, planes, row, out);
                         }
+                        let cols = MatrixRef::row_major(cols, rows.len(), n);
+                        matmul_add(sum, cols, grad_y_t, precision);
+                    }
+                }
+            }
+        };
+        let total_t = if !banded {
+            // A whole weight's partial sum per group, the groups on the threads.
+            let partials: Vec<Vec<f32>> = (0..groups)
+                .into_par_iter()
+                .map(|group| {
+                    let mut sum_t = vec![0.0f32; g.weight_len()];
+                    with_scratch(|scratch| add_chunks(0..k, group_chunks(group), &mut sum_t, scratch));
+                    sum_t
+                })
+                .collect();
+            let mut partials = partials.into_iter();
+            let mut total_t = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
+            let rest: Vec<Vec<f32>> = partials.collect();
+            // Each value's partial sums added in group order, the values shared among the
+            // threads.
+            total_t
+                .par_chunks_mut(PARALLEL_BLOCK)
+                .enumerate()
+                .for_each(|(block, total)| {
+                    for partial in &rest {
+                        let partial = &partial[block * PARALLEL_BLOCK..][..total.len()];
+                        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
                     }
                 });
-                sum_t
-            })
-            .collect();
-        let mut partials = partials.into_iter();
-        let mut total_t = partials.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
-        let rest: Vec<Vec<f32>> = partials.collect();
-        // Each value's partial sums added in group order, the values shared among the threads:
-        // the paper family's weights hold millions.
-        total_t
-            .par_chunks_mut(PARALLEL_BLOCK)
-            .enumerate()
-            .for_each(|(block, total)| {
-                for partial in &rest {
-                    let partial = &partial[block * PARALLEL_BLOCK..][..total.len()];
-                    total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
-                }
-            });
+            total_t
+        } else {
+            // Bands of patch rows on the threads, each summing the same groups in the same
+            // order: a band's partial sums stay small where eight whole-weight ones (33 MB
+            // each for the 128-pixel family's widest layers) went through memory.
+            let band = k.div_ceil(WEIGHT_GRAD_BANDS).next_multiple_of(8);
+            let mut total_t = super::buffer::zeroed(g.weight_len());
+            total_t
+                .par_chunks_mut(band * c)
+                .enumerate()
+                .for_each(|(b, total)| {
+                    let rows = b * band..(b * band + band).min(k);
+                    let mut partial = vec![0.0f32; total.len()];
+                    with_scratch(|scratch| {
+                        add_chunks(rows.clone(), group_chunks(0), total, scratch);
+                        for group in 1..groups {
+                            partial.fill(0.0);
+                            add_chunks(rows.clone(), group_chunks(group), &mut partial, scratch);
+                            total.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
+                        }
+                    });
+                });
+            total_t
+        };
         transpose(&total_t, k, g.channels_out)
     }
 }
+
+/// Values of a weight from which its gradient is summed a band of patch rows per thread
+/// rather than a group of images per thread (1 MiB).
+const BANDED_WEIGHT: usize = 1 << 18;
+
+/// Bands of patch rows a large weight's gradient is split into.
+const WEIGHT_GRAD_BANDS: usize = 8;
 
 /// Values per piece of work when a whole weight is added or moved on all threads.
 const PARALLEL_BLOCK: usize = 1 << 14;
@@ -561,27 +621,40 @@ fn im2col(
     cols: &mut [f32],
     scratch: &mut Vec<f32>,
 ) {
-    fill_phase_planes(g, x, images.clone(), scratch);
+    fill_phase_planes(g, x, images.clone(), 0..g.channels_in, scratch);
     let n = images.len() * g.positions();
     for (row, cols) in cols.chunks_mut(n).enumerate() {
         patch_row(g, scratch, row, cols);
     }
 }
 
-/// The phase planes ([`Phases`]) of `images` of the large map `x`, in `planes`.
+/// The phase planes ([`Phases`]) of `images` of the large map `x`, in `planes`: of every
+/// channel, or of `channels` only (the others' places left as they were).
 #[inline(always)]
-fn fill_phase_planes(g: &ConvGeometry, x: &[f32], images: Range<usize>, planes: &mut Vec<f32>) {
+fn fill_phase_planes(
+    g: &ConvGeometry,
+    x: &[f32],
+    images: Range<usize>,
+    channels: Range<usize>,
+    planes: &mut Vec<f32>,
+) {
     let phases = Phases::of(g);
     let (h, w, s) = (g.height_in, g.width_in, g.stride);
     let channel = phases.channel_len();
-    planes.clear();
-    planes.resize(images.len() * g.channels_in * channel, 0.0);
+    let len = images.len() * g.channels_in * channel;
+    if planes.len() < len {
+        planes.resize(len, 0.0);
+    }
     let x = &x[images.start * g.image_in()..][..images.len() * g.image_in()];
-    for ic in 0..images.len() * g.channels_in {
-        for iy in 0..h {
-            let line = &x[(ic * h + iy) * w..][..w];
-            let run = RowRuns::of(g, phases, iy);
-            split_row(line, s, run, &mut planes[ic * channel..][..channel]);
+    for i in 0..images.len() {
+        for ic in channels.clone().map(|c| i * g.channels_in + c) {
+            let planes = &mut planes[ic * channel..][..channel];
+            // The padding's zeros; the map's values are written over the rest.
+            planes.fill(0.0);
+            for iy in 0..h {
+                let line = &x[(ic * h + iy) * w..][..w];
+                split_row(line, s, RowRuns::of(g, phases, iy), planes);
+            }
         }
     }
 }
@@ -1024,6 +1097,64 @@ mod tests {
                 "{threads} threads changed the sums"
             );
         }
+    }
+
+    /// A large weight's gradient summed by bands of patch rows is the same, bit for bit, as
+    /// by groups of images, in f32 and (where the CPU has it) in bf16, on 1 thread or 3.
+    #[test]
+    fn weight_gradient_bands_and_groups_give_the_same_bits() {
+        // The paper family's 4×4 kernels: 800 patch rows in 8 bands (the last shorter), 19
+        // images in 19 chunks summed in 8 groups of 2 or 3.
+        let g = ConvGeometry {
+            batch: 19,
+            channels_in: 50,
+            height_in: 32,
+            width_in: 32,
+            channels_out: 24,
+            kernel: 4,
+            stride: 2,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let x = random(g.batch * g.image_in(), &mut rng);
+        let r = random(g.batch * g.image_out(), &mut rng);
+        let mut precisions = vec![Precision::F32];
+        if matmul::bf16::available() {
+            precisions.push(Precision::Bf16);
+        }
+        for precision in precisions {
+            let grouped = summed_weight_grad(&g, &x, &r, precision, false);
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let banded = pool.install(|| summed_weight_grad(&g, &x, &r, precision, true));
+                let same = banded
+                    .iter()
+                    .zip(&grouped)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{precision:?}, {threads} threads: bands and groups differ"
+                );
+            }
+        }
+        // And right: against the definition (no bias).
+        let w = random(g.weight_len(), &mut rng);
+        let zero = vec![0.0; g.channels_out];
+        let want = naive_forward(&g, &x, &w, &zero);
+        let loss = dot(&r, &want);
+        let grad = summed_weight_grad(&g, &x, &r, Precision::F32, true);
+        // d loss / d w · w = loss (the convolution is linear in w).
+        let got: f64 = grad
+            .iter()
+            .zip(&w)
+            .map(|(&g, &w)| f64::from(g) * f64::from(w))
+            .sum();
+        assert!(
+            (got - loss).abs() <= 1e-4 * loss.abs().max(1.0),
+            "{got} vs {loss}"
+        );
     }
 
     #[test]
