@@ -288,7 +288,7 @@ simd::multiversion! {
         // sum [rows, c] += the patch rows `rows` of the chunks `chunk_range` times their
         // grad_yᵀ: sumᵀ [k, c] += cols [k, n] × grad_yᵀ [n, c] a band of rows at a time (the
         // `gemm` crate runs this form faster than sum += grad_y × colsᵀ). Each row's sums are
-        // the same, bit for bit, whatever the band (`matmul_lhs_bands`' test).
+        // the same, bit for bit, whatever the band (see the test of bands and groups).
         let add_chunks = |rows: Range<usize>,
                           chunk_range: Range<usize>,
                           sum: &mut [f32],
