@@ -556,14 +556,18 @@ mod x86 {
                         let corner = ib * MR * n + jb * NR;
                         if rows == MR && cols == NR {
                             let c = &mut dst[corner..][..(MR - 1) * n + NR];
-                            tile(a, pairs, b, kc, c, n, add);
+                            tile::<NV>(a, pairs, b, kc, c, n, add);
                         } else {
                             let mut part = [0.0f32; MR * NR];
                             for r in (0..rows).filter(|_| add) {
                                 part[r * NR..][..cols]
                                     .copy_from_slice(&dst[corner + r * n..][..cols]);
                             }
-                            tile(a, pairs, b, kc, &mut part, NR, add);
+                            // A last panel of at most 16 columns takes half the work.
+                            match cols <= 16 {
+                                true => tile::<1>(a, pairs, b, kc, &mut part, NR, add),
+                                false => tile::<NV>(a, pairs, b, kc, &mut part, NR, add),
+                            }
                             for r in 0..rows {
                                 dst[corner + r * n..][..cols]
                                     .copy_from_slice(&part[r * NR..][..cols]);
@@ -575,12 +579,12 @@ mod x86 {
         }
     }
 
-    /// `c += a × b` (`c = a × b` unless `add`) for one [`MR`] × [`NR`] tile over `kc` inner
-    /// pairs: `a` the block's rows, `lda` pairs apart; `b` the panel's pairs, [`NR`] apart;
-    /// `c` rows `ldc` apart.
+    /// `c += a × b` (`c = a × b` unless `add`) for one [`MR`] × `16·V` tile over `kc` inner
+    /// pairs (`V` = [`NV`], or 1 for a panel's first 16 columns alone): `a` the block's rows,
+    /// `lda` pairs apart; `b` the panel's pairs, [`NR`] apart; `c` rows `ldc` apart.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     #[inline]
-    unsafe fn tile(
+    unsafe fn tile<const V: usize>(
         a: &[u32],
         lda: usize,
         b: &[u32],
@@ -589,15 +593,15 @@ mod x86 {
         ldc: usize,
         add: bool,
     ) {
-        assert!(a.len() > (MR - 1) * lda + kc - 1 && b.len() >= kc * NR);
-        assert!(c.len() >= (MR - 1) * ldc + NR);
+        assert!(V <= NV && a.len() > (MR - 1) * lda + kc - 1 && b.len() >= kc * NR);
+        assert!(c.len() >= (MR - 1) * ldc + 16 * V);
         let (a, b) = (a.as_ptr(), b.as_ptr());
-        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+        let mut acc = [[_mm512_setzero_ps(); V]; MR];
         // Safety: the reads stay within `a` and `b` (asserted above); the CPU has the
         // features this function is compiled for (the caller's promise).
         unsafe {
             for p in 0..kc {
-                let mut bv = [_mm512_setzero_si512(); NV];
+                let mut bv = [_mm512_setzero_si512(); V];
                 for (v, bv) in bv.iter_mut().enumerate() {
                     *bv = _mm512_loadu_si512(b.add(p * NR + 16 * v).cast());
                 }
