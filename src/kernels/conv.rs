@@ -149,7 +149,8 @@ simd::multiversion! {
                         // The patches go straight into the packed bf16 panels, a row at a
                         // time: no f32 patch matrix.
                         Some(packed) => {
-                            fill_phase_planes(g, x, images.clone(), 0..g.channels_in, &mut scratch.planes);
+                            let all = 0..g.channels_in;
+                            fill_phase_planes(g, x, images.clone(), all, &mut scratch.planes);
                             let planes = &scratch.planes;
                             matmul::bf16::matmul_rows(product, packed, n, |row, out| {
                                 patch_row(g, planes, row, out)
@@ -284,7 +285,8 @@ simd::multiversion! {
         // then added in order: the same rounding whatever the threads do, so seeded runs
         // repeat exactly.
         let groups = chunks.min(WEIGHT_GRAD_GROUPS);
-        let group_chunks = |group: usize| (group * chunks / groups)..((group + 1) * chunks / groups);
+        let group_chunks =
+            |group: usize| (group * chunks / groups)..((group + 1) * chunks / groups);
         // sum [rows, c] += the patch rows `rows` of the chunks `chunk_range` times their
         // grad_yᵀ: sumᵀ [k, c] += cols [k, n] × grad_yᵀ [n, c] a band of rows at a time (the
         // `gemm` crate runs this form faster than sum += grad_y × colsᵀ). Each row's sums are
@@ -334,7 +336,9 @@ simd::multiversion! {
                 .into_par_iter()
                 .map(|group| {
                     let mut sum_t = vec![0.0f32; g.weight_len()];
-                    with_scratch(|scratch| add_chunks(0..k, group_chunks(group), &mut sum_t, scratch));
+                    with_scratch(|scratch| {
+                        add_chunks(0..k, group_chunks(group), &mut sum_t, scratch)
+                    });
                     sum_t
                 })
                 .collect();
@@ -1083,13 +1087,8 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let x = random(g.batch * g.image_in(), &mut rng);
         let r = random(g.batch * g.image_out(), &mut rng);
-        let with_threads = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| weight_grad(&g, &x, &r, Precision::F32))
-        };
+        let with_threads =
+            |threads| on_threads(threads, || weight_grad(&g, &x, &r, Precision::F32));
         let one = with_threads(1);
         for threads in [2, 3, 5] {
             assert!(
@@ -1118,17 +1117,15 @@ mod tests {
         let x = random(g.batch * g.image_in(), &mut rng);
         let r = random(g.batch * g.image_out(), &mut rng);
         let mut precisions = vec![Precision::F32];
-        if matmul::bf16::available() {
-            precisions.push(Precision::Bf16);
+        match matmul::bf16::available() {
+            true => precisions.push(Precision::Bf16),
+            false => eprintln!("SKIPPED the bf16 half: this CPU has no AVX512-BF16"),
         }
         for precision in precisions {
             let grouped = summed_weight_grad(&g, &x, &r, precision, false);
             for threads in [1, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let banded = pool.install(|| summed_weight_grad(&g, &x, &r, precision, true));
+                let banded =
+                    on_threads(threads, || summed_weight_grad(&g, &x, &r, precision, true));
                 let same = banded
                     .iter()
                     .zip(&grouped)
@@ -1155,6 +1152,15 @@ mod tests {
             (got - loss).abs() <= 1e-4 * loss.abs().max(1.0),
             "{got} vs {loss}"
         );
+    }
+
+    /// `f` run on a pool of `threads` threads.
+    fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(f)
     }
 
     #[test]
