@@ -242,13 +242,9 @@ simd::multiversion! {
             Some(both) => both.split_at(shape.channels),
             None => (&grad_beta[..], &grad_gamma[..]),
         };
-        let mut grad_x = super::buffer::zeroed(x.len());
-        grad_x
-            .par_chunks_mut(shape.positions)
-            .zip(x.par_chunks(shape.positions))
-            .zip(grad_output.par_chunks(shape.positions))
-            .enumerate()
-            .for_each(|(plane, ((out, x), g))| {
+        let p = shape.positions;
+        let grad_x = super::buffer::filled_by_chunks(x.len(), p, |plane, out| {
+                let (x, g) = (&x[plane * p..][..p], &grad_output[plane * p..][..p]);
                 let c = plane % shape.channels;
                 let (scale, shift) =
                     scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
@@ -289,12 +285,9 @@ simd::multiversion! {
         statistics: [&[f32]; 4],
     ) -> Vec<f32> {
         let [gamma, beta, mean, variance] = statistics;
-        let mut output = super::buffer::zeroed(x.len());
-        output
-            .par_chunks_mut(shape.positions)
-            .zip(x.par_chunks(shape.positions))
-            .enumerate()
-            .for_each(|(plane, (out, x))| {
+        let p = shape.positions;
+        super::buffer::filled_by_chunks(x.len(), p, |plane, out| {
+                let x = &x[plane * p..][..p];
                 let c = plane % shape.channels;
                 let (scale, shift) =
                     scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
@@ -302,8 +295,7 @@ simd::multiversion! {
                 for (out, &x) in out.iter_mut().zip(x) {
                     *out = activate(x * scale + shift, leak);
                 }
-            });
-        output
+            })
     }
 }
 

@@ -136,10 +136,8 @@ simd::multiversion! {
         let weight = MatrixRef::row_major(weight, g.channels_out, k);
         // In bf16 the weights are rounded and packed once for all chunks.
         let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight));
-        let mut y = super::buffer::zeroed(g.batch * g.image_out());
-        y.par_chunks_mut(nb * g.image_out())
-            .enumerate()
-            .for_each(|(chunk, y)| {
+        let chunk_len = nb * g.image_out();
+        super::buffer::filled_by_chunks(g.batch * g.image_out(), chunk_len, |chunk, y| {
                 with_scratch(|scratch| {
                     let images = chunk * nb..(chunk * nb + nb).min(g.batch);
                     let n = images.len() * p;
@@ -172,8 +170,7 @@ simd::multiversion! {
                         }
                     }
                 })
-            });
-        y
+        })
     }
 }
 
@@ -215,11 +212,8 @@ simd::multiversion! {
             Some(packed) => Lhs::Bf16(packed),
             None => Lhs::F32(weight_t),
         };
-        let mut grad_x = super::buffer::zeroed(g.batch * g.image_in());
-        grad_x
-            .par_chunks_mut(nb * g.image_in())
-            .enumerate()
-            .for_each(|(chunk, grad_x)| {
+        let chunk_len = nb * g.image_in();
+        super::buffer::filled_by_chunks(g.batch * g.image_in(), chunk_len, |chunk, grad_x| {
                 with_scratch(|scratch| {
                     let Scratch {
                         cols,
@@ -240,8 +234,7 @@ simd::multiversion! {
                     });
                     join_phase_planes(g, planes, images.len(), bias, grad_x);
                 })
-            });
-        grad_x
+        })
     }
 }
 
@@ -362,11 +355,7 @@ simd::multiversion! {
             // order: a band's partial sums stay small where eight whole-weight ones (33 MB
             // each for the 128-pixel family's widest layers) went through memory.
             let band = k.div_ceil(WEIGHT_GRAD_BANDS).next_multiple_of(8);
-            let mut total_t = super::buffer::zeroed(g.weight_len());
-            total_t
-                .par_chunks_mut(band * c)
-                .enumerate()
-                .for_each(|(b, total)| {
+            super::buffer::filled_by_chunks(g.weight_len(), band * c, |b, total| {
                     let rows = b * band..(b * band + band).min(k);
                     let mut partial = vec![0.0f32; total.len()];
                     with_scratch(|scratch| {
@@ -377,8 +366,7 @@ simd::multiversion! {
                             total.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
                         }
                     });
-                });
-            total_t
+                })
         };
         transpose(&total_t, k, g.channels_out)
     }
@@ -403,9 +391,8 @@ const PARALLEL_BLOCK: usize = 1 << 14;
 /// other idle for milliseconds).
 fn transpose(matrix: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const TILE: usize = 32;
-    let mut out = super::buffer::zeroed(matrix.len());
     let band = TILE * rows.max(1);
-    let work = |(b, out): (usize, &mut [f32])| {
+    let work = |b: usize, out: &mut [f32]| {
         let c0 = b * TILE;
         for r0 in (0..rows).step_by(TILE) {
             for r in r0..(r0 + TILE).min(rows) {
@@ -417,9 +404,11 @@ fn transpose(matrix: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         }
     };
     if matrix.len() >= PARALLEL_BLOCK {
-        out.par_chunks_mut(band).enumerate().for_each(work);
-    } else {
-        out.chunks_mut(band).enumerate().for_each(work);
+        return super::buffer::filled_by_chunks(matrix.len(), band, work);
+    }
+    let mut out = vec![0.0; matrix.len()];
+    for (b, out) in out.chunks_mut(band).enumerate() {
+        work(b, out);
     }
     out
 }

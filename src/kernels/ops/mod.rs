@@ -172,12 +172,8 @@ super::simd::multiversion! {
         b: &[f32],
         f: F,
     ) -> Vec<f32> {
-        use rayon::prelude::*;
         assert!(b.is_empty() || b.len() == a.len(), "elementwise operands");
-        let mut out = super::buffer::zeroed(a.len());
-        out.par_chunks_mut(ELEMENTWISE_BLOCK)
-            .enumerate()
-            .for_each(|(block, out)| {
+        super::buffer::filled_by_chunks(a.len(), ELEMENTWISE_BLOCK, |block, out| {
                 let at = block * ELEMENTWISE_BLOCK;
                 let a = &a[at..][..out.len()];
                 match b.is_empty() {
@@ -189,8 +185,7 @@ super::simd::multiversion! {
                         }
                     }
                 }
-            });
-        out
+            })
     }
 }
 
