@@ -23,6 +23,7 @@ use super::matmul::bf16::PackedLhs;
 use super::matmul::{self, Lhs, MatrixRef, matmul_add, matmul_lhs_bands};
 use super::precision::Precision;
 use super::simd;
+use super::transpose::transpose;
 use crate::geometry::tf_same_padding;
 
 /// Output positions a chunk of images should give a matrix product, at least: fewer make
@@ -381,37 +382,6 @@ const WEIGHT_GRAD_BANDS: usize = 8;
 
 /// Values per piece of work when a whole weight is added or moved on all threads.
 const PARALLEL_BLOCK: usize = 1 << 14;
-
-/// The transpose of a row-major `rows` × `cols` matrix, row-major.
-///
-/// In tiles of 32 × 32, so that both the rows read and the rows written stay in
-/// cache: the paper family's weights (up to 512 × 256 × 16 values) are larger than L2, and
-/// an element-by-element transpose missed it on every write. Bands of 32 output rows are
-/// shared among the threads (a transpose of millions of values on one thread left the
-/// other idle for milliseconds).
-fn transpose(matrix: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 32;
-    let band = TILE * rows.max(1);
-    let work = |b: usize, out: &mut [f32]| {
-        let c0 = b * TILE;
-        for r0 in (0..rows).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                let row = &matrix[r * cols..][c0..(c0 + TILE).min(cols)];
-                for (c, &value) in row.iter().enumerate() {
-                    out[c * rows + r] = value;
-                }
-            }
-        }
-    };
-    if matrix.len() >= PARALLEL_BLOCK {
-        return super::buffer::filled_by_chunks(matrix.len(), band, work);
-    }
-    let mut out = vec![0.0; matrix.len()];
-    for (b, out) in out.chunks_mut(band).enumerate() {
-        work(b, out);
-    }
-    out
-}
 
 /// Sums of `values` (`[batch, channels, positions]`) per channel: the bias gradient of a
 /// layer whose output gradient this is.
@@ -808,24 +778,6 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    #[test]
-    fn tiled_transpose_moves_every_element() {
-        // The last two are shared among threads in bands.
-        for (rows, cols) in [(1, 1), (3, 70), (65, 33), (64, 32), (300, 70), (129, 257)] {
-            let m: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
-            let t = transpose(&m, rows, cols);
-            for r in 0..rows {
-                for c in 0..cols {
-                    assert_eq!(
-                        t[c * rows + r],
-                        m[r * cols + c],
-                        "{rows}×{cols} at ({r}, {c})"
-                    );
-                }
-            }
-        }
-    }
 
     /// The convolution written as its definition, in f64.
     fn naive_forward(g: &ConvGeometry, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {

@@ -17,3 +17,4 @@ pub mod ops;
 pub mod pool;
 pub mod precision;
 pub mod simd;
+pub mod transpose;
