@@ -244,19 +244,19 @@ simd::multiversion! {
         };
         let p = shape.positions;
         let grad_x = super::buffer::filled_by_chunks(x.len(), p, |plane, out| {
-                let (x, g) = (&x[plane * p..][..p], &grad_output[plane * p..][..p]);
-                let c = plane % shape.channels;
-                let (scale, shift) =
-                    scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
-                let mean_g = (sum_g[c] / count) as f32;
-                let mean_gx = (sum_gx[c] / count) as f32;
-                let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
-                for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
-                    let g = g * slope(x * scale + shift, leak);
-                    let normalized = (x - mu) * inv;
-                    *out = scale * (g - mean_g - normalized * mean_gx);
-                }
-            });
+            let (x, g) = (&x[plane * p..][..p], &grad_output[plane * p..][..p]);
+            let c = plane % shape.channels;
+            let (scale, shift) =
+                scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            let mean_g = (sum_g[c] / count) as f32;
+            let mean_gx = (sum_gx[c] / count) as f32;
+            let (mu, inv, leak) = (mean[c], inv_std[c] as f32, shape.leak());
+            for ((out, &x), &g) in out.iter_mut().zip(x).zip(g) {
+                let g = g * slope(x * scale + shift, leak);
+                let normalized = (x - mu) * inv;
+                *out = scale * (g - mean_g - normalized * mean_gx);
+            }
+        });
         let to_f32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
         (grad_x, to_f32(grad_gamma), to_f32(grad_beta))
     }
@@ -287,15 +287,15 @@ simd::multiversion! {
         let [gamma, beta, mean, variance] = statistics;
         let p = shape.positions;
         super::buffer::filled_by_chunks(x.len(), p, |plane, out| {
-                let x = &x[plane * p..][..p];
-                let c = plane % shape.channels;
-                let (scale, shift) =
-                    scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
-                let leak = shape.leak();
-                for (out, &x) in out.iter_mut().zip(x) {
-                    *out = activate(x * scale + shift, leak);
-                }
-            })
+            let x = &x[plane * p..][..p];
+            let c = plane % shape.channels;
+            let (scale, shift) =
+                scale_and_shift(shape, gamma[c], beta[c], mean[c], variance[c]);
+            let leak = shape.leak();
+            for (out, &x) in out.iter_mut().zip(x) {
+                *out = activate(x * scale + shift, leak);
+            }
+        })
     }
 }
 

@@ -139,38 +139,38 @@ simd::multiversion! {
         let packed = (precision == Precision::Bf16).then(|| PackedLhs::new(weight));
         let chunk_len = nb * g.image_out();
         super::buffer::filled_by_chunks(g.batch * g.image_out(), chunk_len, |chunk, y| {
-                with_scratch(|scratch| {
-                    let images = chunk * nb..(chunk * nb + nb).min(g.batch);
-                    let n = images.len() * p;
-                    // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
-                    let product = prefix(&mut scratch.product, g.channels_out * n);
-                    match &packed {
-                        // The patches go straight into the packed bf16 panels, a row at a
-                        // time: no f32 patch matrix.
-                        Some(packed) => {
-                            let all = 0..g.channels_in;
-                            fill_phase_planes(g, x, images.clone(), all, &mut scratch.planes);
-                            let planes = &scratch.planes;
-                            matmul::bf16::matmul_rows(product, packed, n, |row, out| {
-                                patch_row(g, planes, row, out)
-                            });
-                        }
-                        None => {
-                            let cols = prefix(&mut scratch.cols, k * n);
-                            im2col(g, x, images.clone(), cols, &mut scratch.planes);
-                            let cols = MatrixRef::row_major(&scratch.cols[..k * n], k, n);
-                            matmul::matmul(product, weight, cols, precision);
+            with_scratch(|scratch| {
+                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                let n = images.len() * p;
+                // product [channels_out, n] = weight [channels_out, k] × cols [k, n]
+                let product = prefix(&mut scratch.product, g.channels_out * n);
+                match &packed {
+                    // The patches go straight into the packed bf16 panels, a row at a
+                    // time: no f32 patch matrix.
+                    Some(packed) => {
+                        let all = 0..g.channels_in;
+                        fill_phase_planes(g, x, images.clone(), all, &mut scratch.planes);
+                        let planes = &scratch.planes;
+                        matmul::bf16::matmul_rows(product, packed, n, |row, out| {
+                            patch_row(g, planes, row, out)
+                        });
+                    }
+                    None => {
+                        let cols = prefix(&mut scratch.cols, k * n);
+                        im2col(g, x, images.clone(), cols, &mut scratch.planes);
+                        let cols = MatrixRef::row_major(&scratch.cols[..k * n], k, n);
+                        matmul::matmul(product, weight, cols, precision);
+                    }
+                }
+                for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
+                    for (c, y) in y.chunks_mut(p).enumerate() {
+                        let (row, b) = (&product[c * n + i * p..][..p], bias[c]);
+                        for (out, value) in y.iter_mut().zip(row) {
+                            *out = value + b;
                         }
                     }
-                    for (i, y) in y.chunks_mut(g.image_out()).enumerate() {
-                        for (c, y) in y.chunks_mut(p).enumerate() {
-                            let (row, b) = (&product[c * n + i * p..][..p], bias[c]);
-                            for (out, value) in y.iter_mut().zip(row) {
-                                *out = value + b;
-                            }
-                        }
-                    }
-                })
+                }
+            })
         })
     }
 }
@@ -215,26 +215,26 @@ simd::multiversion! {
         };
         let chunk_len = nb * g.image_in();
         super::buffer::filled_by_chunks(g.batch * g.image_in(), chunk_len, |chunk, grad_x| {
-                with_scratch(|scratch| {
-                    let Scratch {
-                        cols,
-                        product,
-                        planes,
-                    } = scratch;
-                    let images = chunk * nb..(chunk * nb + nb).min(g.batch);
-                    let n = images.len() * p;
-                    let gathered = prefix(product, g.channels_out * n);
-                    gather_channels_first(g, grad_y, images.clone(), gathered);
-                    let grad_y = MatrixRef::row_major(gathered, g.channels_out, n);
-                    // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n], a
-                    // band of rows at a time, each summed into the phase planes while it is
-                    // in cache (col2im).
-                    clear_phase_planes(g, images.len(), planes);
-                    matmul_lhs_bands(lhs, grad_y, band_rows(n), cols, |rows, band| {
-                        add_patch_rows(g, rows, band, n, planes)
-                    });
-                    join_phase_planes(g, planes, images.len(), bias, grad_x);
-                })
+            with_scratch(|scratch| {
+                let Scratch {
+                    cols,
+                    product,
+                    planes,
+                } = scratch;
+                let images = chunk * nb..(chunk * nb + nb).min(g.batch);
+                let n = images.len() * p;
+                let gathered = prefix(product, g.channels_out * n);
+                gather_channels_first(g, grad_y, images.clone(), gathered);
+                let grad_y = MatrixRef::row_major(gathered, g.channels_out, n);
+                // cols [k, n] = weightᵀ [k, channels_out] × grad_y [channels_out, n], a
+                // band of rows at a time, each summed into the phase planes while it is
+                // in cache (col2im).
+                clear_phase_planes(g, images.len(), planes);
+                matmul_lhs_bands(lhs, grad_y, band_rows(n), cols, |rows, band| {
+                    add_patch_rows(g, rows, band, n, planes)
+                });
+                join_phase_planes(g, planes, images.len(), bias, grad_x);
+            })
         })
     }
 }
@@ -357,17 +357,17 @@ simd::multiversion! {
             // each for the 128-pixel family's widest layers) went through memory.
             let band = k.div_ceil(WEIGHT_GRAD_BANDS).next_multiple_of(8);
             super::buffer::filled_by_chunks(g.weight_len(), band * c, |b, total| {
-                    let rows = b * band..(b * band + band).min(k);
-                    let mut partial = vec![0.0f32; total.len()];
-                    with_scratch(|scratch| {
-                        add_chunks(rows.clone(), group_chunks(0), total, scratch);
-                        for group in 1..groups {
-                            partial.fill(0.0);
-                            add_chunks(rows.clone(), group_chunks(group), &mut partial, scratch);
-                            total.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
-                        }
-                    });
-                })
+                let rows = b * band..(b * band + band).min(k);
+                let mut partial = vec![0.0f32; total.len()];
+                with_scratch(|scratch| {
+                    add_chunks(rows.clone(), group_chunks(0), total, scratch);
+                    for group in 1..groups {
+                        partial.fill(0.0);
+                        add_chunks(rows.clone(), group_chunks(group), &mut partial, scratch);
+                        total.iter_mut().zip(&partial).for_each(|(t, p)| *t += p);
+                    }
+                });
+            })
         };
         transpose(&total_t, k, g.channels_out)
     }
@@ -380,7 +380,7 @@ const BANDED_WEIGHT: usize = 1 << 18;
 /// Bands of patch rows a large weight's gradient is split into.
 const WEIGHT_GRAD_BANDS: usize = 8;
 
-/// Values per piece of work when a whole weight is added or moved on all threads.
+/// Values per piece of work when whole weights are added on all threads.
 const PARALLEL_BLOCK: usize = 1 << 14;
 
 /// Sums of `values` (`[batch, channels, positions]`) per channel: the bias gradient of a

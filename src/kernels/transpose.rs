@@ -48,34 +48,53 @@ fn transpose_band(
     out: &mut [f32],
 ) {
     let width = out.len() / rows.max(1);
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx2Fma {
-        let (blocks_down, blocks_across) = (rows / 8, width / 8);
-        for rb in 0..blocks_down {
-            for cb in 0..blocks_across {
-                let (r, c) = (8 * rb, 8 * cb);
-                let src = &matrix[r * cols + first + c..][..7 * cols + 8];
-                let dst = &mut out[c * rows + r..][..7 * rows + 8];
-                // Safety: the level (never above the CPU's) says the CPU has AVX; `src` and `dst` hold the 8 rows of
-                // 8 values, `cols` and `rows` apart, that the block reads and writes.
-                unsafe { x86::transpose_8x8(src, cols, dst, rows) };
-            }
-        }
-        // The columns right of the last whole block, for the rows the blocks covered.
-        for r in 0..8 * blocks_down {
-            for c in 8 * blocks_across..width {
-                out[c * rows + r] = matrix[r * cols + first + c];
-            }
-        }
-        done = 8 * blocks_down;
-    }
+    // Rows moved by whole 8 × 8 blocks; the rest one value at a time below.
+    let done = match level >= SimdLevel::Avx2Fma {
+        true => block_rows(matrix, [rows, cols], first, width, out),
+        false => 0,
+    };
     for r in done..rows {
         let row = &matrix[r * cols + first..][..width];
         for (c, &value) in row.iter().enumerate() {
             out[c * rows + r] = value;
         }
     }
+}
+
+/// The first `8 · ⌊rows / 8⌋` rows of [`transpose_band`]'s input moved into `out`, by 8 × 8
+/// blocks through AVX registers (and the columns right of the last whole block one value
+/// at a time); returns how many rows that is. Only where the CPU has AVX.
+#[cfg(target_arch = "x86_64")]
+fn block_rows(
+    matrix: &[f32],
+    [rows, cols]: [usize; 2],
+    first: usize,
+    width: usize,
+    out: &mut [f32],
+) -> usize {
+    let (blocks_down, blocks_across) = (rows / 8, width / 8);
+    for rb in 0..blocks_down {
+        for cb in 0..blocks_across {
+            let (r, c) = (8 * rb, 8 * cb);
+            let src = &matrix[r * cols + first + c..][..7 * cols + 8];
+            let dst = &mut out[c * rows + r..][..7 * rows + 8];
+            // Safety: callers pass a level (never above the CPU's) that has AVX; `src` and
+            // `dst` hold the 8 rows of 8 values, `cols` and `rows` apart, that it moves.
+            unsafe { x86::transpose_8x8(src, cols, dst, rows) };
+        }
+    }
+    for r in 0..8 * blocks_down {
+        for c in 8 * blocks_across..width {
+            out[c * rows + r] = matrix[r * cols + first + c];
+        }
+    }
+    8 * blocks_down
+}
+
+/// No AVX here: every row is moved one value at a time.
+#[cfg(not(target_arch = "x86_64"))]
+fn block_rows(_: &[f32], _: [usize; 2], _: usize, _: usize, _: &mut [f32]) -> usize {
+    0
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -129,7 +148,7 @@ mod tests {
     use super::*;
 
     /// Every element moves to its place: sizes below, at and around the 8 × 8 blocks and the
-    /// bands, small ones on one thread and large ones in bands on all, at every SIMD level
+    /// bands (bands of 13 columns: a whole block and a rest), empty ones, small ones on one thread and large ones in bands on all, at every SIMD level
     /// the CPU has.
     #[test]
     fn every_element_moves_to_its_place() {

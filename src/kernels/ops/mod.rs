@@ -174,18 +174,18 @@ super::simd::multiversion! {
     ) -> Vec<f32> {
         assert!(b.is_empty() || b.len() == a.len(), "elementwise operands");
         super::buffer::filled_by_chunks(a.len(), ELEMENTWISE_BLOCK, |block, out| {
-                let at = block * ELEMENTWISE_BLOCK;
-                let a = &a[at..][..out.len()];
-                match b.is_empty() {
-                    true => out.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a, 0.0)),
-                    false => {
-                        let b = &b[at..][..out.len()];
-                        for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-                            *o = f(a, b);
-                        }
+            let at = block * ELEMENTWISE_BLOCK;
+            let a = &a[at..][..out.len()];
+            match b.is_empty() {
+                true => out.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a, 0.0)),
+                false => {
+                    let b = &b[at..][..out.len()];
+                    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                        *o = f(a, b);
                     }
                 }
-            })
+            }
+        })
     }
 }
 
