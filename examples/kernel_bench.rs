@@ -1,5 +1,6 @@
 //! Throughput of dcgan's CPU convolution kernels at the seed model's layer shapes (batch
-//! 100), in f32 and (where the CPU has AVX512-BF16) with bf16 products, beside the matrix
+//! 100), in f32 and (where the CPU has AVX512-BF16) with bf16 products, on AMX tiles and
+//! without where the CPU has them too, beside the matrix
 //! products alone on a large square: how close the kernels come to the ceiling of this
 //! machine. See docs/performance.md.
 //!
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use dcgan::kernels::conv::{self, ConvGeometry};
 
-use dcgan::kernels::matmul::{MatrixRef, bf16, matmul};
+use dcgan::kernels::matmul::{MatrixRef, amx, bf16, matmul};
 use dcgan::kernels::precision::{self, Precision};
 
 /// Median milliseconds of 9 runs of `f` after 2 untimed ones.
@@ -55,9 +56,13 @@ fn paper_geometry(channels_in: usize, size: usize, channels_out: usize) -> ConvG
 
 fn main() {
     println!("{}", precision::kernels_line(Precision::F32));
-    let mut precisions = vec![Precision::F32];
+    // (name, precision, AMX on): bf16 on AMX and on AVX512-BF16 where the CPU has both.
+    let mut precisions = vec![("f32", Precision::F32, false)];
     if bf16::available() {
-        precisions.push(Precision::Bf16);
+        precisions.push(("bf16", Precision::Bf16, false));
+    }
+    if amx::available() {
+        precisions.push(("bf16 on AMX", Precision::Bf16, true));
     }
     let layers = [
         ("G deconv1 (64×14² ← 128×7²)", geometry(64, 14, 128, 2)),
@@ -75,10 +80,11 @@ fn main() {
             paper_geometry(128, 16, 256),
         ),
     ];
-    for &precision in &precisions {
+    for &(label, precision, amx_on) in &precisions {
+        amx::enable(amx_on);
         println!(
             "{:<34} {:>9} {:>11} {:>12}",
-            format!("{} products", precision.name()),
+            format!("{label} products"),
             "forward",
             "input grad",
             "weight grad"
@@ -141,7 +147,8 @@ fn main() {
         let gflop = 2.0 * (n * n * n) as f64 / 1e9;
         println!("gemm {n}×{n}×{n}, {name}: {:.0} GF/s", gflop / ms * 1e3);
     }
-    for &precision in &precisions {
+    for &(label, precision, amx_on) in &precisions {
+        amx::enable(amx_on);
         let ms = median_ms(|| {
             let (lhs, rhs) = (
                 MatrixRef::row_major(&a, n, n),
@@ -151,8 +158,7 @@ fn main() {
         });
         let gflop = 2.0 * (n * n * n) as f64 / 1e9;
         println!(
-            "dcgan's {} products {n}×{n}×{n}, 1 thread: {:.0} GF/s",
-            precision.name(),
+            "dcgan's {label} products {n}×{n}×{n}, 1 thread: {:.0} GF/s",
             gflop / ms * 1e3
         );
     }

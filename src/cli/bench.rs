@@ -6,6 +6,7 @@ use super::compute::ComputeArgs;
 use crate::bench::layers::PartTiming;
 use crate::bench::{BenchConfig, GENERATED, kernels_line, layers, peak, run};
 use crate::device::DeviceKind;
+use crate::kernels::matmul::amx;
 use crate::kernels::precision::Precision;
 
 /// Flags of `dcgan bench`.
@@ -42,6 +43,10 @@ pub struct BenchArgs {
     /// pipeline instead: where an iteration spends its time.
     #[arg(long)]
     layers: bool,
+    /// Multiply in bf16 on AVX512-BF16 even where the CPU has AMX tiles (which
+    /// `--precision bf16` uses by default there): to compare the two.
+    #[arg(long)]
+    no_amx: bool,
     /// Under mpirun (a build with --features mpi): time the average of this model's
     /// gradients over the processes, which every training step waits for, instead.
     #[arg(long)]
@@ -50,6 +55,7 @@ pub struct BenchArgs {
 
 /// Runs `dcgan bench`.
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    amx::enable(!args.no_amx);
     let config = BenchConfig {
         batch_size: args.batch_size,
         iters: args.iters,
@@ -135,6 +141,7 @@ fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
         .flatten();
     // The products run in bf16 where the run asks for it (and the CPU has it).
     let peak_gflops = peak.map(|p| match config.precision {
+        Precision::Bf16 if amx::in_use() => p.amx_bf16_gflops.unwrap_or(p.f32_gflops),
         Precision::Bf16 => p.bf16_gflops.unwrap_or(p.f32_gflops),
         Precision::F32 => p.f32_gflops,
     });
@@ -147,12 +154,15 @@ fn print_layers(config: &BenchConfig, json: bool) -> anyhow::Result<()> {
     crate::say!("{}", kernels_line(config))?;
     match peak {
         Some(p) => crate::say!(
-            "peak, measured on {} threads: f32 {:.0} GFLOP/s ({} FMA){}",
+            "peak, measured on {} threads: f32 {:.0} GFLOP/s ({} FMA){}{}",
             p.threads,
             p.f32_gflops,
             p.instructions,
             p.bf16_gflops.map_or(String::new(), |b| format!(
                 ", bf16 {b:.0} GFLOP/s (vdpbf16ps)"
+            )),
+            p.amx_bf16_gflops.map_or(String::new(), |b| format!(
+                ", bf16 on AMX {b:.0} GFLOP/s (tdpbf16ps)"
             ))
         )?,
         None => crate::say!("peak: not measured on this device or CPU")?,

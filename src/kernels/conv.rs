@@ -20,7 +20,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::matmul::bf16::PackedLhs;
-use super::matmul::{self, Lhs, MatrixRef, matmul_add, matmul_lhs_bands};
+use super::matmul::{self, BAND_ROWS_MULTIPLE, Lhs, MatrixRef, matmul_add, matmul_lhs_bands};
 use super::precision::Precision;
 use super::simd;
 use super::transpose::transpose;
@@ -355,7 +355,7 @@ simd::multiversion! {
             // Bands of patch rows on the threads, each summing the same groups in the same
             // order: a band's partial sums stay small where eight whole-weight ones (33 MB
             // each for the 128-pixel family's widest layers) went through memory.
-            let band = k.div_ceil(WEIGHT_GRAD_BANDS).next_multiple_of(8);
+            let band = k.div_ceil(WEIGHT_GRAD_BANDS).next_multiple_of(BAND_ROWS_MULTIPLE);
             super::buffer::filled_by_chunks(g.weight_len(), band * c, |b, total| {
                 let rows = b * band..(b * band + band).min(k);
                 let mut partial = vec![0.0f32; total.len()];
@@ -695,9 +695,10 @@ fn zip_rows(
 /// and came back for col2im.
 const BAND_VALUES: usize = 32 * 1024;
 
-/// Rows per band of a product with `n` columns: [`BAND_VALUES`] in a multiple of 8 rows.
+/// Rows per band of a product with `n` columns: [`BAND_VALUES`] in a multiple of
+/// [`BAND_ROWS_MULTIPLE`] rows.
 fn band_rows(n: usize) -> usize {
-    (BAND_VALUES / n.max(1) / 8).max(1) * 8
+    (BAND_VALUES / n.max(1) / BAND_ROWS_MULTIPLE).max(1) * BAND_ROWS_MULTIPLE
 }
 
 /// Zeroed phase planes ([`Phases`]) for the large map of `images` images, in `planes`: the

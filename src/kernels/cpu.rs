@@ -17,7 +17,8 @@ pub struct CpuInfo {
     pub simd: SimdLevel,
     /// AVX512-BF16: `--precision bf16` runs here.
     pub avx512_bf16: bool,
-    /// AMX with bf16 tiles (reported; dcgan's bf16 products use AVX512-BF16).
+    /// AMX with bf16 tiles: `--precision bf16` multiplies on them where the OS lets it
+    /// (`matmul::amx`).
     pub amx_bf16: bool,
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use super::cpu;
 pub use super::matmul::Precision;
-use super::matmul::bf16;
+use super::matmul::{amx, bf16};
 
 static PRODUCTS: AtomicU8 = AtomicU8::new(0);
 
@@ -40,16 +40,21 @@ pub fn kernels_line(precision: Precision) -> String {
     let info = cpu::info();
     let products = match precision {
         Precision::F32 => format!("f32 products ({})", info.simd),
+        Precision::Bf16 if amx::in_use() => {
+            "bf16 products with f32 sums (AMX tiles, AVX512-BF16 at their edges)".to_string()
+        }
         Precision::Bf16 => "bf16 products with f32 sums (AVX512-BF16)".to_string(),
     };
+    let amx_note = match (info.amx_bf16, precision) {
+        (false, _) => "",
+        (true, _) if !amx::available() => "; AMX present, not granted by the OS",
+        (true, Precision::F32) => "; AMX present, for --precision bf16",
+        (true, Precision::Bf16) if !amx::in_use() => "; AMX present, switched off",
+        (true, Precision::Bf16) => "",
+    };
     format!(
-        "{}: {products}, other loops {}{}",
+        "{}: {products}, other loops {}{amx_note}",
         info.model,
         super::simd::level(),
-        if info.amx_bf16 {
-            "; AMX present, unused"
-        } else {
-            ""
-        }
     )
 }

@@ -26,7 +26,7 @@ const MR: usize = 8;
 /// 16-column vectors in one tile row.
 const NV: usize = 2;
 /// Columns of the right operand in one tile.
-const NR: usize = 16 * NV;
+pub(super) const NR: usize = 16 * NV;
 /// Inner pairs per block: a panel of the right operand (`KC · NR · 4` bytes, 32 KiB) stays
 /// in the level-1 cache while every row block of the left operand passes over it.
 const KC: usize = 256;
@@ -225,7 +225,8 @@ pub fn matmul_packed(dst: &mut [f32], lhs: &PackedLhs, rhs: MatrixRef) {
     });
 }
 
-/// [`matmul_packed`] a band of `band_rows` rows (a multiple of [`MR`]) at a time, each band
+/// [`matmul_packed`] a band of `band_rows` rows (a multiple of
+/// [`super::BAND_ROWS_MULTIPLE`]) at a time, each band
 /// made in `buffer` and passed to `band(rows, values)` in order: see
 /// [`super::matmul_lhs_bands`]. The right operand is packed once for all bands.
 pub fn matmul_packed_bands(
@@ -238,7 +239,7 @@ pub fn matmul_packed_bands(
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols());
     assert_eq!(rhs.rows(), k, "inner dimensions");
     assert!(
-        band_rows > 0 && band_rows.is_multiple_of(MR),
+        band_rows > 0 && band_rows.is_multiple_of(super::BAND_ROWS_MULTIPLE),
         "bands of {band_rows} rows"
     );
     let pairs = k.div_ceil(2);
@@ -346,6 +347,7 @@ fn or_zero(len: usize, i: usize, value: impl FnOnce() -> f32) -> f32 {
 mod x86 {
     use std::arch::x86_64::*;
 
+    use super::super::amx::{self, TILE_PAIRS, TILE_ROWS};
     use super::{KC, MR, MatrixRef, Mode, NR, NV, or_zero, pair};
 
     /// Packs `lhs` (`m` × `k`) by rows in blocks of [`MR`] (see the module's comment).
@@ -530,7 +532,8 @@ mod x86 {
     }
 
     /// `dst = lhs × rhs` or `dst += lhs × rhs` (`mode`) from the packed operands; `[m, n,
-    /// pairs]` their sizes.
+    /// pairs]` their sizes. Where AMX is in use it sums the blocks of whole tiles (16 rows,
+    /// 16 pairs) and this function's micro-kernel adds the rest.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     pub(super) unsafe fn multiply(
         dst: &mut [f32],
@@ -540,8 +543,10 @@ mod x86 {
         mode: Mode,
     ) {
         // Safety: the caller runs on a CPU with these features; the loads and stores
-        // address slices of the lengths they take.
+        // address slices of the lengths they take, and AMX runs where it is in use.
         unsafe {
+            let tiles = amx_tiles();
+            let amx_rows = tiles.as_ref().map_or(0, |_| m / TILE_ROWS * TILE_ROWS);
             for jb in 0..n.div_ceil(NR) {
                 let panel = &rhs[jb * pairs * NR..][..pairs * NR];
                 let cols = NR.min(n - jb * NR);
@@ -549,7 +554,21 @@ mod x86 {
                     let kc = KC.min(pairs - p0);
                     // The first block of an overwriting product stores its sums.
                     let add = mode == Mode::Accumulate || p0 > 0;
+                    let amx_pairs = kc / TILE_PAIRS * TILE_PAIRS;
+                    #[cfg(target_os = "linux")]
+                    if let Some(tiles) = tiles.as_ref().filter(|_| amx_pairs > 0) {
+                        let b = &panel[p0 * NR..][..amx_pairs * NR];
+                        let a = &lhs[p0..];
+                        let block = [jb * NR, cols, amx_rows, amx_pairs];
+                        amx_panel(tiles, dst, n, [a, b], pairs, block, add);
+                    }
                     for ib in 0..m.div_ceil(MR) {
+                        // The pairs AMX summed for these rows already.
+                        let done = if ib * MR < amx_rows { amx_pairs } else { 0 };
+                        let (kc, p0, add) = (kc - done, p0 + done, add || done > 0);
+                        if kc == 0 {
+                            continue;
+                        }
                         let a = &lhs[(ib * MR * pairs + p0)..][..(MR - 1) * pairs + kc];
                         let b = &panel[p0 * NR..][..kc * NR];
                         let rows = MR.min(m - ib * MR);
@@ -573,6 +592,64 @@ mod x86 {
                                     .copy_from_slice(&part[r * NR..][..cols]);
                             }
                         }
+                    }
+                }
+            }
+            drop(tiles);
+        }
+    }
+
+    /// This thread's AMX tiles, configured, where bf16 products use AMX.
+    #[cfg(target_os = "linux")]
+    fn amx_tiles() -> Option<amx::x86::Tiles> {
+        // Safety: `in_use` is true only where AMX is available.
+        amx::in_use().then(|| unsafe { amx::x86::Tiles::configure() })
+    }
+
+    /// No AMX off Linux.
+    #[cfg(not(target_os = "linux"))]
+    fn amx_tiles() -> Option<()> {
+        None
+    }
+
+    /// `dst (+)= a × b` on AMX for rows `0..rows` (a multiple of 16) of the panel whose
+    /// `cols` columns start at column `col0` of `dst` (`n` columns), over `pairs_done` inner
+    /// pairs (a multiple of 16): `a` the packed left operand from the block's first pair on,
+    /// rows `lda` pairs apart; `b` the panel from the same pair on.
+    #[cfg(target_os = "linux")]
+    fn amx_panel(
+        tiles: &amx::x86::Tiles,
+        dst: &mut [f32],
+        n: usize,
+        [a, b]: [&[u32]; 2],
+        lda: usize,
+        [col0, cols, rows, pairs_done]: [usize; 4],
+        add: bool,
+    ) {
+        const BLOCK: usize = 2 * TILE_ROWS;
+        let steps = pairs_done / TILE_PAIRS;
+        assert!(b.len() >= pairs_done * NR && pairs_done.is_multiple_of(TILE_PAIRS));
+        for r0 in (0..rows).step_by(BLOCK) {
+            let row_tiles = (rows - r0).min(BLOCK) / TILE_ROWS;
+            let block_rows = row_tiles * TILE_ROWS;
+            let a = &a[r0 * lda..][..(block_rows - 1) * lda + pairs_done];
+            let (a, b) = (a.as_ptr(), b.as_ptr());
+            let sizes = |ldc| [lda, ldc, steps, row_tiles];
+            let corner = r0 * n + col0;
+            // Safety: `a`, `b` and the sums address the rows and columns `block` reads and
+            // writes (sliced and asserted above); `tiles` are this thread's.
+            unsafe {
+                if cols == NR {
+                    let c = &mut dst[corner..][..(block_rows - 1) * n + NR];
+                    amx::x86::block(tiles, [a, b], c.as_mut_ptr(), sizes(n), add);
+                } else {
+                    let mut part = [0.0f32; BLOCK * NR];
+                    for r in (0..block_rows).filter(|_| add) {
+                        part[r * NR..][..cols].copy_from_slice(&dst[corner + r * n..][..cols]);
+                    }
+                    amx::x86::block(tiles, [a, b], part.as_mut_ptr(), sizes(NR), add);
+                    for r in 0..block_rows {
+                        dst[corner + r * n..][..cols].copy_from_slice(&part[r * NR..][..cols]);
                     }
                 }
             }

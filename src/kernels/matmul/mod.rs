@@ -4,6 +4,7 @@
 //! with bf16 operands and f32 sums by [`bf16`] where the CPU has AVX512-BF16, as
 //! [`Precision`] says (the process's choice is kept in `kernels::precision`).
 
+pub mod amx;
 pub mod bf16;
 
 use std::ops::Range;
@@ -130,9 +131,16 @@ pub fn matmul_lhs(dst: &mut [f32], lhs: Lhs, rhs: MatrixRef) {
     }
 }
 
+/// Bands of a product ([`matmul_lhs_bands`]) and products made by parts of their rows are a
+/// multiple of this many rows: bf16 products sum whole blocks of 16 rows on AMX tiles and
+/// the rest with AVX-512, so a block must never straddle a band's edge for a band's rows
+/// to be the whole product's, bit for bit.
+pub const BAND_ROWS_MULTIPLE: usize = 16;
+
 /// `lhs × rhs` a band of rows at a time, in the precision `lhs` was made for: calls
 /// `band(rows, values)` with each band's rows (row-major, `rhs.cols()` values each) in
-/// order, made in `buffer`. In bf16 the bands are `band_rows` rows (a multiple of 8) and the
+/// order, made in `buffer`. In bf16 the bands are `band_rows` rows (a multiple of
+/// [`BAND_ROWS_MULTIPLE`]) and the
 /// product never exists whole: a consumer that sums each band away (a transposed
 /// convolution's col2im) reads it from cache. In f32 the whole product is one band: the
 /// `gemm` crate would pack `rhs` again for every band, which cost more than the bands saved.
@@ -145,7 +153,7 @@ pub fn matmul_lhs_bands(
     mut band: impl FnMut(Range<usize>, &[f32]),
 ) {
     assert!(
-        band_rows > 0 && band_rows.is_multiple_of(8),
+        band_rows > 0 && band_rows.is_multiple_of(BAND_ROWS_MULTIPLE),
         "bands of {band_rows} rows"
     );
     match lhs {
@@ -228,9 +236,10 @@ mod tests {
         for (m, k, n, band_rows) in [
             (1600, 128, 245, 128),
             (800, 64, 392, 80),
-            (25, 32, 392, 8),
-            (13, 7, 5, 8),
+            (25, 32, 392, 16),
+            (13, 7, 5, 16),
             (3200, 512, 256, 128),
+            (100, 64, 64, 32),
         ] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
