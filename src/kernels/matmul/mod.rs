@@ -1,8 +1,9 @@
 //! The matrix products of dcgan's convolution kernels, single-threaded (the kernels share
 //! their chunks of images among threads themselves): in f32 by the `gemm` crate (the one
 //! burn's CPU backend uses; it picks AVX-512, AVX2 + FMA or SSE kernels at run time), or
-//! with bf16 operands and f32 sums by [`bf16`] where the CPU has AVX512-BF16, as
-//! [`Precision`] says (the process's choice is kept in `kernels::precision`).
+//! with bf16 operands and f32 sums by [`bf16`] where the CPU has AVX512-BF16 (the blocks of
+//! whole tiles on [`amx`] where it has AMX too), as [`Precision`] says (the process's choice
+//! is kept in `kernels::precision`).
 
 pub mod amx;
 pub mod bf16;
