@@ -226,9 +226,9 @@ pub fn matmul_packed(dst: &mut [f32], lhs: &PackedLhs, rhs: MatrixRef) {
 }
 
 /// [`matmul_packed`] a band of `band_rows` rows (a multiple of
-/// [`super::BAND_ROWS_MULTIPLE`]) at a time, each band
-/// made in `buffer` and passed to `band(rows, values)` in order: see
-/// [`super::matmul_lhs_bands`]. The right operand is packed once for all bands.
+/// [`super::BAND_ROWS_MULTIPLE`]) at a time, each band made in `buffer` and passed to
+/// `band(rows, values)` in order: see [`super::matmul_lhs_bands`]. The right operand is
+/// packed once for all bands.
 pub fn matmul_packed_bands(
     lhs: &PackedLhs,
     rhs: MatrixRef,
@@ -347,7 +347,9 @@ fn or_zero(len: usize, i: usize, value: impl FnOnce() -> f32) -> f32 {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::super::amx::{self, TILE_PAIRS, TILE_ROWS};
+    #[cfg(target_os = "linux")]
+    use super::super::amx;
+    use super::super::amx::{TILE_PAIRS, TILE_ROWS};
     use super::{KC, MR, MatrixRef, Mode, NR, NV, or_zero, pair};
 
     /// Packs `lhs` (`m` × `k`) by rows in blocks of [`MR`] (see the module's comment).

@@ -141,11 +141,10 @@ pub const BAND_ROWS_MULTIPLE: usize = 16;
 /// `lhs × rhs` a band of rows at a time, in the precision `lhs` was made for: calls
 /// `band(rows, values)` with each band's rows (row-major, `rhs.cols()` values each) in
 /// order, made in `buffer`. In bf16 the bands are `band_rows` rows (a multiple of
-/// [`BAND_ROWS_MULTIPLE`]) and the
-/// product never exists whole: a consumer that sums each band away (a transposed
-/// convolution's col2im) reads it from cache. In f32 the whole product is one band: the
-/// `gemm` crate would pack `rhs` again for every band, which cost more than the bands saved.
-/// Each value is the same, bit for bit, as [`matmul_lhs`]'s.
+/// [`BAND_ROWS_MULTIPLE`]) and the product never exists whole: a consumer that sums each
+/// band away (a transposed convolution's col2im) reads it from cache. In f32 the whole
+/// product is one band: the `gemm` crate would pack `rhs` again for every band, which cost
+/// more than the bands saved. Each value is the same, bit for bit, as [`matmul_lhs`]'s.
 pub fn matmul_lhs_bands(
     lhs: Lhs,
     rhs: MatrixRef,
