@@ -1,8 +1,7 @@
 //! Throughput of dcgan's CPU convolution kernels at the seed model's layer shapes (batch
 //! 100), in f32 and (where the CPU has AVX512-BF16) with bf16 products, on AMX tiles and
-//! without where the CPU has them too, beside the matrix
-//! products alone on a large square: how close the kernels come to the ceiling of this
-//! machine. See docs/performance.md.
+//! without where the CPU has them too, beside the matrix products alone on a large square:
+//! how close the kernels come to the ceiling of this machine. See docs/performance.md.
 //!
 //! ```sh
 //! cargo run --release --example kernel_bench

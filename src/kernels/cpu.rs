@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::matmul::bf16;
+use super::matmul::{amx, bf16};
 use super::simd::{self, SimdLevel};
 
 /// This CPU as the kernels see it.
@@ -42,9 +42,7 @@ fn detect() -> CpuInfo {
         .filter(|brand| !brand.is_empty())
         .unwrap_or_else(|| "an unknown x86-64 CPU".to_string());
     let simd = simd::detected();
-    let amx_bf16 = cpuid
-        .get_extended_feature_info()
-        .is_some_and(|features| features.has_amx_bf16() && features.has_amx_tile());
+    let amx_bf16 = amx::cpu_has_tiles();
     CpuInfo {
         model,
         simd,

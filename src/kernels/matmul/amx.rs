@@ -45,12 +45,23 @@ pub fn in_use() -> bool {
     ENABLED.load(Ordering::Relaxed) && available()
 }
 
+/// True when CPUID reports AMX with bf16 tiles, whether or not the OS grants them.
+pub fn cpu_has_tiles() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        raw_cpuid::CpuId::new()
+            .get_extended_feature_info()
+            .is_some_and(|features| features.has_amx_bf16() && features.has_amx_tile())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 fn detect() -> bool {
-    let has_tiles = raw_cpuid::CpuId::new()
-        .get_extended_feature_info()
-        .is_some_and(|features| features.has_amx_bf16() && features.has_amx_tile());
-    has_tiles && super::bf16::available() && x86::request_permission()
+    cpu_has_tiles() && super::bf16::available() && x86::request_permission()
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]

@@ -547,7 +547,10 @@ mod x86 {
         // Safety: the caller runs on a CPU with these features; the loads and stores
         // address slices of the lengths they take, and AMX runs where it is in use.
         unsafe {
-            let tiles = amx_tiles();
+            // Tiles only for a product with a whole tile in it.
+            let tiles = (m >= TILE_ROWS && pairs >= TILE_PAIRS)
+                .then(amx_tiles)
+                .flatten();
             let amx_rows = tiles.as_ref().map_or(0, |_| m / TILE_ROWS * TILE_ROWS);
             for jb in 0..n.div_ceil(NR) {
                 let panel = &rhs[jb * pairs * NR..][..pairs * NR];
