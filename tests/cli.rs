@@ -594,6 +594,24 @@ fn bf16_products_train_repeatably_where_the_cpu_has_them_and_are_refused_elsewhe
     ok(&mut train("d", "bf16", "1"));
     resume_on_mnist(home.path(), "d", 2);
     assert!(weights("a") == weights("d"), "the resumed bf16 run differs");
+
+    // --no-amx multiplies on AVX512-BF16: other sums where the CPU has AMX tiles (so other
+    // weights), the same products as ever where it has none.
+    let out = ok(train("e", "bf16", "2").arg("--no-amx"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if dcgan::kernels::matmul::amx::available() {
+        assert!(stdout.contains("AMX present, switched off"), "{stdout}");
+        assert!(
+            weights("a") != weights("e"),
+            "--no-amx changed nothing on AMX"
+        );
+    } else {
+        assert!(
+            weights("a") == weights("e"),
+            "--no-amx changed a run without AMX"
+        );
+        eprintln!("SKIPPED --no-amx against AMX: this CPU has no AMX tiles (equality checked)");
+    }
 }
 
 /// Share of the picture's pixels brighter than mid-grey: strokes of digits.

@@ -43,10 +43,6 @@ pub struct BenchArgs {
     /// pipeline instead: where an iteration spends its time.
     #[arg(long)]
     layers: bool,
-    /// Multiply in bf16 on AVX512-BF16 even where the CPU has AMX tiles (which
-    /// `--precision bf16` uses by default there): to compare the two.
-    #[arg(long)]
-    no_amx: bool,
     /// Under mpirun (a build with --features mpi): time the average of this model's
     /// gradients over the processes, which every training step waits for, instead.
     #[arg(long)]
@@ -55,7 +51,7 @@ pub struct BenchArgs {
 
 /// Runs `dcgan bench`.
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    amx::enable(!args.no_amx);
+    args.compute.amx.apply();
     let config = BenchConfig {
         batch_size: args.batch_size,
         iters: args.iters,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
+use super::compute::AmxArgs;
 use crate::data::{Background, DatasetKind};
 use crate::device::DeviceKind;
 use crate::interrupt::{EXIT_INTERRUPTED, StopFlag};
@@ -153,6 +154,8 @@ pub struct TrainArgs {
     /// with AVX512-BF16) [default: f32; with --resume, the run's own].
     #[arg(long)]
     precision: Option<Precision>,
+    #[command(flatten)]
+    amx: AmxArgs,
     /// Also save a checkpoint within an epoch: every N steps, or every so much time (`30m`,
     /// `1h`); 0 for only at epochs' ends [default: 10m].
     #[arg(long, value_name = "STEPS|TIME")]
@@ -371,6 +374,7 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             args.out.display()
         );
     }
+    args.amx.apply();
     let device = crate::device::start(config.schedule.device, config.schedule.precision)?;
     let start = Start::Fresh {
         config,
@@ -437,6 +441,7 @@ fn resume(args: &TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             crate::kernels::cpu::model_name()
         );
     }
+    args.amx.apply();
     let device = crate::device::start(schedule.device, schedule.precision)?;
     let (mut state, gan) = checkpoint.build(&device.clone().autodiff())?;
     state.config.schedule = schedule;
