@@ -356,6 +356,8 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
     let has_run = |out: &std::path::Path| {
         out.join(run_dir::CHECKPOINT).exists() || out.join(run_dir::PREVIOUS_CHECKPOINT).exists()
     };
+    // A setting of this process's kernels, fresh run or resumed.
+    args.amx.apply();
     if args.resume {
         if !has_run(&args.out) {
             bail!(
@@ -374,7 +376,6 @@ fn start(args: TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             args.out.display()
         );
     }
-    args.amx.apply();
     let device = crate::device::start(config.schedule.device, config.schedule.precision)?;
     let start = Start::Fresh {
         config,
@@ -441,7 +442,6 @@ fn resume(args: &TrainArgs, stop: &StopFlag) -> anyhow::Result<Outcome> {
             crate::kernels::cpu::model_name()
         );
     }
-    args.amx.apply();
     let device = crate::device::start(schedule.device, schedule.precision)?;
     let (mut state, gan) = checkpoint.build(&device.clone().autodiff())?;
     state.config.schedule = schedule;
