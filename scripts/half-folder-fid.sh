@@ -49,13 +49,17 @@ fi
 floor="$(cat "$floor_file")"
 echo "floor: half B against half A, FID $floor" >&2
 
+# Each call writes its scores to a file of its own, so that two calls at once (two lanes of
+# the study) cannot read each other's.
+json="$(mktemp)"
+trap 'rm -f "$json"' EXIT
 printf '| run | generator | FID vs half A (%s images) | / floor (%.1f) | within 2× |\n|---|---|---|---|---|\n' "$n" "$floor"
 for run in "$@"; do
     generator="$run/generator.best.safetensors"
     [[ -f "$generator" ]] || generator="$run/generator.safetensors"
     "$dcgan" eval --checkpoint "$generator" --dataset folder --data-dir "$halves/a" \
-        --n "$n" --seed 1 --json "$halves/eval.json" > /dev/null
-    python3 - "$halves/eval.json" "$floor" "$run" "$(basename "$generator")" <<'PY'
+        --n "$n" --seed 1 --json "$json" > /dev/null
+    python3 - "$json" "$floor" "$run" "$(basename "$generator")" <<'PY'
 import json, sys
 fid, floor = json.load(open(sys.argv[1]))["fid"], float(sys.argv[2])
 within = "yes" if fid <= 2 * floor else "no"
