@@ -10,13 +10,15 @@
 # Recipes: paper (the 2016 recipe, `--preset paper`), diffaug (DiffAugment
 # translation,color,cutout), diffaug-tc (translation,color), ema (G's moving average, 0.999),
 # sn (spectral norm on D), hinge (the hinge loss), ttur (two time-scale learning rates, G
-# 1e-4, D 4e-4), each added to the paper's recipe alone; all (`--preset small-folder`: diffaug,
-# ema, sn and hinge together), all-ttur (all with ttur's rates), all-b32 (all on batches of 32:
-# three times the steps per epoch). A finished run is left as it
-# is and an interrupted one resumed, so the study can be stopped and started again. Set
-# DCGAN to the binary (default: dcgan on the PATH), EVAL_N (default 1000) and EXTRA (more
-# flags for every run, e.g. "--limit-batches 2" for a quick check). Besides the table, it
-# draws OUT/curves.png, every run's FID curve coloured by recipe (`dcgan report --compare`).
+# 1e-4, D 4e-4), each added to the paper's recipe alone, on batches of 100; all (the
+# small-folder preset's diffaug, ema, sn and hinge together, on batches of 100 as the preset
+# was until the study chose 32), all-ttur (all with ttur's rates), all-b32 (`--preset
+# small-folder` as it is: all on batches of 32, three times the steps per epoch). A finished
+# run is left as it is and an interrupted one resumed, so the study can be stopped and
+# started again. Set DCGAN to the binary (default: dcgan on the PATH), EVAL_N (default 1000)
+# and EXTRA (more flags for every run, e.g. "--limit-batches 2" for a quick check). Besides
+# the table, it draws OUT/curves.png, every run's FID curve coloured by recipe (`dcgan report
+# --compare`).
 set -euo pipefail
 data="$1" out="$2" epochs="${3:-100}" every="${4:-10}" seeds="${5:-1 2}"
 recipes="${6:-paper diffaug ema sn hinge ttur all}"
@@ -34,8 +36,8 @@ flags() {
         sn) echo --preset paper --spectral-norm ;;
         hinge) echo --preset paper --loss hinge ;;
         ttur) echo --preset paper --lr-g 1e-4 --lr-d 4e-4 ;;
-        all) echo --preset small-folder ;;
-        all-ttur) echo --preset small-folder --lr-g 1e-4 --lr-d 4e-4 ;;
+        all) echo --preset small-folder --batch-size 100 ;;
+        all-ttur) echo --preset small-folder --batch-size 100 --lr-g 1e-4 --lr-d 4e-4 ;;
         all-b32) echo --preset small-folder --batch-size 32 ;;
         *) echo "unknown recipe: $1" >&2; return 2 ;;
     esac

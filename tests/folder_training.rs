@@ -327,6 +327,8 @@ fn a_small_folder_gets_the_small_folder_recipe_unless_told_otherwise() {
     assert_eq!(c["spectral_norm"].as_bool(), Some(true));
     assert_eq!(c["ema"].as_float(), Some(0.999));
     assert_eq!(c["augment"].as_array().map(Vec::len), Some(3));
+    // The preset's batches of 32 give way to the command's --batch-size.
+    assert_eq!(c["batch_size"].as_integer(), Some(3));
 
     // --preset paper: the 2016 recipe, and no announcement.
     let out = ok(dcgan(home)
@@ -391,6 +393,53 @@ fn a_small_folder_gets_the_small_folder_recipe_unless_told_otherwise() {
     assert_eq!(
         config(home, "chosen")["preset"].as_str(),
         Some("small-folder")
+    );
+}
+
+/// The small-folder preset trains on batches of 32 where the command names no batch size,
+/// and a folder smaller than that is an error naming the flag.
+#[test]
+fn the_small_folder_preset_trains_on_batches_of_32() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let folder = home.join("forty");
+    std::fs::create_dir_all(&folder).unwrap();
+    for i in 0..40u8 {
+        let image = image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb([i * 6, x as u8 * 15, 255 - y as u8 * 15])
+        });
+        image.save(folder.join(format!("{i}.png"))).unwrap();
+    }
+    let flags = [
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        "forty",
+        "--image-size",
+        "16",
+        "--g-width",
+        "4",
+        "--d-width",
+        "4",
+        "--epochs",
+        "1",
+        "--seed",
+        "1",
+    ];
+    let out = ok(dcgan(home).args(flags).args(["--out", "chosen"]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("batches of 32"), "{stdout}");
+    assert_eq!(config(home, "chosen")["batch_size"].as_integer(), Some(32));
+    // --preset paper keeps the paper's batches of 100, too many for 40 images.
+    let err = fails(
+        dcgan(home)
+            .args(flags)
+            .args(["--preset", "paper", "--out", "paper"]),
+    );
+    assert!(
+        err.contains("--batch-size 100 is larger than the data set (40 images)"),
+        "{err}"
     );
 }
 

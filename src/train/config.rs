@@ -253,8 +253,9 @@ impl Recipe {
         }
     }
 
-    /// Puts `preset`'s settings into the recipe (the optimiser, the loss, DiffAugment,
-    /// spectral norm, the EMA and how sampling reads BatchNorm's averages) and records it.
+    /// Puts `preset`'s settings into the recipe (the optimiser, the batch size, the loss,
+    /// DiffAugment, spectral norm, the EMA and how sampling reads BatchNorm's averages) and
+    /// records it.
     pub fn apply_preset(&mut self, preset: Preset) {
         self.preset = Some(preset);
         self.optimizer = match preset {
@@ -282,6 +283,12 @@ impl Recipe {
         };
         self.spectral_norm = small;
         self.ema = small.then_some(0.999);
+        // Three times the steps per epoch pay on a few thousand images (docs/quality.md,
+        // "Three times the steps"); the seed and the paper train on batches of 100.
+        self.batch_size = match small {
+            true => 32,
+            false => 100,
+        };
     }
 
     /// The loss and the two learning rates of every training step.
@@ -583,7 +590,7 @@ mod tests {
             (r.loss, r.spectral_norm, r.ema),
             (Loss::Hinge, true, Some(0.999))
         );
-        assert_eq!(r.augment.len(), 3);
+        assert_eq!((r.augment.len(), r.batch_size), (3, 32));
         // Another preset over it takes every part back, not only the optimiser.
         r.apply_preset(Preset::Paper);
         let paper = Recipe {
@@ -593,6 +600,7 @@ mod tests {
         assert_eq!(r, paper);
         r.apply_preset(Preset::Seed);
         assert_eq!((r.optimizer.lr, r.optimizer.beta1), (1e-3, 0.9));
+        assert_eq!(r.batch_size, 100);
         assert!(!r.debias_moving_averages);
     }
 
