@@ -27,6 +27,11 @@ list() {
 key="$(list | sha256sum | cut -c1-16)"
 halves="${DCGAN_HALVES_DIR:-$HOME/.cache/dcgan/halves}/$(basename "$data")-$key"
 
+# One call at a time builds the halves and scores the floor; another waits for it, then
+# finds both done.
+mkdir -p "$(dirname "$halves")"
+exec 9> "$halves.lock"
+flock 9
 if [[ ! -f "$halves/.complete" ]]; then
     rm -rf "$halves"
     mkdir -p "$halves/a" "$halves/b"
@@ -47,6 +52,7 @@ if [[ ! -s "$floor_file" ]]; then
     "$dcgan" fid "$halves/b" "$halves/a" | sed -n 's/^FID: //p' > "$floor_file"
 fi
 floor="$(cat "$floor_file")"
+flock -u 9
 echo "floor: half B against half A, FID $floor" >&2
 
 # Each call writes its scores to a file of its own, so that two calls at once (two lanes of
