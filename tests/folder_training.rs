@@ -271,13 +271,21 @@ fn a_folder_changed_since_the_run_began_is_refused_on_resume() {
 }
 
 /// Six small colour pictures in `home/pictures`, and the flags of a one-epoch run on them
-/// with tiny networks.
+/// with tiny networks on batches of 3.
 fn tiny_folder(home: &Path) -> Vec<&'static str> {
+    let mut flags = folder_of(home, 6);
+    flags.extend(["--batch-size", "3"]);
+    flags
+}
+
+/// Writes `count` (at most 240) distinct 16×16 colour images into `home/pictures` and
+/// returns the flags of a one-epoch seeded run on them with tiny networks and no batch size.
+fn folder_of(home: &Path, count: u8) -> Vec<&'static str> {
     let folder = home.join("pictures");
     std::fs::create_dir_all(&folder).unwrap();
-    for i in 0..6u8 {
+    for i in 0..count {
         let image = image::RgbImage::from_fn(16, 16, |x, y| {
-            image::Rgb([i * 40, x as u8 * 15, 255 - y as u8 * 15])
+            image::Rgb([i * (240 / count), x as u8 * 15, 255 - y as u8 * 15])
         });
         image.save(folder.join(format!("{i}.png"))).unwrap();
     }
@@ -293,8 +301,6 @@ fn tiny_folder(home: &Path) -> Vec<&'static str> {
         "4",
         "--d-width",
         "4",
-        "--batch-size",
-        "3",
         "--epochs",
         "1",
         "--seed",
@@ -402,39 +408,15 @@ fn a_small_folder_gets_the_small_folder_recipe_unless_told_otherwise() {
 fn the_small_folder_preset_trains_on_batches_of_32() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    let folder = home.join("forty");
-    std::fs::create_dir_all(&folder).unwrap();
-    for i in 0..40u8 {
-        let image = image::RgbImage::from_fn(16, 16, |x, y| {
-            image::Rgb([i * 6, x as u8 * 15, 255 - y as u8 * 15])
-        });
-        image.save(folder.join(format!("{i}.png"))).unwrap();
-    }
-    let flags = [
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        "forty",
-        "--image-size",
-        "16",
-        "--g-width",
-        "4",
-        "--d-width",
-        "4",
-        "--epochs",
-        "1",
-        "--seed",
-        "1",
-    ];
-    let out = ok(dcgan(home).args(flags).args(["--out", "chosen"]));
+    let flags = folder_of(home, 40);
+    let out = ok(dcgan(home).args(&flags).args(["--out", "chosen"]));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("batches of 32"), "{stdout}");
     assert_eq!(config(home, "chosen")["batch_size"].as_integer(), Some(32));
     // --preset paper keeps the paper's batches of 100, too many for 40 images.
     let err = fails(
         dcgan(home)
-            .args(flags)
+            .args(&flags)
             .args(["--preset", "paper", "--out", "paper"]),
     );
     assert!(
