@@ -1,11 +1,13 @@
 //! The real images' side of an evaluation: their features, computed once per data set,
-//! network and count, and for Inception kept in dcgan's cache
-//! (`~/.cache/dcgan/fid-reference/KEY.npz`, `mu` and `sigma` as pytorch-fid writes them,
-//! beside the features and class probabilities that KID, precision/recall and the
-//! Inception Score need). The key is the SHA-256 of the images' pixels and the weights'
-//! checksum, so a changed folder or other weights never meet a stale file.
+//! network and count, and kept in dcgan's cache (`~/.cache/dcgan/fid-reference/KEY.npz`,
+//! `mu` and `sigma` as pytorch-fid writes them, beside the features and class probabilities
+//! that KID, precision/recall and the Inception Score need). Inception's and the built-in
+//! classifiers' alike: the server's memorisation check indexes all 60,000 of MNIST's
+//! training images in the classifier's features, half a minute or more on 2 cores, once. The key
+//! is the SHA-256 of the images' pixels, the network's kind and its weights' checksum, so a
+//! changed folder or other weights never meet a stale file.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use burn::tensor::Device;
 use nalgebra::DMatrix;
@@ -21,7 +23,20 @@ use crate::data::Dataset;
 
 /// The features of `n` images of `real`: all of them, or a subset drawn with a fixed seed
 /// (a folder's images are sorted by class, so its first ones would be a few classes).
+/// Read from dcgan's cache when they were computed before, else computed and kept there.
 pub fn real_features(
+    net: &FeatureNet,
+    real: &Dataset,
+    n: usize,
+    device: &Device,
+) -> anyhow::Result<Features> {
+    let cache = crate::data::cache_dir("fid-reference");
+    real_features_in(cache.as_deref(), net, real, n, device)
+}
+
+/// [`real_features`] with the cache in `cache` (none: always computed).
+fn real_features_in(
+    cache: Option<&Path>,
     net: &FeatureNet,
     real: &Dataset,
     n: usize,
@@ -36,11 +51,7 @@ pub fn real_features(
             "real images",
         )
     };
-    let FeatureNet::Inception(extractor) = net else {
-        return compute();
-    };
-    let logits = extractor.has_logits();
-    let Some(path) = cache_path(real, &ids, &extractor.id.sha256, logits) else {
+    let Some(path) = cache.map(|dir| dir.join(cache_name(net, real, &ids))) else {
         return compute();
     };
     if let Some(features) = read(&path, ids.len()) {
@@ -56,7 +67,6 @@ pub fn real_features(
     Ok(features)
 }
 
-/// Where the features of these images and weights are kept.
 /// The indices of `n` of `len` images, ascending: all, or a seeded random subset.
 fn chosen(len: usize, n: usize) -> Vec<usize> {
     if n >= len {
@@ -68,14 +78,22 @@ fn chosen(len: usize, n: usize) -> Vec<usize> {
     ids
 }
 
-fn cache_path(real: &Dataset, ids: &[usize], weights: &str, logits: bool) -> Option<PathBuf> {
-    let n = ids.len();
+/// The name of the file that keeps the features of these images seen by `net`.
+fn cache_name(net: &FeatureNet, real: &Dataset, ids: &[usize]) -> String {
+    // What computes the features: the network's kind and weights, and whether Inception
+    // gives class probabilities (a classifier always does).
+    let (kind, weights, logits) = match net {
+        FeatureNet::Inception(extractor) => {
+            ("inception", &extractor.id.sha256, extractor.has_logits())
+        }
+        FeatureNet::Classifier(_, id) => ("classifier", &id.sha256, true),
+    };
     let mut hasher = Sha256::new();
-    // The file's layout version, the images' shape, and what computes the features.
+    // The file's layout version, the images' shape, and the arithmetic.
     let precision = crate::kernels::precision::current() as usize;
     for dim in [
         1,
-        n,
+        ids.len(),
         real.channels,
         real.height,
         real.width,
@@ -83,6 +101,10 @@ fn cache_path(real: &Dataset, ids: &[usize], weights: &str, logits: bool) -> Opt
         precision,
     ] {
         hasher.update((dim as u64).to_le_bytes());
+    }
+    // Inception's keys stay those of the files already cached before classifiers were.
+    if kind != "inception" {
+        hasher.update(kind.as_bytes());
     }
     hasher.update(weights.as_bytes());
     for &i in ids {
@@ -92,11 +114,11 @@ fn cache_path(real: &Dataset, ids: &[usize], weights: &str, logits: bool) -> Opt
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    crate::data::cache_dir("fid-reference").map(|dir| dir.join(format!("{key}.npz")))
+    format!("{key}.npz")
 }
 
 /// The cached features, if the file is there and whole.
-fn read(path: &std::path::Path, n: usize) -> Option<Features> {
+fn read(path: &Path, n: usize) -> Option<Features> {
     let mut file = NpzReader::open(path).ok()?;
     let features = file.f32("features").ok()?;
     let probs = file.f32("probs").ok()?;
@@ -115,7 +137,7 @@ fn read(path: &std::path::Path, n: usize) -> Option<Features> {
 }
 
 /// Writes `features` with their mean and covariance.
-fn write(path: &std::path::Path, features: &Features) -> anyhow::Result<()> {
+fn write(path: &Path, features: &Features) -> anyhow::Result<()> {
     let gaussian = Gaussian::fit(&features.features);
     let d = gaussian.mean.len();
     let sigma: Vec<f64> = gaussian.cov.transpose().as_slice().to_vec();
@@ -133,4 +155,74 @@ fn write(path: &std::path::Path, features: &Features) -> anyhow::Result<()> {
             ("probs", &[n, features.probs.ncols()], Values::F32(&p)),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Split, fake};
+    use crate::eval::classifier::{ClassifierConfig, ClassifierId};
+
+    /// A classifier with random weights (seeded by `seed`) named by `sha256`.
+    fn classifier(seed: u64, sha256: &str, device: &Device) -> FeatureNet {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let net = ClassifierConfig::new().init(&mut rng, device);
+        let id = ClassifierId {
+            name: "test".into(),
+            sha256: sha256.into(),
+            test_accuracy: 0.5,
+        };
+        FeatureNet::Classifier(Box::new(net), id)
+    }
+
+    fn npz_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension() == Some("npz".as_ref()))
+            .count()
+    }
+
+    #[test]
+    fn a_classifiers_features_are_kept_and_read_back_by_its_checksum() {
+        let device = Device::flex();
+        let real = fake::generate(Split::Train, 1, 28);
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Some(dir.path());
+        let first = classifier(1, "aa", &device);
+        let computed = real_features_in(cache, &first, &real, 40, &device).unwrap();
+        assert_eq!(computed.features.shape(), (40, 128));
+        assert_eq!(npz_files(dir.path()), 1, "one file kept");
+
+        // Other weights under the same checksum: what comes back is the file, not theirs.
+        let impostor = classifier(2, "aa", &device);
+        let fresh = real_features_in(None, &impostor, &real, 40, &device).unwrap();
+        assert_ne!(
+            fresh.features, computed.features,
+            "other weights, other features"
+        );
+        let cached = real_features_in(cache, &impostor, &real, 40, &device).unwrap();
+        assert_eq!(cached.features, computed.features);
+        assert_eq!(cached.probs, computed.probs);
+
+        // Another checksum, another count or other images: another file.
+        let other = classifier(2, "bb", &device);
+        let theirs = real_features_in(cache, &other, &real, 40, &device).unwrap();
+        assert_eq!(theirs.features, fresh.features);
+        real_features_in(cache, &first, &real, 30, &device).unwrap();
+        let grey = fake::generate(Split::Test, 1, 28);
+        real_features_in(cache, &first, &grey, 40, &device).unwrap();
+        assert_eq!(npz_files(dir.path()), 4);
+
+        // A truncated file is computed again and replaced.
+        let name = dir
+            .path()
+            .join(cache_name(&first, &real, &chosen(real.len, 40)));
+        let bytes = std::fs::read(&name).unwrap();
+        std::fs::write(&name, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(read(&name, 40).is_none(), "a truncated file is not read");
+        let again = real_features_in(cache, &first, &real, 40, &device).unwrap();
+        assert_eq!(again.features, computed.features);
+        let whole = read(&name, 40).expect("written whole again");
+        assert_eq!(whole.features, computed.features);
+    }
 }

@@ -218,9 +218,8 @@ impl fmt::Display for Scores {
     }
 }
 
-/// A feature network with the real images' features, computed once (and cached on disk for
-/// Inception): scores generators against them (`dcgan eval`, and `dcgan train
-/// --eval-every`).
+/// A feature network with the real images' features, computed once (and cached on disk):
+/// scores generators against them (`dcgan eval`, and `dcgan train --eval-every`).
 pub struct Evaluator {
     net: FeatureNet,
     real: Features,
@@ -229,7 +228,7 @@ pub struct Evaluator {
 
 impl Evaluator {
     /// Extracts the features of `n` images of `real` (all when it has fewer, else a seeded
-    /// subset), or reads Inception's from the cache ([`super::reference`]).
+    /// subset), or reads them from the cache ([`super::reference`]).
     pub fn new(net: FeatureNet, real: &Dataset, n: usize, device: &Device) -> anyhow::Result<Self> {
         let n = n.min(real.len);
         let features = super::reference::real_features(&net, real, n, device)?;

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::data::{Dataset, DatasetKind};
 use crate::eval::inception::{self, InceptionExtractor};
-use crate::eval::{FeatureNet, Features, extract, real_features};
+use crate::eval::{FeatureNet, Features, real_features};
 
 /// The most neighbours a request may ask for.
 pub const MAX_NEIGHBOURS: usize = 16;
@@ -73,8 +73,9 @@ pub struct Neighbour {
 impl Neighbours {
     /// Indexes `train`: with `kind`'s built-in classifier for 28×28 grey MNIST-like data,
     /// else with Inception-v3 (when its weights are found and the set holds at most
-    /// [`MAX_INCEPTION_INDEX`] images), else by pixels. Takes a while the first time (the
-    /// progress shows on the terminal), so the server builds it on first use.
+    /// [`MAX_INCEPTION_INDEX`] images), else by pixels. The features take a while the first
+    /// time (the progress shows on the terminal; MNIST's 60,000 images half a minute or more
+    /// on 2 cores) and are then read from dcgan's cache, so the server builds it on first use.
     pub fn build(train: Dataset, kind: DatasetKind, device: &Device) -> anyhow::Result<Self> {
         let scorable = (train.channels, train.height, train.width) == (1, 28, 28)
             && matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
@@ -97,17 +98,7 @@ impl Neighbours {
             }
         };
         let features = match &net {
-            Some(net @ FeatureNet::Classifier(..)) => {
-                let ids: Vec<usize> = (0..train.len).collect();
-                let images = |range: std::ops::Range<usize>| train.images(&ids[range], device);
-                Some(rows(
-                    extract(net, train.len, images, "indexing training images")?,
-                    device,
-                ))
-            }
-            Some(net @ FeatureNet::Inception(_)) => {
-                Some(rows(real_features(net, &train, train.len, device)?, device))
-            }
+            Some(net) => Some(rows(real_features(net, &train, train.len, device)?, device)),
             None => None,
         };
         let space = match &net {
