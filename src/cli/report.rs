@@ -14,7 +14,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR", required_unless_present = "compare")]
     run: Option<PathBuf>,
     /// Draw the FID curves of these runs in one picture instead (`--out`), each labelled by
-    /// its directory's name or by LABEL; runs with the same label share a colour.
+    /// its directory's name or by LABEL; runs with the same label share a colour, drawn
+    /// faded under their mean.
     #[arg(long, value_name = "DIR[=LABEL]", num_args = 1.., conflicts_with = "run", requires = "out")]
     compare: Vec<String>,
     /// The picture of `--compare` (PNG).

@@ -1,6 +1,7 @@
 //! `fid.png`: the FID of each evaluation of a run (`--eval-every`, `eval.jsonl`) against the
 //! epochs trained, named by the network whose features it was computed on; and the same
-//! curves of several runs in one picture (`dcgan report --compare`).
+//! curves of several runs in one picture (`dcgan report --compare`), the seeds of one label
+//! drawn thin under their mean.
 
 use anyhow::Context;
 use plotters::prelude::*;
@@ -23,7 +24,7 @@ const COLOURS: [RGBColor; 8] = [
 ];
 
 /// One run's evaluations and the label the legend shows for it; runs with the same label
-/// (the seeds of one recipe) share a colour and one legend entry.
+/// (the seeds of one recipe) share a colour and one legend entry, their mean drawn over them.
 pub struct FidCurve<'a> {
     /// The legend's label.
     pub label: &'a str,
@@ -36,32 +37,93 @@ pub fn draw_fid_plot(records: &[EvalRecord]) -> anyhow::Result<Vec<u8>> {
     draw_fid_curves(&[FidCurve { label: "", records }])
 }
 
-/// Draws each curve's FIDs against the epochs trained as PNG bytes, curves through dots on
-/// a log scale (early FIDs run to hundreds, late ones near ten), with a legend of the
-/// labels when there are several.
-pub fn draw_fid_curves(curves: &[FidCurve]) -> anyhow::Result<Vec<u8>> {
-    super::register_font();
-    let points: Vec<Vec<(f64, f64)>> = curves
+/// A run's evaluations as `(epochs trained, FID)`, those with a finite positive FID.
+fn fids(records: &[EvalRecord]) -> Vec<(f64, f64)> {
+    records
         .iter()
-        .map(|c| {
-            c.records
+        .filter(|r| r.fid.is_finite() && r.fid > 0.0)
+        .map(|r| (r.epoch as f64 + 1.0, r.fid))
+        .collect()
+}
+
+/// The mean FID of several runs at each epoch that every one of them scored (the mean rows
+/// of docs/quality.md's tables), in epoch order.
+fn mean_curve(runs: &[Vec<(f64, f64)>]) -> Vec<(f64, f64)> {
+    let Some((first, rest)) = runs.split_first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter_map(|&(epoch, fid)| {
+            let others: Option<Vec<f64>> = rest
                 .iter()
-                .filter(|r| r.fid.is_finite() && r.fid > 0.0)
-                .map(|r| (r.epoch as f64 + 1.0, r.fid.log10()))
-                .collect()
+                .map(|run| run.iter().find(|p| p.0 == epoch).map(|p| p.1))
+                .collect();
+            let sum = fid + others?.iter().sum::<f64>();
+            Some((epoch, sum / runs.len() as f64))
         })
-        .collect();
+        .collect()
+}
+
+/// `colour` halfway to white: the seeds drawn under their mean.
+fn faded(colour: RGBColor) -> RGBColor {
+    let half = |c: u8| ((u16::from(c) + 255) / 2) as u8;
+    RGBColor(half(colour.0), half(colour.1), half(colour.2))
+}
+
+/// One line of the picture: a run, or the mean of a label's runs.
+struct Line {
+    /// `(epochs trained, log10 of the FID)`.
+    points: Vec<(f64, f64)>,
+    colour: RGBColor,
+    /// A label's own line (a lone run, or the mean), not a seed under its mean.
+    bold: bool,
+    legend: Option<String>,
+}
+
+/// The lines of `curves`: each label's lone run as it is, or its runs faded under their mean;
+/// the faded ones first, so that the others are drawn over them.
+fn lines(curves: &[FidCurve]) -> Vec<Line> {
     let mut labels: Vec<&str> = Vec::new();
     for curve in curves {
         if !labels.contains(&curve.label) {
             labels.push(curve.label);
         }
     }
-    let colour = |label: &str| {
-        let index = labels.iter().position(|l| *l == label).unwrap_or(0);
-        COLOURS[index % COLOURS.len()]
+    let line = |points: &[(f64, f64)], colour, legend: Option<String>| Line {
+        points: points.iter().map(|&(x, fid)| (x, fid.log10())).collect(),
+        colour,
+        bold: legend.is_some(),
+        legend,
     };
-    let all = points.iter().flatten();
+    let (mut seeds, mut bold) = (Vec::new(), Vec::new());
+    for (index, &label) in labels.iter().enumerate() {
+        let colour = COLOURS[index % COLOURS.len()];
+        let runs: Vec<Vec<(f64, f64)>> = curves
+            .iter()
+            .filter(|c| c.label == label)
+            .map(|c| fids(c.records))
+            .collect();
+        if let [run] = runs.as_slice() {
+            bold.push(line(run, colour, Some(label.to_string())));
+            continue;
+        }
+        seeds.extend(runs.iter().map(|run| line(run, faded(colour), None)));
+        let legend = format!("{label} (mean of {})", runs.len());
+        bold.push(line(&mean_curve(&runs), colour, Some(legend)));
+    }
+    seeds.extend(bold);
+    seeds
+}
+
+/// Draws each curve's FIDs against the epochs trained as PNG bytes, curves through dots on
+/// a log scale (early FIDs run to hundreds, late ones near ten), with a legend of the
+/// labels when there are several. Where several curves share a label, they are drawn thin
+/// and faded, and their mean at the epochs they all scored thick, as "LABEL (mean of N)".
+pub fn draw_fid_curves(curves: &[FidCurve]) -> anyhow::Result<Vec<u8>> {
+    super::register_font();
+    let lines = lines(curves);
+    let all = lines.iter().flat_map(|l| &l.points);
     let first = all.clone().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let last = all.clone().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
     let low = all.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
@@ -102,21 +164,25 @@ pub fn draw_fid_curves(curves: &[FidCurve]) -> anyhow::Result<Vec<u8>> {
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(draw_error)?;
-        for (i, (curve, points)) in curves.iter().zip(&points).enumerate() {
-            let c = colour(curve.label);
-            let line = chart
-                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
+        for line in &lines {
+            let c = line.colour;
+            let (width, radius) = if line.bold { (2, 4) } else { (1, 2) };
+            let points = line.points.iter().copied();
+            let drawn = chart
+                .draw_series(LineSeries::new(points, c.stroke_width(width)))
                 .map_err(draw_error)?;
-            // One legend entry per label, at its first curve.
-            if curves.iter().position(|c| c.label == curve.label) == Some(i) {
-                line.label(curve.label).legend(move |(x, y)| {
+            if let Some(legend) = &line.legend {
+                drawn.label(legend).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
                 });
             }
-            let dots = points.iter().map(|&p| Circle::new(p, 4, c.filled()));
+            let dots = line
+                .points
+                .iter()
+                .map(|&p| Circle::new(p, radius, c.filled()));
             chart.draw_series(dots).map_err(draw_error)?;
         }
-        if labels.len() > 1 {
+        if lines.len() > 1 {
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
@@ -171,6 +237,20 @@ mod tests {
     }
 
     #[test]
+    fn the_mean_is_taken_at_the_epochs_every_run_scored() {
+        let a = vec![(10.0, 300.0), (20.0, 200.0), (30.0, 100.0)];
+        let b = vec![(10.0, 310.0), (20.0, 190.0)];
+        let c = vec![(20.0, 210.0), (30.0, 90.0), (10.0, 320.0)];
+        assert_eq!(mean_curve(&[a.clone(), b]), [(10.0, 305.0), (20.0, 195.0)]);
+        assert_eq!(
+            mean_curve(&[a, c]),
+            [(10.0, 310.0), (20.0, 205.0), (30.0, 95.0)]
+        );
+        assert!(mean_curve(&[]).is_empty());
+        assert_eq!(faded(RGBColor(0, 130, 90)), RGBColor(127, 192, 172));
+    }
+
+    #[test]
     fn several_runs_share_a_colour_per_label() {
         let run = |fids: &[f64]| -> Vec<EvalRecord> {
             fids.iter()
@@ -205,9 +285,21 @@ mod tests {
         let png = draw_fid_curves(&curves).unwrap();
         let image = image::load_from_memory(&png).unwrap().to_rgb8();
         let has = |c: RGBColor| image.pixels().any(|p| p.0 == [c.0, c.1, c.2]);
-        // Two labels, two colours; the third stays unused.
+        // Two labels, two colours; the third stays unused. The two runs of `all` are drawn
+        // faded under their mean, `paper`'s lone run as it is.
         assert!(has(COLOURS[0]) && has(COLOURS[1]));
+        assert!(has(faded(COLOURS[0])) && !has(faded(COLOURS[1])));
         assert!(!has(COLOURS[2]));
+        let legends: Vec<Option<String>> = lines(&curves).into_iter().map(|l| l.legend).collect();
+        assert_eq!(
+            legends,
+            [
+                None,
+                None,
+                Some("all (mean of 2)".into()),
+                Some("paper".into())
+            ]
+        );
         assert_eq!(
             [significant(312.4), significant(45.25), significant(7.812)],
             ["312", "45.2", "7.81"]
