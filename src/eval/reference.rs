@@ -20,18 +20,21 @@ use super::features::{FeatureNet, Features, extract};
 use super::frechet::Gaussian;
 use super::npz::{self, NpzReader, Values};
 use crate::data::Dataset;
+use crate::kernels::precision::Precision;
 
 /// The features of `n` images of `real`: all of them, or a subset drawn with a fixed seed
 /// (a folder's images are sorted by class, so its first ones would be a few classes).
-/// Read from dcgan's cache when they were computed before, else computed and kept there.
+/// Read from dcgan's cache when they were computed before, else computed (the progress bar
+/// saying `what`) and kept there.
 pub fn real_features(
     net: &FeatureNet,
     real: &Dataset,
     n: usize,
+    what: &str,
     device: &Device,
 ) -> anyhow::Result<Features> {
     let cache = crate::data::cache_dir("fid-reference");
-    real_features_in(cache.as_deref(), net, real, n, device)
+    real_features_in(cache.as_deref(), net, real, n, what, device)
 }
 
 /// [`real_features`] with the cache in `cache` (none: always computed).
@@ -40,6 +43,7 @@ fn real_features_in(
     net: &FeatureNet,
     real: &Dataset,
     n: usize,
+    what: &str,
     device: &Device,
 ) -> anyhow::Result<Features> {
     let ids = chosen(real.len, n);
@@ -48,10 +52,10 @@ fn real_features_in(
             net,
             ids.len(),
             |range| real.images(&ids[range], device),
-            "real images",
+            what,
         )
     };
-    let Some(path) = cache.map(|dir| dir.join(cache_name(net, real, &ids))) else {
+    let Some(path) = cache.map(|dir| dir.join(cache_name(net, real, &ids, device))) else {
         return compute();
     };
     if let Some(features) = read(&path, ids.len()) {
@@ -78,19 +82,37 @@ fn chosen(len: usize, n: usize) -> Vec<usize> {
     ids
 }
 
-/// The name of the file that keeps the features of these images seen by `net`.
-fn cache_name(net: &FeatureNet, real: &Dataset, ids: &[usize]) -> String {
-    // What computes the features: the network's kind and weights, and whether Inception
-    // gives class probabilities (a classifier always does).
-    let (kind, weights, logits) = match net {
+/// The name of the file that keeps the features of these images seen by `net` on `device`.
+fn cache_name(net: &FeatureNet, real: &Dataset, ids: &[usize], device: &Device) -> String {
+    let precision = crate::kernels::precision::current();
+    match net {
+        // Inception always runs on dcgan's CPU kernels, and its keys stay those of the files
+        // cached before classifiers' were.
         FeatureNet::Inception(extractor) => {
-            ("inception", &extractor.id.sha256, extractor.has_logits())
+            let logits = extractor.has_logits();
+            cache_key(None, &extractor.id.sha256, logits, precision, real, ids)
         }
-        FeatureNet::Classifier(_, id) => ("classifier", &id.sha256, true),
-    };
+        // A classifier runs where it is told, and a GPU's sums differ from the CPU's.
+        FeatureNet::Classifier(_, id) => {
+            let network = format!("classifier on {device:?}");
+            cache_key(Some(&network), &id.sha256, true, precision, real, ids)
+        }
+    }
+}
+
+/// The first 128 bits of the SHA-256 of what makes the features, as a file name: the
+/// file's layout version, the images' shape, whether there are class probabilities
+/// (`logits`), the arithmetic, the network (none for Inception) and its weights'
+/// checksum, and the images' pixels.
+fn cache_key(
+    network: Option<&str>,
+    weights: &str,
+    logits: bool,
+    precision: Precision,
+    real: &Dataset,
+    ids: &[usize],
+) -> String {
     let mut hasher = Sha256::new();
-    // The file's layout version, the images' shape, and the arithmetic.
-    let precision = crate::kernels::precision::current() as usize;
     for dim in [
         1,
         ids.len(),
@@ -98,13 +120,12 @@ fn cache_name(net: &FeatureNet, real: &Dataset, ids: &[usize]) -> String {
         real.height,
         real.width,
         usize::from(logits),
-        precision,
+        precision as usize,
     ] {
         hasher.update((dim as u64).to_le_bytes());
     }
-    // Inception's keys stay those of the files already cached before classifiers were.
-    if kind != "inception" {
-        hasher.update(kind.as_bytes());
+    if let Some(network) = network {
+        hasher.update(network.as_bytes());
     }
     hasher.update(weights.as_bytes());
     for &i in ids {
@@ -189,40 +210,72 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Some(dir.path());
         let first = classifier(1, "aa", &device);
-        let computed = real_features_in(cache, &first, &real, 40, &device).unwrap();
+        let computed = real_features_in(cache, &first, &real, 40, "real images", &device).unwrap();
         assert_eq!(computed.features.shape(), (40, 128));
         assert_eq!(npz_files(dir.path()), 1, "one file kept");
 
         // Other weights under the same checksum: what comes back is the file, not theirs.
         let impostor = classifier(2, "aa", &device);
-        let fresh = real_features_in(None, &impostor, &real, 40, &device).unwrap();
+        let fresh = real_features_in(None, &impostor, &real, 40, "real images", &device).unwrap();
         assert_ne!(
             fresh.features, computed.features,
             "other weights, other features"
         );
-        let cached = real_features_in(cache, &impostor, &real, 40, &device).unwrap();
+        let cached = real_features_in(cache, &impostor, &real, 40, "real images", &device).unwrap();
         assert_eq!(cached.features, computed.features);
         assert_eq!(cached.probs, computed.probs);
 
         // Another checksum, another count or other images: another file.
         let other = classifier(2, "bb", &device);
-        let theirs = real_features_in(cache, &other, &real, 40, &device).unwrap();
+        let theirs = real_features_in(cache, &other, &real, 40, "real images", &device).unwrap();
         assert_eq!(theirs.features, fresh.features);
-        real_features_in(cache, &first, &real, 30, &device).unwrap();
-        let grey = fake::generate(Split::Test, 1, 28);
-        real_features_in(cache, &first, &grey, 40, &device).unwrap();
+        real_features_in(cache, &first, &real, 30, "real images", &device).unwrap();
+        let other_images = fake::generate(Split::Test, 1, 28);
+        real_features_in(cache, &first, &other_images, 40, "real images", &device).unwrap();
         assert_eq!(npz_files(dir.path()), 4);
 
         // A truncated file is computed again and replaced.
         let name = dir
             .path()
-            .join(cache_name(&first, &real, &chosen(real.len, 40)));
+            .join(cache_name(&first, &real, &chosen(real.len, 40), &device));
         let bytes = std::fs::read(&name).unwrap();
         std::fs::write(&name, &bytes[..bytes.len() / 2]).unwrap();
         assert!(read(&name, 40).is_none(), "a truncated file is not read");
-        let again = real_features_in(cache, &first, &real, 40, &device).unwrap();
+        let again = real_features_in(cache, &first, &real, 40, "real images", &device).unwrap();
         assert_eq!(again.features, computed.features);
         let whole = read(&name, 40).expect("written whole again");
         assert_eq!(whole.features, computed.features);
+    }
+
+    /// Inception's file names stay those of the files cached before classifiers' were: the
+    /// SHA-256 of the same fields in the same order (checked against Python's hashlib).
+    #[test]
+    fn inceptions_cache_keys_do_not_change() {
+        let real = Dataset {
+            len: 2,
+            channels: 1,
+            height: 2,
+            width: 2,
+            pixels: (0..8u8).collect::<Vec<u8>>().into(),
+            labels: vec![0, 0],
+            classes: Vec::new(),
+        };
+        // hashlib.sha256(b"".join(struct.pack("<Q", d) for d in [1, 2, 1, 2, 2, 0, 0])
+        //     + b"ab" + bytes(range(8))).hexdigest()[:32]
+        let key = cache_key(None, "ab", false, Precision::F32, &real, &[0, 1]);
+        assert_eq!(key, "fa069ffe580b502d091850446fc53feb.npz");
+        let classifier = cache_key(
+            Some("classifier"),
+            "ab",
+            false,
+            Precision::F32,
+            &real,
+            &[0, 1],
+        );
+        assert_ne!(classifier, key);
+        assert_ne!(
+            cache_key(None, "ab", false, Precision::Bf16, &real, &[0, 1]),
+            key
+        );
     }
 }

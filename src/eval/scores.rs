@@ -231,7 +231,7 @@ impl Evaluator {
     /// subset), or reads them from the cache ([`super::reference`]).
     pub fn new(net: FeatureNet, real: &Dataset, n: usize, device: &Device) -> anyhow::Result<Self> {
         let n = n.min(real.len);
-        let features = super::reference::real_features(&net, real, n, device)?;
+        let features = super::reference::real_features(&net, real, n, "real images", device)?;
         Ok(Evaluator {
             net,
             real: features,

@@ -52,7 +52,9 @@ fn mean_curve(runs: &[Vec<(f64, f64)>]) -> Vec<(f64, f64)> {
     let Some((first, rest)) = runs.split_first() else {
         return Vec::new();
     };
-    first
+    let mut epochs = first.clone();
+    epochs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    epochs
         .iter()
         .filter_map(|&(epoch, fid)| {
             let others: Option<Vec<f64>> = rest
@@ -104,13 +106,22 @@ fn lines(curves: &[FidCurve]) -> Vec<Line> {
             .filter(|c| c.label == label)
             .map(|c| fids(c.records))
             .collect();
-        if let [run] = runs.as_slice() {
-            bold.push(line(run, colour, Some(label.to_string())));
+        let mean = mean_curve(&runs);
+        // A lone run, or runs that share no scored epoch (other `--eval-every`s): as they
+        // are, one legend entry for them all.
+        if runs.len() == 1 || mean.is_empty() {
+            for (i, run) in runs.iter().enumerate() {
+                let legend = (i == 0).then(|| label.to_string());
+                bold.push(Line {
+                    bold: true,
+                    ..line(run, colour, legend)
+                });
+            }
             continue;
         }
         seeds.extend(runs.iter().map(|run| line(run, faded(colour), None)));
         let legend = format!("{label} (mean of {})", runs.len());
-        bold.push(line(&mean_curve(&runs), colour, Some(legend)));
+        bold.push(line(&mean, colour, Some(legend)));
     }
     seeds.extend(bold);
     seeds
@@ -285,21 +296,46 @@ mod tests {
         let png = draw_fid_curves(&curves).unwrap();
         let image = image::load_from_memory(&png).unwrap().to_rgb8();
         let has = |c: RGBColor| image.pixels().any(|p| p.0 == [c.0, c.1, c.2]);
-        // Two labels, two colours; the third stays unused. The two runs of `all` are drawn
-        // faded under their mean, `paper`'s lone run as it is.
+        // Two labels, two colours; the third stays unused.
         assert!(has(COLOURS[0]) && has(COLOURS[1]));
-        assert!(has(faded(COLOURS[0])) && !has(faded(COLOURS[1])));
         assert!(!has(COLOURS[2]));
-        let legends: Vec<Option<String>> = lines(&curves).into_iter().map(|l| l.legend).collect();
+        // The two runs of `all` faded under their mean, `paper`'s lone run as it is.
+        let drawn: Vec<(RGBColor, bool, Option<String>)> = lines(&curves)
+            .into_iter()
+            .map(|l| (l.colour, l.bold, l.legend))
+            .collect();
+        let (all, paper) = (COLOURS[0], COLOURS[1]);
         assert_eq!(
-            legends,
+            drawn,
             [
-                None,
-                None,
-                Some("all (mean of 2)".into()),
-                Some("paper".into())
+                (faded(all), false, None),
+                (faded(all), false, None),
+                (all, true, Some("all (mean of 2)".into())),
+                (paper, true, Some("paper".into())),
             ]
         );
+        let mean = &lines(&curves)[2].points;
+        assert_eq!(mean, &[(10.0, 305f64.log10()), (20.0, 195f64.log10())]);
+        // Runs of one label that share no scored epoch are drawn as they are.
+        let late: Vec<EvalRecord> = vec![
+            serde_json::from_value(serde_json::json!({"step": 5, "epoch": 99, "fid": 250.0}))
+                .unwrap(),
+        ];
+        let apart = [
+            FidCurve {
+                label: "x",
+                records: &a1,
+            },
+            FidCurve {
+                label: "x",
+                records: &late,
+            },
+        ];
+        let drawn: Vec<(bool, Option<String>)> = lines(&apart)
+            .into_iter()
+            .map(|l| (l.bold, l.legend))
+            .collect();
+        assert_eq!(drawn, [(true, Some("x".into())), (true, None)]);
         assert_eq!(
             [significant(312.4), significant(45.25), significant(7.812)],
             ["312", "45.2", "7.81"]

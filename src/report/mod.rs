@@ -79,8 +79,8 @@ pub fn write_report(run: &Path) -> anyhow::Result<Report> {
 }
 
 /// Draws the FID curves of several runs (`dir` and its legend label each; runs with one
-/// label share a colour, under their mean) into the PNG `out`, atomically. A run without evaluations is an
-/// error naming it.
+/// label share a colour, under their mean) into the PNG `out`, atomically. A run without
+/// evaluations is an error naming it.
 pub fn write_comparison(runs: &[(PathBuf, String)], out: &Path) -> anyhow::Result<()> {
     let mut scored = Vec::with_capacity(runs.len());
     for (dir, _) in runs {

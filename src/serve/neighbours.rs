@@ -75,7 +75,8 @@ impl Neighbours {
     /// else with Inception-v3 (when its weights are found and the set holds at most
     /// [`MAX_INCEPTION_INDEX`] images), else by pixels. The features take a while the first
     /// time (the progress shows on the terminal; MNIST's 60,000 images half a minute or more
-    /// on 2 cores) and are then read from dcgan's cache, so the server builds it on first use.
+    /// on 2 cores), so the server builds the index on first use; later builds read them from
+    /// dcgan's cache.
     pub fn build(train: Dataset, kind: DatasetKind, device: &Device) -> anyhow::Result<Self> {
         let scorable = (train.channels, train.height, train.width) == (1, 28, 28)
             && matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist);
@@ -84,7 +85,8 @@ impl Neighbours {
             (Some(FeatureNet::Classifier(Box::new(net), id)), None)
         } else if train.len > MAX_INCEPTION_INDEX {
             let why = format!(
-                "{} training images, more than the {MAX_INCEPTION_INDEX} dcgan indexes in                  Inception's features",
+                "{} training images, more than the {MAX_INCEPTION_INDEX} dcgan indexes in \
+                 Inception's features",
                 train.len
             );
             (None, Some(why))
@@ -98,7 +100,11 @@ impl Neighbours {
             }
         };
         let features = match &net {
-            Some(net) => Some(rows(real_features(net, &train, train.len, device)?, device)),
+            Some(net) => {
+                let found =
+                    real_features(net, &train, train.len, "indexing training images", device)?;
+                Some(rows(found, device))
+            }
             None => None,
         };
         let space = match &net {
