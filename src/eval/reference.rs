@@ -3,9 +3,10 @@
 //! `mu` and `sigma` as pytorch-fid writes them, beside the features and class probabilities
 //! that KID, precision/recall and the Inception Score need). Inception's and the built-in
 //! classifiers' alike: the server's memorisation check indexes all 60,000 of MNIST's
-//! training images in the classifier's features, half a minute or more on 2 cores, once. The key
-//! is the SHA-256 of the images' pixels, the network's kind and its weights' checksum, so a
-//! changed folder or other weights never meet a stale file.
+//! training images in the classifier's features, half a minute or more on 2 cores, once.
+//! The key is the SHA-256 of the images' pixels, the network's kind (and a classifier's
+//! device) and its weights' checksum, so a changed folder, other weights or another device
+//! never meet a stale file.
 
 use std::path::Path;
 

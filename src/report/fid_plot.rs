@@ -92,10 +92,10 @@ fn lines(curves: &[FidCurve]) -> Vec<Line> {
             labels.push(curve.label);
         }
     }
-    let line = |points: &[(f64, f64)], colour, legend: Option<String>| Line {
+    let line = |points: &[(f64, f64)], colour, bold, legend| Line {
         points: points.iter().map(|&(x, fid)| (x, fid.log10())).collect(),
         colour,
-        bold: legend.is_some(),
+        bold,
         legend,
     };
     let (mut seeds, mut bold) = (Vec::new(), Vec::new());
@@ -112,16 +112,13 @@ fn lines(curves: &[FidCurve]) -> Vec<Line> {
         if runs.len() == 1 || mean.is_empty() {
             for (i, run) in runs.iter().enumerate() {
                 let legend = (i == 0).then(|| label.to_string());
-                bold.push(Line {
-                    bold: true,
-                    ..line(run, colour, legend)
-                });
+                bold.push(line(run, colour, true, legend));
             }
             continue;
         }
-        seeds.extend(runs.iter().map(|run| line(run, faded(colour), None)));
+        seeds.extend(runs.iter().map(|run| line(run, faded(colour), false, None)));
         let legend = format!("{label} (mean of {})", runs.len());
-        bold.push(line(&mean, colour, Some(legend)));
+        bold.push(line(&mean, colour, true, Some(legend)));
     }
     seeds.extend(bold);
     seeds
